@@ -1,0 +1,70 @@
+"""`models`: call any LLM in one line and know exactly what it cost.
+
+```python
+from models import models
+r = models("gpt-4o", "hello")      # r.text, r.usage.input_tokens, r.usage.cost
+```
+
+Importing this package imports no provider SDK and reads no environment variable;
+both happen on first use.
+"""
+
+from . import errors
+from ._api import ModelBinding, ModelsAPI
+from ._catalog import ModelInfo
+from ._service import ModelsWarning
+from ._types import Completion, Response, Usage
+from ._usage import Tracker, UsageTotals
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ContentFilterError,
+    ContextWindowExceededError,
+    InvalidCostOverrideError,
+    InvalidRequestError,
+    MissingAPIKeyError,
+    ModelNotFoundError,
+    ModelsError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderNotFoundError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+)
+from .providers import Provider
+
+__version__ = "0.1.0"
+
+models = ModelsAPI()
+"""The ready-to-use instance: `models("gpt-4o", "hi")`, metrics on the default registry."""
+
+__all__ = [
+    "AuthenticationError",
+    "Completion",
+    "ConfigurationError",
+    "ContentFilterError",
+    "ContextWindowExceededError",
+    "InvalidCostOverrideError",
+    "InvalidRequestError",
+    "MissingAPIKeyError",
+    "ModelBinding",
+    "ModelInfo",
+    "ModelNotFoundError",
+    "ModelsAPI",
+    "ModelsError",
+    "ModelsWarning",
+    "Provider",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderNotFoundError",
+    "ProviderTimeoutError",
+    "RateLimitError",
+    "Response",
+    "ServerError",
+    "Tracker",
+    "Usage",
+    "UsageTotals",
+    "errors",
+    "models",
+]

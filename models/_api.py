@@ -1,0 +1,295 @@
+"""The facade: `ModelsAPI` (what `from models import models` gives) and `ModelBinding`.
+
+Both turn keyword arguments into a `Prepared` and hand a `Target` to the service; a
+binding prepares its bound parameters once, so a call without call-time parameters
+builds no option dict at all.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from . import errors as _errors
+from ._catalog import ModelInfo
+from ._costs import COST_SCALE
+from ._service import ModelService, Prepared, Target
+from ._types import Response
+from ._usage import Tracker, UsageTotals
+from .providers._base import Provider
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+__all__ = ["ModelBinding", "ModelsAPI"]
+
+_SECRET_NAMES = frozenset(
+    {
+        "key",
+        "token",
+        "secret",
+        "password",
+        "authorization",
+        "headers",
+        "extra_headers",
+        "default_headers",
+        "extra_query",
+    }
+)
+_SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password")
+
+
+def _is_secret(name: str) -> bool:
+    """Parameters whose values a repr must not show (keys, tokens, headers that may carry them)."""
+    name = name.lower()
+    return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
+
+
+def _collect(
+    kwargs: dict[str, Any],
+    temperature: float | None,
+    max_tokens: int | None,
+    top_p: float | None,
+    stop: str | list[str] | None,
+    seed: int | None,
+    timeout: float | None,
+    max_retries: int | None,
+) -> dict[str, Any]:
+    """The given (non-None) parameters, added to the `**kwargs` dict Python already built."""
+    for name, value in (
+        ("temperature", temperature),
+        ("max_tokens", max_tokens),
+        ("top_p", top_p),
+        ("stop", stop),
+        ("seed", seed),
+        ("timeout", timeout),
+        ("max_retries", max_retries),
+    ):
+        if value is not None:
+            kwargs[name] = value
+    return kwargs
+
+
+class ModelsAPI:
+    """Call any model in one line: `models("gpt-4o", "hello")`.
+
+    `registry` is the Prometheus registry for this instance's metrics (default: the
+    global one). Every public method here is documented in SPEC.md.
+    """
+
+    errors: ModuleType = _errors
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        retry_initial_delay: float = 0.5,
+        retry_max_delay: float = 8.0,
+    ) -> None:
+        self._service = ModelService(registry, retry_initial_delay=retry_initial_delay, retry_max_delay=retry_max_delay)
+
+    def __repr__(self) -> str:
+        return f"<ModelsAPI providers={sorted(self._service.models.provider_classes.names)}>"
+
+    def __call__(
+        self,
+        model: str,
+        prompt: str | list[dict[str, Any]],
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> Response:
+        """Call `model` with `prompt`; other keywords go to the provider SDK unchanged."""
+        service = self._service
+        target = service.target(model)
+        params = _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        prepared = service.prepare(target, params) if params else target.default
+        assert prepared is not None
+        return service.call(target, prompt, system, prepared)
+
+    def bind(
+        self,
+        model: str,
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> ModelBinding:
+        """Resolve `model`, its provider and price once, for calls in a hot loop."""
+        params = _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        return ModelBinding(self, model, system, params)
+
+    # -- costs ---------------------------------------------------------------------------
+    def cost(
+        self,
+        model: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cached_input_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        at: _dt.date | _dt.datetime | None = None,
+    ) -> float | None:
+        """USD for a usage of `model`, by the rules of a real call; None when it has no price.
+
+        `reasoning_tokens` are part of `output_tokens` and change nothing; `at` will pick
+        the price in force then once prices carry history (today every row is current).
+        """
+        counts = (input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens)
+        for name, count in zip(
+            ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens"), counts
+        ):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, not {count!r}")
+        if cached_input_tokens + cache_write_tokens > input_tokens:
+            raise ValueError("cached_input_tokens + cache_write_tokens are part of input_tokens and cannot exceed it")
+        if at is not None and not isinstance(at, _dt.date):
+            raise TypeError(f"at must be a date or datetime, not {type(at).__name__}")
+        price = self._service.prices.lookup(self._service.models.resolve(model))
+        if price is None:
+            return None
+        return price.cost_units(input_tokens, output_tokens, cached_input_tokens, cache_write_tokens) / COST_SCALE
+
+    def reload_costs(self) -> None:
+        """Re-read the cost overrides from the environment; bindings pick them up too."""
+        self._service.prices.reload()
+
+    # -- usage ---------------------------------------------------------------------------
+    def usage(self) -> dict[str, UsageTotals]:
+        """Totals per canonical model id since start or the last `reset_usage()`."""
+        return self._service.ledger.snapshot()
+
+    def reset_usage(self) -> None:
+        self._service.ledger.reset()
+
+    def track(self) -> Tracker:
+        """`with models.track() as t:` gives the totals of the calls made inside the block."""
+        return Tracker()
+
+    # -- providers -----------------------------------------------------------------------
+    def register_provider(self, name: str, provider_class: type[Provider]) -> None:
+        """Add (or replace) a provider; models `name/...` then go through it."""
+        self._service.models.register(name, provider_class)
+        self._service.forget_targets()
+
+    def configure(self, provider: str, *, api_key: str | None = None, base_url: str | None = None) -> None:
+        """Set a provider's key or base URL in code instead of the environment."""
+        self._service.models.configure(provider, api_key, base_url)
+
+    def resolve(self, model: str) -> ModelInfo:
+        """What a model id string refers to: canonical id, provider, provider-side name."""
+        return self._service.models.resolve(model)
+
+    # -- metrics -------------------------------------------------------------------------
+    @property
+    def registry(self) -> CollectorRegistry:
+        """The Prometheus registry this instance's metrics are on."""
+        if self._service.prometheus_registry is None:
+            from prometheus_client import REGISTRY
+
+            return REGISTRY
+        return self._service.prometheus_registry
+
+    def serve_metrics(self, port: int, addr: str = "127.0.0.1") -> Any:
+        """Serve `/metrics` for this instance's registry on `addr:port` (a daemon thread)."""
+        from prometheus_client import start_http_server
+
+        self._service.metrics()
+        return start_http_server(port, addr, registry=self.registry)
+
+
+class ModelBinding:
+    """A model with parameters resolved and translated once: `gpt = models.bind("gpt-4o")`.
+
+    Immutable; call-time parameters win over bound ones. Pickles by model id and
+    parameters, and re-resolves on the default `models` instance after unpickling.
+    """
+
+    __slots__ = ("_api", "_model", "_params", "_prepared", "_system", "_target")
+    _api: ModelsAPI
+    _model: str
+    _params: dict[str, Any]
+    _prepared: Prepared
+    _system: str | None
+    _target: Target
+
+    def __init__(self, api: ModelsAPI, model: str, system: str | None, params: dict[str, Any]) -> None:
+        service = api._service
+        target: Target = service.target(model)
+        setattr_ = object.__setattr__
+        setattr_(self, "_api", api)
+        setattr_(self, "_model", model)
+        setattr_(self, "_system", system)
+        setattr_(self, "_params", dict(params))
+        setattr_(self, "_target", target)
+        setattr_(self, "_prepared", service.prepare(target, params))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("ModelBinding is immutable; use models.bind(...) for other parameters")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("ModelBinding is immutable")
+
+    @property
+    def model(self) -> str:
+        """The canonical `provider/name` this binding calls."""
+        return self._target.info.id
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return dict(self._params)
+
+    def __repr__(self) -> str:
+        shown = [repr(self.model)]
+        if self._system is not None:
+            shown.append(f"system={self._system!r}")
+        for name, value in self._params.items():
+            shown.append(f"{name}={'***' if _is_secret(name) else repr(value)}")
+        return f"ModelBinding({', '.join(shown)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebind, (self._model, self._system, self._params))
+
+    def __call__(
+        self,
+        prompt: str | list[dict[str, Any]],
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> Response:
+        """Call the bound model; parameters given here win over the bound ones."""
+        params = _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        service = self._api._service
+        if params:
+            prepared: Prepared = service.prepare(self._target, {**self._params, **params})
+        else:
+            prepared = self._prepared
+        return service.call(self._target, prompt, self._system if system is None else system, prepared)
+
+
+def _rebind(model: str, system: str | None, params: dict[str, Any]) -> ModelBinding:
+    from . import models
+
+    return models.bind(model, system=system, **params)

@@ -1,0 +1,108 @@
+"""`SimpleModelRegistry`: resolves model ids and keeps one provider instance per name.
+
+One `threading.Lock` guards the provider cache. Reads of a cached provider take no lock;
+the lock is never held while a provider is constructed (that may import an SDK): the
+first thread marks the name as being built, builds outside the lock, and any other
+thread asking for it meanwhile waits for that one build. After `os.fork`, the child
+gets a fresh lock and every provider drops its SDK client, so sockets are never shared.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+
+from ._catalog import CATALOG, Catalog, ModelInfo
+from .errors import ProviderNotFoundError
+from .providers._base import Provider, ProviderSettings
+from .providers._registry import PROVIDER_ALIASES, ProviderMap
+
+__all__ = ["SimpleModelRegistry"]
+
+
+class SimpleModelRegistry:
+    """Model resolution and the lazy provider cache of one `ModelsAPI`."""
+
+    def __init__(self, catalog: Catalog = CATALOG) -> None:
+        self.catalog = catalog
+        self.provider_classes = ProviderMap()
+        self._lock = threading.Lock()
+        self._providers: dict[str, Provider] = {}
+        self._building: dict[str, threading.Event] = {}
+        self._settings: dict[str, ProviderSettings] = {}
+        _LIVE.add(self)
+
+    def resolve(self, model: str) -> ModelInfo:
+        """The `ModelInfo` for a model id string (SPEC §2)."""
+        return self.catalog.resolve(model, self.provider_classes.names)
+
+    def provider_name(self, name: str) -> str:
+        """The registered provider a name or alias refers to, or `ProviderNotFoundError`."""
+        canonical = PROVIDER_ALIASES.get(name.lower(), name.lower())
+        if canonical not in self.provider_classes.names:
+            raise ProviderNotFoundError(name, self.provider_classes.names)
+        return canonical
+
+    def provider(self, name: str) -> Provider:
+        """The provider instance for a registered name, constructed once, on first use."""
+        provider = self._providers.get(name)
+        if provider is not None:
+            return provider
+        while True:
+            with self._lock:
+                provider = self._providers.get(name)
+                if provider is not None:
+                    return provider
+                pending = self._building.get(name)
+                if pending is None:
+                    done = self._building[name] = threading.Event()
+                    settings = self._settings.setdefault(name, ProviderSettings())
+                    break
+            pending.wait()
+        try:
+            provider = self.provider_classes.load(name)(name, settings)
+            with self._lock:
+                self._providers[name] = provider
+            return provider
+        finally:
+            with self._lock:
+                del self._building[name]
+            done.set()
+
+    def register(self, name: str, provider_class: type[Provider]) -> None:
+        """Add or replace a provider class; a replaced provider's cached instance is dropped."""
+        self.provider_classes.register(name, provider_class)
+        with self._lock:
+            self._providers.pop(name, None)
+
+    def configure(self, name: str, api_key: str | None, base_url: str | None) -> None:
+        """Set a provider's key and/or base URL in code; its client is rebuilt on next use."""
+        name = self.provider_name(name)
+        with self._lock:
+            settings = self._settings.setdefault(name, ProviderSettings())
+            if api_key is not None:
+                settings.api_key = api_key
+            if base_url is not None:
+                settings.base_url = base_url
+            provider = self._providers.get(name)
+        if provider is not None:
+            provider.reset()
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        self._building = {}
+        for provider in self._providers.values():
+            provider.reset()
+
+
+_LIVE: weakref.WeakSet[SimpleModelRegistry] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for registry in list(_LIVE):
+        registry._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

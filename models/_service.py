@@ -1,0 +1,240 @@
+"""`ModelService`: what every call gets regardless of provider — parameters, retries,
+error normalisation, pricing, metrics and usage totals.
+
+A `Target` is one model resolved once: its provider, price and metric children. The
+facade caches targets by the string the caller wrote and bindings hold one, so a call
+does no resolution, no price lookup and no label lookup.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._catalog import ModelInfo
+from ._costs import COST_SCALE, Price, PriceBook, env_name
+from ._messages import normalize
+from ._metrics import Metrics, ModelMetrics, metrics_for
+from ._registry import SimpleModelRegistry
+from ._retry import delay_before_retry
+from ._types import Completion, Response, Usage
+from ._usage import UsageLedger, _Totals, record_tracked, record_tracked_error
+from .errors import ProviderError
+from .providers._base import Provider
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+__all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "ModelService", "ModelsWarning", "Prepared", "Target"]
+
+DEFAULT_TIMEOUT = 600.0  # seconds per attempt; Anthropic's SDK refuses long requests without one
+DEFAULT_MAX_RETRIES = 2
+COMMON_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed"})
+_TARGET_CACHE_SIZE = 1024
+
+
+class ModelsWarning(UserWarning):
+    """Something was dropped or is unknown, and the call went ahead anyway."""
+
+
+class Prepared:
+    """Call options translated for one provider: SDK keyword arguments, timeout, retries."""
+
+    __slots__ = ("max_retries", "options", "timeout")
+
+    def __init__(self, options: dict[str, Any], timeout: float, max_retries: int) -> None:
+        self.options = options
+        self.timeout = timeout
+        self.max_retries = max_retries
+
+
+class Target:
+    """One resolved model and everything a call to it needs, looked up once."""
+
+    __slots__ = ("default", "info", "metrics", "price", "price_generation", "provider", "totals", "unsupported")
+
+    def __init__(
+        self,
+        info: ModelInfo,
+        provider: Provider,
+        price: Price | None,
+        generation: int,
+        metrics: ModelMetrics,
+        totals: _Totals,
+    ) -> None:
+        self.info = info
+        self.provider = provider
+        self.price = price
+        self.price_generation = generation
+        self.metrics = metrics
+        self.totals = totals
+        self.unsupported = provider.unsupported_for(info)
+        self.default: Prepared | None = None  # the options of a call that passes no parameters
+
+
+class ModelService:
+    """Runs calls for one `ModelsAPI`: owns the model registry, prices, metrics and usage."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        retry_initial_delay: float = 0.5,
+        retry_max_delay: float = 8.0,
+    ) -> None:
+        self.models = SimpleModelRegistry()
+        self.prices = PriceBook()
+        self.ledger = UsageLedger()
+        self.prometheus_registry = registry
+        self.retry_initial_delay = retry_initial_delay
+        self.retry_max_delay = retry_max_delay
+        self._metrics: Metrics | None = None
+        self._targets: dict[str, Target] = {}
+        self._lock = threading.Lock()
+        self._warned: set[tuple[str, str]] = set()
+
+    # -- resolution ----------------------------------------------------------------------
+    def metrics(self) -> Metrics:
+        metrics = self._metrics
+        if metrics is None:
+            metrics = self._metrics = metrics_for(self.prometheus_registry)
+        return metrics
+
+    def target(self, model: str) -> Target:
+        """The target for what a caller wrote, cached by that string."""
+        target = self._targets.get(model)
+        if target is None:
+            info = self.models.resolve(model)
+            provider = self.models.provider(info.provider)
+            target = Target(
+                info,
+                provider,
+                self.prices.lookup(info),
+                self.prices.generation,
+                self.metrics().for_model(info.provider, info.id),
+                self.ledger.totals(info.id),
+            )
+            target.default = self.prepare(target, {})
+            with self._lock:
+                if len(self._targets) < _TARGET_CACHE_SIZE:
+                    self._targets[model] = target
+        return target
+
+    def forget_targets(self) -> None:
+        """Drop cached targets (a provider was replaced); bindings keep the ones they hold."""
+        with self._lock:
+            self._targets = {}
+
+    # -- parameters ----------------------------------------------------------------------
+    def prepare(self, target: Target, params: Mapping[str, Any]) -> Prepared:
+        """Split off timeout and retries, drop what the model rejects, translate the rest."""
+        options = dict(params)
+        timeout = options.pop("timeout", None)
+        max_retries = options.pop("max_retries", None)
+        for name in target.unsupported.intersection(options):
+            del options[name]
+            self._warn_once(target.info.id, name, f"{target.info.id} does not accept {name!r}; it was not sent.", 4)
+        return Prepared(
+            target.provider.translate(target.info, options),
+            DEFAULT_TIMEOUT if timeout is None else float(timeout),
+            DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries),
+        )
+
+    def _warn_once(self, model: str, topic: str, message: str, stacklevel: int) -> None:
+        """Warn about (model, topic) once per service; `stacklevel` points at the caller's line."""
+        key = (model, topic)
+        if key in self._warned:
+            return
+        with self._lock:
+            if key in self._warned:
+                return
+            self._warned.add(key)
+        warnings.warn(message, ModelsWarning, stacklevel=stacklevel + 1)
+
+    # -- the call ------------------------------------------------------------------------
+    def call(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
+        """One call: validate, attempt with retries, then price and record it."""
+        info = target.info
+        system, messages = normalize(prompt, system, info.id)
+        if target.price_generation != self.prices.generation:
+            target.price, target.price_generation = self.prices.lookup(info), self.prices.generation
+        provider, metrics = target.provider, target.metrics
+        metrics.in_flight.inc()
+        start = time.perf_counter()
+        attempt = 0
+        try:
+            while True:
+                try:
+                    completion = provider.complete(info, messages, system, prepared.options, prepared.timeout)
+                    break
+                except Exception as exc:
+                    error = self._normalize_error(provider, exc, info)
+                    if error is not None and error.retryable and attempt < prepared.max_retries:
+                        delay = delay_before_retry(error, attempt, self.retry_initial_delay, self.retry_max_delay)
+                        if delay is not None:
+                            metrics.retry(error.kind).inc()
+                            time.sleep(delay)
+                            attempt += 1
+                            continue
+                    self._record_error(target, error.kind if error is not None else "other", start)
+                    if error is None or error is exc:
+                        raise
+                    raise error from exc
+        finally:
+            metrics.in_flight.dec()
+        return self._finish(target, completion, time.perf_counter() - start)
+
+    @staticmethod
+    def _normalize_error(provider: Provider, exc: Exception, info: ModelInfo) -> ProviderError | None:
+        error = provider.map_error(exc, info)
+        if error is not None:
+            if error.provider is None:
+                error.provider = info.provider
+            if error.model is None:
+                error.model = info.id
+        return error
+
+    def _record_error(self, target: Target, kind: str, start: float) -> None:
+        target.metrics.error(kind).inc()
+        target.metrics.duration.observe(time.perf_counter() - start)
+        target.totals.add_error()
+        record_tracked_error()
+
+    def _finish(self, target: Target, c: Completion, latency: float) -> Response:
+        price = target.price
+        metrics = target.metrics
+        if price is None:
+            units = None
+            cost = None
+            metrics.unpriced.inc()
+            model = target.info.id
+            self._warn_once(
+                model,
+                "price",
+                f"{model} has no price, so usage.cost is None. Set MODELS_COST_{env_name(model)}_INPUT and "
+                f"MODELS_COST_{env_name(model)}_OUTPUT (USD per 1M tokens) to price it.",
+                4,
+            )
+        else:
+            units = price.cost_units(c.input_tokens, c.output_tokens, c.cached_input_tokens, c.cache_write_tokens)
+            cost = units / COST_SCALE
+            if units:
+                metrics.cost.inc(cost)
+        metrics.ok.inc()
+        for child, count in zip(
+            metrics.tokens,
+            (c.input_tokens, c.output_tokens, c.cached_input_tokens, c.cache_write_tokens, c.reasoning_tokens),
+        ):
+            if count:
+                child.inc(count)
+        metrics.duration.observe(latency)
+        target.totals.add(c, units)
+        record_tracked(c, units)
+        usage = Usage(
+            c.input_tokens, c.output_tokens, c.cached_input_tokens, c.cache_write_tokens, c.reasoning_tokens, cost
+        )
+        info = target.info
+        return Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)

@@ -1,0 +1,203 @@
+"""The exception tree of `models`, documented in one place.
+
+```
+ModelsError
+├── ConfigurationError
+│   ├── MissingAPIKeyError
+│   └── InvalidCostOverrideError
+├── ModelNotFoundError          (.suggestions)
+├── ProviderNotFoundError
+└── ProviderError               (.provider .model .status_code .request_id .retryable)
+    ├── AuthenticationError     401/403, and a provider's "invalid key" 400
+    ├── RateLimitError          429   (.retry_after seconds or None)
+    ├── InvalidRequestError     400/404/422, and bad input caught before sending
+    │   └── ContextWindowExceededError
+    ├── ContentFilterError      the provider refused or blocked the prompt
+    ├── ProviderTimeoutError    (also a builtin TimeoutError)
+    ├── ProviderConnectionError (also a builtin ConnectionError)
+    └── ServerError             5xx, overloaded
+```
+
+Every `ProviderError` raised for an SDK failure keeps the SDK's exception as
+`__cause__`. `kind` is the short name used as the `status` label in metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
+    "ContentFilterError",
+    "ContextWindowExceededError",
+    "InvalidCostOverrideError",
+    "InvalidRequestError",
+    "MissingAPIKeyError",
+    "ModelNotFoundError",
+    "ModelsError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderNotFoundError",
+    "ProviderTimeoutError",
+    "RateLimitError",
+    "ServerError",
+]
+
+
+class ModelsError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class ConfigurationError(ModelsError):
+    """The library is set up wrongly: fix the environment or `configure()`."""
+
+
+class MissingAPIKeyError(ConfigurationError):
+    """A provider needs a key and none was configured; the message names the variable."""
+
+    def __init__(self, provider: str, env_vars: Sequence[str]) -> None:
+        self.provider = provider
+        self.env_vars = tuple(env_vars)
+        names = " or ".join(self.env_vars)
+        super().__init__(
+            f"No API key for provider {provider!r}: set {names}, or call models.configure({provider!r}, api_key=...)."
+        )
+
+
+class InvalidCostOverrideError(ConfigurationError):
+    """A cost override in the environment cannot be used; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable}: {problem}")
+
+
+class ModelNotFoundError(ModelsError):
+    """The model id matches no catalog entry and no provider prefix."""
+
+    def __init__(self, model: str, suggestions: Sequence[str] = ()) -> None:
+        self.model = model
+        self.suggestions = list(suggestions)
+        hint = f" Did you mean {', '.join(map(repr, self.suggestions))}?" if suggestions else ""
+        super().__init__(
+            f"Unknown model {model!r}.{hint} "
+            "Use 'provider/name' (e.g. 'openai/my-model') to call a model the catalog does not know."
+        )
+
+
+class ProviderNotFoundError(ModelsError):
+    """The provider part of a model id names no registered provider."""
+
+    def __init__(self, provider: str, known: Iterable[str]) -> None:
+        self.provider = provider
+        super().__init__(
+            f"Unknown provider {provider!r}. Known providers: {', '.join(sorted(known))}; "
+            "add one with models.register_provider(name, ProviderClass)."
+        )
+
+
+class ProviderError(ModelsError):
+    """A provider answered with an error, or could not be reached.
+
+    `retry_after` (seconds) is the server's advice, when it gave one; the retry loop honours it.
+    """
+
+    kind = "other"
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+        self.provider = provider
+        self.model = model
+        self.status_code = status_code
+        self.request_id = request_id
+        if retryable is not None:
+            self.retryable = retryable
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            part
+            for part in (
+                self.model,
+                f"HTTP {self.status_code}" if self.status_code is not None else None,
+                f"request id {self.request_id}" if self.request_id else None,
+            )
+            if part
+        )
+        return f"{self.message} ({where})" if where else self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+
+def _rebuild(cls: type[ProviderError], state: dict[str, object]) -> ProviderError:
+    """Unpickle without re-running `__init__`, whose signature differs per subclass."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
+
+class AuthenticationError(ProviderError):
+    """The key was rejected (401/403, or a provider's 'invalid key' 400)."""
+
+    kind = "authentication"
+
+
+class RateLimitError(ProviderError):
+    """Too many requests (429); `retry_after` is the server's advice in seconds, if any."""
+
+    kind = "rate_limit"
+    retryable = True
+
+
+class InvalidRequestError(ProviderError):
+    """The request itself is wrong (400/404/422, or bad input caught before sending)."""
+
+    kind = "invalid_request"
+
+
+class ContextWindowExceededError(InvalidRequestError):
+    """The prompt (plus requested output) does not fit the model's context window."""
+
+    kind = "context_window"
+
+
+class ContentFilterError(ProviderError):
+    """The provider refused or blocked the prompt."""
+
+    kind = "content_filter"
+
+
+class ProviderTimeoutError(ProviderError, TimeoutError):
+    """No answer within the timeout of one attempt."""
+
+    kind = "timeout"
+    retryable = True
+
+
+class ProviderConnectionError(ProviderError, ConnectionError):
+    """The provider could not be reached, or the connection broke."""
+
+    kind = "connection"
+    retryable = True
+
+
+class ServerError(ProviderError):
+    """The provider failed (5xx) or is overloaded."""
+
+    kind = "server"
+    retryable = True

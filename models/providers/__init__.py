@@ -1,0 +1,6 @@
+"""Provider interface for custom backends: subclass `Provider`, then `models.register_provider`."""
+
+from ._base import Provider, ProviderSettings
+from ._registry import BUILTIN_PROVIDERS, PROVIDER_ALIASES
+
+__all__ = ["BUILTIN_PROVIDERS", "PROVIDER_ALIASES", "Provider", "ProviderSettings"]

@@ -1,0 +1,115 @@
+"""Anthropic through the Messages API (`anthropic` SDK)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from .._catalog import ModelInfo
+from .._messages import Message
+from .._types import Completion
+from ..errors import (
+    AuthenticationError,
+    ContextWindowExceededError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+)
+from ._base import Provider
+from ._common import error_for_status, import_sdk, redact, retry_after_from_headers
+
+DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens; sent when the caller gives none
+_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+    "model_context_window_exceeded": "length",
+}
+
+
+def _content(content: str | list[Any]) -> str | list[Any]:
+    """OpenAI-style text parts become Anthropic text blocks; other blocks pass through."""
+    if isinstance(content, str):
+        return content
+    return [{"type": "text", "text": part.get("text", "")} if part.get("type") == "text" else part for part in content]
+
+
+def _is_context_window(error: Any) -> bool:
+    # The API has no error code for this; its stable wording is the only signal.
+    return error.status_code in (400, 413) and "prompt is too long" in str(error.api_message or "").lower()
+
+
+class AnthropicProvider(Provider):
+    """Claude via `messages.create`, SDK retries off, a timeout always passed."""
+
+    key_env = ("ANTHROPIC_API_KEY",)
+    base_url_env = "ANTHROPIC_BASE_URL"
+    unsupported = frozenset({"seed"})
+
+    def create_client(self, api_key: str | None, base_url: str | None) -> Any:
+        anthropic = import_sdk("anthropic", "anthropic")
+        return anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0)
+
+    def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
+        options = dict(params)
+        if "stop" in options:
+            stop = options.pop("stop")
+            options["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        if "max_tokens" not in options:
+            options["max_tokens"] = min(DEFAULT_MAX_TOKENS, model.max_output or DEFAULT_MAX_TOKENS)
+        return options
+
+    def complete(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+    ) -> Completion:
+        turns = [{"role": m["role"], "content": _content(m["content"])} for m in messages]
+        if system is not None:
+            options = {**options, "system": system}
+        response = self.client().messages.create(model=model.name, messages=turns, timeout=timeout, **options)
+        usage = response.usage
+        cached = usage.cache_read_input_tokens or 0
+        written = usage.cache_creation_input_tokens or 0
+        text = "".join(block.text for block in response.content if block.type == "text")
+        return Completion(
+            text,
+            # the API's input_tokens excludes cache reads and writes; ours counts every prompt token
+            input_tokens=usage.input_tokens + cached + written,
+            output_tokens=usage.output_tokens,
+            cached_input_tokens=cached,
+            cache_write_tokens=written,
+            finish_reason=_FINISH.get(response.stop_reason or ""),
+            raw=response,
+        )
+
+    def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
+        anthropic = sys.modules.get("anthropic")
+        if anthropic is None:  # the SDK was never imported, so this is not its error
+            return super().map_error(error, model)
+        where: dict[str, Any] = {"provider": self.name, "model": model.id}
+        if isinstance(error, anthropic.APITimeoutError):  # before APIConnectionError: it subclasses it
+            return ProviderTimeoutError("Anthropic did not answer in time.", **where)
+        if isinstance(error, anthropic.APIConnectionError):
+            return ProviderConnectionError(f"Could not reach Anthropic: {error.message}", **where)
+        if isinstance(error, anthropic.APIStatusError):
+            message = redact(str(error.api_message or error.message), self._secret)
+            where.update(
+                status_code=error.status_code,
+                request_id=error.request_id,
+                retry_after=retry_after_from_headers(error.response.headers),
+            )
+            if _is_context_window(error):
+                return ContextWindowExceededError(f"Prompt too long for {model.id}: {message}", **where)
+            if error.status_code in (401, 403):
+                return AuthenticationError(f"Anthropic rejected the key (check ANTHROPIC_API_KEY): {message}", **where)
+            return error_for_status(error.status_code)(f"Anthropic error: {message}", **where)
+        if isinstance(error, anthropic.AnthropicError):
+            return ProviderError(f"Anthropic SDK error: {redact(str(error), self._secret)}", **where)
+        return super().map_error(error, model)

@@ -1,0 +1,139 @@
+"""The `Provider` interface: what a backend implements, and all it has to implement.
+
+The service around a provider adds pricing, metrics, usage totals, retries and error
+normalisation, so a provider only turns one request into one `Completion` (one attempt,
+no retries of its own) and says how its SDK's exceptions map onto `models.errors`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .._messages import Message
+from .._types import Completion
+from ..errors import MissingAPIKeyError, ProviderConnectionError, ProviderError, ProviderTimeoutError
+
+if TYPE_CHECKING:
+    from .._catalog import ModelInfo
+
+__all__ = ["Provider", "ProviderSettings"]
+
+
+class ProviderSettings:
+    """Key and base URL for one provider: set in code by `configure`, else read from the environment."""
+
+    __slots__ = ("api_key", "base_url")
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
+        self.api_key = api_key
+        self.base_url = base_url
+
+    def __repr__(self) -> str:
+        key = "None" if self.api_key is None else "'***'"
+        return f"ProviderSettings(api_key={key}, base_url={self.base_url!r})"
+
+
+class Provider:
+    """Base class of every provider; subclass it and `models.register_provider(name, cls)`.
+
+    Override `complete` (required) and, when your backend has its own exception types,
+    `map_error`. Override `create_client` to build an SDK client once; it is built lazily,
+    on first use, rebuilt after `configure()` and in a child process after `fork`.
+    """
+
+    #: Environment variables holding the key, first one set wins; empty means no key needed.
+    key_env: ClassVar[tuple[str, ...]] = ()
+    #: Environment variable holding the base URL, if the backend has one.
+    base_url_env: ClassVar[str | None] = None
+    #: Common parameters (SPEC §1) this provider cannot send; dropped with a warning.
+    unsupported: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, name: str, settings: ProviderSettings | None = None) -> None:
+        self.name = name
+        self.settings = settings or ProviderSettings()
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+        self._secret: str | None = None  # the key in use, kept only to redact it from error text
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    # -- what a subclass implements ----------------------------------------------------
+    def complete(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+    ) -> Completion:
+        """Send one request (no retries) and return its normalised result.
+
+        `options` holds what `translate` returned; `timeout` is seconds for this attempt.
+        """
+        raise NotImplementedError
+
+    def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Turn the caller's parameters into this backend's keyword arguments.
+
+        Called once per binding (and per call only when call-time parameters are given).
+        The default passes everything through; common parameters in `unsupported` have
+        already been dropped by the service.
+        """
+        return dict(params)
+
+    def unsupported_for(self, model: ModelInfo) -> frozenset[str]:
+        """Common parameters `model` rejects; the service drops them with a warning."""
+        return self.unsupported
+
+    def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
+        """Our error for a backend exception, or None to let it propagate unchanged.
+
+        Built-in `TimeoutError` and `ConnectionError` map to their provider errors.
+        """
+        if isinstance(error, ProviderError):
+            return error
+        if isinstance(error, TimeoutError):
+            return ProviderTimeoutError(str(error) or "timed out", provider=self.name, model=model.id)
+        if isinstance(error, ConnectionError):
+            return ProviderConnectionError(str(error) or "connection failed", provider=self.name, model=model.id)
+        return None
+
+    def create_client(self, api_key: str | None, base_url: str | None) -> Any:
+        """Build the backend's client; called once, lazily. The default needs none."""
+        return None
+
+    # -- machinery -----------------------------------------------------------------------
+    def client(self) -> Any:
+        """The backend client, built on first use under this provider's own lock."""
+        client = self._client
+        if client is None:
+            with self._client_lock:
+                client = self._client
+                if client is None:
+                    key = self._api_key()
+                    client = self._client = self.create_client(key, self._base_url())
+                    self._secret = key
+        return client
+
+    def reset(self) -> None:
+        """Forget the client (after `configure` or `fork`); the next call builds a new one."""
+        self._client = None
+        self._client_lock = threading.Lock()
+
+    def _api_key(self) -> str | None:
+        if self.settings.api_key or not self.key_env:
+            return self.settings.api_key
+        for var in self.key_env:
+            value = os.environ.get(var)
+            if value:
+                return value
+        raise MissingAPIKeyError(self.name, self.key_env)
+
+    def _base_url(self) -> str | None:
+        if self.settings.base_url or self.base_url_env is None:
+            return self.settings.base_url
+        return os.environ.get(self.base_url_env) or None

@@ -1,0 +1,99 @@
+"""What the SDK providers share: status-code mapping, Retry-After, redaction, lazy SDK import."""
+
+from __future__ import annotations
+
+import email.utils
+import importlib
+import re
+import time
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+from ..errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequestError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+)
+
+__all__ = ["error_for_status", "import_sdk", "redact", "retry_after_from_headers"]
+
+
+def import_sdk(module: str, package: str) -> ModuleType:
+    """Import a provider SDK on first use, or say which `pip install` fixes its absence."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigurationError(f"The {package!r} package is needed for this provider: pip install {package}") from exc
+
+
+def error_for_status(status: int | None) -> type[ProviderError]:
+    """The error class for an HTTP status when nothing more specific is known."""
+    if status is None:
+        return ProviderError
+    if status in (401, 403):
+        return AuthenticationError
+    if status == 429:
+        return RateLimitError
+    if status == 408:
+        return ProviderTimeoutError
+    if status >= 500:
+        return ServerError
+    if 400 <= status < 500:
+        return InvalidRequestError
+    return ProviderError
+
+
+def retry_after_from_headers(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds the server asks us to wait: `retry-after-ms`, then `retry-after` (seconds or HTTP date)."""
+    if not headers:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(float(value) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    when = email.utils.parsedate_to_datetime(value) if _looks_like_date(value) else None
+    return max(when.timestamp() - time.time(), 0.0) if when is not None else None
+
+
+def _looks_like_date(value: str) -> bool:
+    return bool(re.match(r"^[A-Za-z]{3}, \d", value))
+
+
+_SECRET_PATTERNS = (
+    (re.compile(r"(?i)(bearer\s+)[^\s'\",]+"), r"\1***"),
+    (re.compile(r"(?i)([?&](?:key|api_key|access_token)=)[^&\s'\"]+"), r"\1***"),
+    (re.compile(r"\b(sk-(?:ant-)?)[A-Za-z0-9_\-]{8,}"), r"\1***"),
+    (re.compile(r"\bAIza[0-9A-Za-z_\-]{20,}"), "AIza***"),
+)
+
+
+def redact(text: str, secret: str | None) -> str:
+    """`text` without the provider's key or anything shaped like a credential."""
+    if secret:
+        text = text.replace(secret, "***")
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def body_error(body: Any) -> Mapping[str, Any]:
+    """The `error` object of a JSON error body (all three APIs nest it so), or {}."""
+    if isinstance(body, Mapping):
+        error = body.get("error")
+        if isinstance(error, Mapping):
+            return error
+    return {}

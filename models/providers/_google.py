@@ -1,0 +1,150 @@
+"""Google Gemini through generateContent (`google-genai` SDK, Gemini Developer API)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from .._catalog import ModelInfo
+from .._messages import Message
+from .._types import Completion
+from ..errors import (
+    AuthenticationError,
+    ContentFilterError,
+    ContextWindowExceededError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+)
+from ._base import Provider
+from ._common import body_error, error_for_status, import_sdk, redact, retry_after_from_headers
+
+_FINISH = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+}
+_CONFIG_NAMES = {"max_tokens": "max_output_tokens", "stop": "stop_sequences"}
+
+
+def _parts(content: str | list[Any]) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"text": content}]
+    return [{"text": part.get("text", "")} if part.get("type") == "text" else part for part in content]
+
+
+def _seconds(duration: Any) -> float | None:
+    """A protobuf Duration string like '13s' or '0.5s' as seconds."""
+    if isinstance(duration, str) and duration.endswith("s"):
+        try:
+            return float(duration[:-1])
+        except ValueError:
+            return None
+    return None
+
+
+def _details(error: Any) -> list[Mapping[str, Any]]:
+    details = body_error(error.details).get("details") if isinstance(error.details, Mapping) else None
+    return [d for d in details or () if isinstance(d, Mapping)]
+
+
+class GoogleProvider(Provider):
+    """Gemini via `models.generate_content`; the SDK's retries stay off (its default)."""
+
+    key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    base_url_env = "GOOGLE_GEMINI_BASE_URL"
+
+    def create_client(self, api_key: str | None, base_url: str | None) -> Any:
+        genai = import_sdk("google.genai", "google-genai")
+        options: dict[str, Any] = {"base_url": base_url} if base_url else {}
+        return genai.Client(api_key=api_key, http_options=options)
+
+    def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Everything goes into `GenerateContentConfig`; common names become Gemini's."""
+        config = dict(params.get("config") or {})
+        for name, value in params.items():
+            if name == "config":
+                continue
+            if name == "stop" and isinstance(value, str):
+                value = [value]
+            config[_CONFIG_NAMES.get(name, name)] = value
+        return config
+
+    def complete(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+    ) -> Completion:
+        contents = [
+            {"role": "model" if m["role"] == "assistant" else "user", "parts": _parts(m["content"])} for m in messages
+        ]
+        config = {**options, "http_options": {"timeout": int(timeout * 1000)}}
+        if system is not None:
+            config["system_instruction"] = system
+        response = self.client().models.generate_content(model=model.name, contents=contents, config=config)
+        usage = response.usage_metadata
+        feedback = response.prompt_feedback
+        if not response.candidates and feedback is not None and feedback.block_reason is not None:
+            reason = getattr(feedback.block_reason, "value", feedback.block_reason)
+            raise ContentFilterError(f"Gemini blocked the prompt ({reason}).", provider=self.name, model=model.id)
+        candidate = response.candidates[0] if response.candidates else None
+        parts = candidate.content.parts if candidate is not None and candidate.content is not None else None
+        text = "".join(p.text for p in parts or () if p.text and not p.thought)
+        thoughts = (usage.thoughts_token_count or 0) if usage is not None else 0
+        finish = getattr(candidate.finish_reason, "value", None) if candidate is not None else None
+        if finish == "STOP" and any(p.function_call for p in parts or ()):
+            finish = "TOOL_CALLS"
+        return Completion(
+            text,
+            input_tokens=((usage.prompt_token_count or 0) + (usage.tool_use_prompt_token_count or 0))
+            if usage is not None
+            else 0,
+            # candidates_token_count excludes thinking; ours counts every generated token
+            output_tokens=((usage.candidates_token_count or 0) + thoughts) if usage is not None else 0,
+            cached_input_tokens=(usage.cached_content_token_count or 0) if usage is not None else 0,
+            reasoning_tokens=thoughts,
+            finish_reason="tool_calls" if finish == "TOOL_CALLS" else _FINISH.get(finish or ""),
+            raw=response,
+        )
+
+    def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
+        errors, httpx = sys.modules.get("google.genai.errors"), sys.modules.get("httpx2")
+        if errors is None or httpx is None:  # the SDK was never imported, so this is not its error
+            return super().map_error(error, model)
+        where: dict[str, Any] = {"provider": self.name, "model": model.id}
+        if isinstance(error, httpx.TimeoutException):
+            return ProviderTimeoutError("Gemini did not answer in time.", **where)
+        if isinstance(error, httpx.TransportError):
+            return ProviderConnectionError(
+                f"Could not reach Gemini: {redact(str(error) or type(error).__name__, self._secret)}", **where
+            )
+        if isinstance(error, errors.APIError):
+            message = redact(str(error.message or error.status or ""), self._secret)
+            details = _details(error)
+            headers = getattr(error.response, "headers", None)
+            retry_after = retry_after_from_headers(headers)
+            if retry_after is None:
+                retry_after = next((_seconds(d.get("retryDelay")) for d in details if "retryDelay" in d), None)
+            where.update(
+                status_code=error.code,
+                retry_after=retry_after,
+                request_id=headers.get("x-request-id") if headers is not None else None,
+            )
+            if error.code in (401, 403) or any(d.get("reason") == "API_KEY_INVALID" for d in details):
+                return AuthenticationError(
+                    f"Gemini rejected the key (check GEMINI_API_KEY or GOOGLE_API_KEY): {message}", **where
+                )
+            # No error code distinguishes this; the API's wording is the only signal.
+            if error.code == 400 and "exceeds the maximum number of tokens" in message:
+                return ContextWindowExceededError(f"Prompt too long for {model.id}: {message}", **where)
+            return error_for_status(error.code)(f"Gemini error: {message}", **where)
+        return super().map_error(error, model)
