@@ -13,6 +13,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -74,7 +75,7 @@ def _price(
     *,
     checked: str,
     source: str,
-    tiers: dict[int, tuple[str, ...]] | None = None,
+    tiers: dict[int, tuple[Any, ...]] | None = None,
 ) -> Price:
     """A default row; cache rates default to the input rate when a provider has none."""
     inp = Decimal(input)
@@ -89,8 +90,8 @@ def _price(
     )
 
 
-_OPENAI = "https://platform.openai.com/docs/pricing"
-_ANTHROPIC = "https://docs.anthropic.com/en/docs/about-claude/pricing"
+_OPENAI = "https://developers.openai.com/api/docs/pricing"
+_ANTHROPIC = "https://platform.claude.com/docs/en/about-claude/pricing"
 _GOOGLE = "https://ai.google.dev/gemini-api/docs/pricing"
 
 
@@ -98,9 +99,86 @@ def _defaults() -> dict[str, Price]:
     """The built-in price table, keyed by canonical id (built on first use, not at import)."""
     day = "2026-11-24"
     return {
+        # --- openai
+        "openai/gpt-5": _price("1.25", "10.00", "0.125", checked=day, source=_OPENAI),
+        "openai/gpt-5-mini": _price("0.25", "2.00", "0.025", checked=day, source=_OPENAI),
+        "openai/gpt-5-nano": _price("0.05", "0.40", "0.005", checked=day, source=_OPENAI),
+        "openai/gpt-5-pro": _price("15.00", "120.00", checked=day, source=_OPENAI),
+        "openai/gpt-5.1": _price("1.25", "10.00", "0.125", checked=day, source=_OPENAI),
+        "openai/gpt-5.2": _price("1.75", "14.00", "0.175", checked=day, source=_OPENAI),
+        "openai/gpt-5.2-pro": _price("21.00", "168.00", checked=day, source=_OPENAI),
+        "openai/gpt-5.3-codex": _price("1.75", "14.00", "0.175", checked=day, source=_OPENAI),
+        "openai/gpt-5.4": _price(
+            "2.50", "15.00", "0.25", checked=day, source=_OPENAI, tiers={272_000: ("5.00", "22.50", "0.50")}
+        ),
+        "openai/gpt-5.4-mini": _price("0.75", "4.50", "0.075", checked=day, source=_OPENAI),
+        "openai/gpt-5.4-nano": _price("0.20", "1.25", "0.02", checked=day, source=_OPENAI),
+        "openai/gpt-5.4-pro": _price(
+            "30.00", "180.00", checked=day, source=_OPENAI, tiers={272_000: ("60.00", "270.00")}
+        ),
+        "openai/gpt-5.5": _price(
+            "5.00", "30.00", "0.50", checked=day, source=_OPENAI, tiers={272_000: ("10.00", "45.00", "1.00")}
+        ),
+        "openai/gpt-5.5-pro": _price(
+            "30.00", "180.00", checked=day, source=_OPENAI, tiers={272_000: ("60.00", "270.00")}
+        ),
+        "openai/gpt-5.6-sol": _price(
+            "4.00",
+            "20.00",
+            "0.40",
+            "5.00",
+            checked=day,
+            source=_OPENAI,
+            tiers={272_000: ("8.00", "30.00", "0.80", "10.00")},
+        ),
+        "openai/gpt-5.6-terra": _price(
+            "2.00",
+            "12.00",
+            "0.20",
+            "2.50",
+            checked=day,
+            source=_OPENAI,
+            tiers={272_000: ("4.00", "18.00", "0.40", "5.00")},
+        ),
+        "openai/gpt-5.6-luna": _price(
+            "0.20",
+            "1.20",
+            "0.02",
+            "0.25",
+            checked=day,
+            source=_OPENAI,
+            tiers={272_000: ("0.40", "1.80", "0.04", "0.50")},
+        ),
+        "openai/gpt-4.1": _price("2.00", "8.00", "0.50", checked=day, source=_OPENAI),
+        "openai/gpt-4.1-mini": _price("0.40", "1.60", "0.10", checked=day, source=_OPENAI),
+        "openai/gpt-4.1-nano": _price("0.10", "0.40", "0.025", checked=day, source=_OPENAI),
         "openai/gpt-4o": _price("2.50", "10.00", "1.25", checked=day, source=_OPENAI),
         "openai/gpt-4o-mini": _price("0.15", "0.60", "0.075", checked=day, source=_OPENAI),
+        "openai/o1": _price("15.00", "60.00", "7.50", checked=day, source=_OPENAI),
+        "openai/o3": _price("2.00", "8.00", "0.50", checked=day, source=_OPENAI),
+        "openai/o3-mini": _price("1.10", "4.40", "0.55", checked=day, source=_OPENAI),
+        "openai/o4-mini": _price("1.10", "4.40", "0.275", checked=day, source=_OPENAI),
         "openai/gpt-4": _price("30.00", "60.00", checked=day, source=_OPENAI),
+        "openai/gpt-4-turbo": _price("10.00", "30.00", checked=day, source=_OPENAI),
+        "openai/gpt-3.5-turbo": _price("0.50", "1.50", checked=day, source=_OPENAI),
+        # --- anthropic
+        "anthropic/claude-opus-4-0": _price("15.00", "75.00", "1.50", "18.75", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-opus-4-1": _price("15.00", "75.00", "1.50", "18.75", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-opus-4-5": _price("5.00", "25.00", "0.50", "6.25", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-opus-4-6": _price("5.00", "25.00", "0.50", "6.25", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-opus-4-7": _price("5.00", "25.00", "0.50", "6.25", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-opus-4-8": _price("5.00", "25.00", "0.50", "6.25", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-opus-5": _price("5.00", "25.00", "0.50", "6.25", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-opus-5-5": _price("4.00", "20.00", "0.20", "5.00", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-sonnet-4-0": _price(
+            "3.00",
+            "15.00",
+            "0.30",
+            "3.75",
+            checked=day,
+            source=_ANTHROPIC,
+            tiers={200_000: ("6.00", "22.50", "0.60", "7.50")},
+        ),  # genai-prices lacks this >200K band (documented in tests/test_prices.py)
         "anthropic/claude-sonnet-4-5": _price(
             "3.00",
             "15.00",
@@ -110,7 +188,42 @@ def _defaults() -> dict[str, Price]:
             source=_ANTHROPIC,
             tiers={200_000: ("6.00", "22.50", "0.60", "7.50")},
         ),
+        "anthropic/claude-sonnet-4-6": _price("3.00", "15.00", "0.30", "3.75", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-sonnet-5": _price("2.00", "10.00", "0.20", "2.50", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-sonnet-5-5": _price("2.00", "10.00", "0.10", "2.50", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-haiku-4-5": _price("1.00", "5.00", "0.10", "1.25", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-haiku-5-5": _price(
+            "0.10",
+            "0.50",
+            "0.01",
+            "0.125",
+            checked=day,
+            source=_ANTHROPIC,
+            tiers={100_000: ("0.50", "2.50", "0.05", "0.625")},
+        ),
+        "anthropic/claude-3-7-sonnet-latest": _price("3.00", "15.00", "0.30", "3.75", checked=day, source=_ANTHROPIC),
+        "anthropic/claude-3-5-haiku-latest": _price("0.80", "4.00", "0.08", "1.00", checked=day, source=_ANTHROPIC),
+        # --- google
+        "google/gemini-2.5-pro": _price(
+            "1.25", "10.00", "0.125", checked=day, source=_GOOGLE, tiers={200_000: ("2.50", "15.00", "0.25")}
+        ),
         "google/gemini-2.5-flash": _price("0.30", "2.50", "0.03", checked=day, source=_GOOGLE),
+        "google/gemini-2.5-flash-lite": _price("0.10", "0.40", "0.01", checked=day, source=_GOOGLE),
+        "google/gemini-2.0-flash": _price("0.10", "0.40", "0.025", checked=day, source=_GOOGLE),
+        "google/gemini-2.0-flash-lite": _price("0.075", "0.30", checked=day, source=_GOOGLE),
+        "google/gemini-3-pro-preview": _price(
+            "2.00", "12.00", "0.20", checked=day, source=_GOOGLE, tiers={200_000: ("4.00", "18.00", "0.40")}
+        ),
+        "google/gemini-3-flash-preview": _price("0.50", "3.00", "0.05", checked=day, source=_GOOGLE),
+        "google/gemini-3.1-pro-preview": _price(
+            "2.00", "12.00", "0.20", checked=day, source=_GOOGLE, tiers={200_000: ("4.00", "18.00", "0.40")}
+        ),
+        "google/gemini-3.1-flash-lite": _price("0.25", "1.50", "0.025", checked=day, source=_GOOGLE),
+        "google/gemini-3.5-flash": _price("1.50", "9.00", "0.15", checked=day, source=_GOOGLE),
+        "google/gemini-3.5-flash-lite": _price("0.30", "2.50", "0.03", checked=day, source=_GOOGLE),
+        "google/gemini-3.6-flash": _price("0.75", "3.75", "0.075", checked=day, source=_GOOGLE),
+        "google/gemini-3.7-flash": _price("0.75", "3.75", "0.075", checked=day, source=_GOOGLE),
+        "google/gemini-3.8-flash": _price("0.75", "3.75", "0.075", checked=day, source=_GOOGLE),
     }
 
 

@@ -1,0 +1,137 @@
+"""Costs (SPEC §4): the pricing rule, tiers, overrides and their errors, unpriced models."""
+
+from __future__ import annotations
+
+import warnings
+from decimal import Decimal
+
+import pytest
+
+from models import InvalidCostOverrideError, ModelsAPI, ModelsWarning
+from models._costs import PriceBook, env_name
+
+from .conftest import sample
+
+
+def test_cached_input_and_cache_writes_are_billed_at_their_rates(api: ModelsAPI) -> None:
+    # gpt-4o: $2.50 in, $1.25 cached, $10 out per 1M
+    assert api.cost("gpt-4o", input_tokens=1000, output_tokens=500, cached_input_tokens=200) == 0.00725
+    # claude-sonnet-4-5: $3 in, $0.30 cache read, $3.75 cache write, $15 out
+    assert api.cost(
+        "claude-sonnet-4-5", input_tokens=10_000, output_tokens=100, cached_input_tokens=6_000, cache_write_tokens=2_000
+    ) == 0.0168
+
+
+def test_reasoning_tokens_are_part_of_output_and_change_nothing(api: ModelsAPI) -> None:
+    assert api.cost("gpt-4o", output_tokens=1000, reasoning_tokens=400) == api.cost("gpt-4o", output_tokens=1000)
+
+
+def test_long_context_tier_applies_above_the_threshold_only(api: ModelsAPI) -> None:
+    assert api.cost("claude-sonnet-4-5", input_tokens=200_000, output_tokens=1000) == 0.615
+    # one token above: every token of the request at $6 in / $22.50 out
+    assert api.cost("claude-sonnet-4-5", input_tokens=200_001, output_tokens=1000) == 1.222506
+    # cached tokens count towards the threshold
+    assert api.cost("claude-sonnet-4-5", input_tokens=200_001, cached_input_tokens=200_000) == 0.000006 + 0.12
+
+
+def test_costs_are_exact_not_accumulated_floats(api: ModelsAPI) -> None:
+    assert api.cost("gpt-4o-mini", input_tokens=1) == 1.5e-07
+    assert api.cost("gpt-4o-mini", input_tokens=3, output_tokens=7) == float(Decimal("0.15") * 3 / 10**6 + Decimal("0.6") * 7 / 10**6)
+
+
+def test_cost_rejects_impossible_usage(api: ModelsAPI) -> None:
+    with pytest.raises(ValueError, match="input_tokens must be a whole number"):
+        api.cost("gpt-4o", input_tokens=-1)
+    with pytest.raises(ValueError, match="cannot exceed"):
+        api.cost("gpt-4o", input_tokens=10, cached_input_tokens=11)
+
+
+def test_env_name_follows_the_spec() -> None:
+    assert env_name("gpt-4o-mini") == "GPT_4O_MINI"
+    assert env_name("gpt-3.5-turbo") == "GPT_3_5_TURBO"
+    assert env_name("openai/gpt-4o") == "OPENAI_GPT_4O"
+
+
+def test_json_override_keeps_unset_fields_and_drops_tiers(api: ModelsAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELS_COSTS_JSON", '{"claude-sonnet-4-5": {"input": 2}}')
+    # input overridden; output keeps its default $15; priced flat above 200K
+    assert api.cost("claude-sonnet-4-5", input_tokens=300_000, output_tokens=1000) == 0.6 + 0.015
+
+
+def test_precedence_env_canonical_then_env_bare_then_json(api: ModelsAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELS_COSTS_JSON", '{"openai/gpt-4o": {"input": 5, "output": 50}, "gpt-4o": {"input": 6}}')
+    assert api.cost("gpt-4o", input_tokens=1_000_000, output_tokens=1_000_000) == 5 + 50
+    monkeypatch.setenv("MODELS_COST_GPT_4O_INPUT", "4")
+    api.reload_costs()
+    assert api.cost("gpt-4o", input_tokens=1_000_000) == 4
+    monkeypatch.setenv("MODELS_COST_OPENAI_GPT_4O_INPUT", "3")
+    api.reload_costs()
+    assert api.cost("gpt-4o", input_tokens=1_000_000, output_tokens=1_000_000) == 3 + 50
+
+
+def test_override_never_changes_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELS_COST_GPT_4O_INPUT", "99")
+    book = PriceBook()
+    book.reload()
+    assert book.defaults()["openai/gpt-4o"].input == Decimal("2.50")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("MODELS_COST_GPT_4O_INPUT", "cheap", "MODELS_COST_GPT_4O_INPUT: expected a number"),
+        ("MODELS_COST_GPT_4O_OUTPUT", "-1", "MODELS_COST_GPT_4O_OUTPUT: a price must be a finite number >= 0"),
+        ("MODELS_COST_GPT_4O_OUTPUT", "nan", "MODELS_COST_GPT_4O_OUTPUT: a price must be a finite number >= 0"),
+        ("MODELS_COST_GPT_4O_PRICE", "1", "MODELS_COST_GPT_4O_PRICE: expected MODELS_COST_<MODEL>_<FIELD>"),
+        ("MODELS_COST_INPUT", "1", "MODELS_COST_INPUT: expected MODELS_COST_<MODEL>_<FIELD>"),
+        ("MODELS_COSTS_JSON", "{oops", "MODELS_COSTS_JSON: not valid JSON"),
+        ("MODELS_COSTS_JSON", "[1]", "MODELS_COSTS_JSON: expected an object"),
+        ("MODELS_COSTS_JSON", '{"gpt-4o": {"inptu": 1}}', "MODELS_COSTS_JSON['gpt-4o']: unknown field 'inptu'"),
+        ("MODELS_COSTS_JSON", '{"gpt-4o": {"input": true}}', "MODELS_COSTS_JSON['gpt-4o']: expected a number"),
+    ],
+)
+def test_bad_override_fails_loudly_naming_the_variable(
+    api: ModelsAPI, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(InvalidCostOverrideError) as caught:
+        api.cost("gpt-4o", input_tokens=1)
+    assert str(caught.value).startswith(message)
+    with pytest.raises(InvalidCostOverrideError):
+        api.reload_costs()
+
+
+def test_model_without_default_needs_input_and_output(api: ModelsAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELS_COST_MOCK_ECHO_INPUT", "1")
+    with pytest.raises(InvalidCostOverrideError, match="MODELS_COST_MOCK_ECHO_OUTPUT"):
+        api.cost("mock/echo", input_tokens=1)
+
+
+def test_override_prices_a_model_without_default(api: ModelsAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELS_COSTS_JSON", '{"openai/my-finetune": {"input": 0.5, "output": 1.5}}')
+    assert api.cost("openai/my-finetune", input_tokens=2_000_000, output_tokens=1_000_000) == 2.5
+    assert api.cost("openai/other-finetune", input_tokens=1) is None
+
+
+def test_reload_costs_reaches_existing_bindings(api: ModelsAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELS_COST_MOCK_ECHO_INPUT", "1")
+    monkeypatch.setenv("MODELS_COST_MOCK_ECHO_OUTPUT", "2")
+    echo = api.bind("mock/echo")
+    assert echo("one two three").usage.cost == (3 * 1 + 3 * 2) / 1e6
+    monkeypatch.setenv("MODELS_COST_MOCK_ECHO_OUTPUT", "20")
+    assert echo("one two three").usage.cost == (3 * 1 + 3 * 2) / 1e6  # read at first use only
+    api.reload_costs()
+    assert echo("one two three").usage.cost == (3 * 1 + 3 * 20) / 1e6
+
+
+def test_unpriced_model_gives_none_warns_once_and_is_counted(api: ModelsAPI) -> None:
+    with pytest.warns(ModelsWarning, match=r"mock/echo has no price.*MODELS_COST_MOCK_ECHO_INPUT"):
+        first = api("mock/echo", "hi there")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = api("mock/echo", "hi again")
+    assert first.usage.cost is None and second.usage.cost is None
+    assert sample(api, "models_unpriced_requests_total", provider="mock", model="mock/echo") == 2
+    assert sample(api, "models_cost_usd_total", provider="mock", model="mock/echo") == 0
+    assert api.usage()["mock/echo"].unpriced_requests == 2
+    assert api.usage()["mock/echo"].cost == 0.0

@@ -1,0 +1,68 @@
+"""The public surface: names, lazy imports, signature parity."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import models as package
+from models import ModelBinding, ModelsAPI, models
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SPEC_NAMES = {
+    "models", "ModelsAPI", "ModelBinding", "Response", "Usage", "errors", "Provider",
+    "ModelsError", "ConfigurationError", "MissingAPIKeyError", "InvalidCostOverrideError", "ModelNotFoundError",
+    "ProviderNotFoundError", "ProviderError", "AuthenticationError", "RateLimitError", "InvalidRequestError",
+    "ContextWindowExceededError", "ContentFilterError", "ProviderTimeoutError", "ProviderConnectionError",
+    "ServerError",
+}
+
+
+def test_all_is_curated_and_complete() -> None:
+    assert set(package.__all__) == SPEC_NAMES | {
+        "Completion", "ModelInfo", "ModelsWarning", "Tracker", "UsageTotals",
+    }
+    assert package.__all__ == sorted(package.__all__, key=lambda n: (n[0].islower(), n))
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+
+
+def test_errors_reachable_from_the_instance() -> None:
+    assert models.errors.RateLimitError is package.RateLimitError
+    assert issubclass(package.ProviderTimeoutError, TimeoutError)
+    assert issubclass(package.ProviderConnectionError, ConnectionError)
+    assert issubclass(package.ContextWindowExceededError, package.InvalidRequestError)
+    assert issubclass(package.MissingAPIKeyError, package.ConfigurationError)
+
+
+def test_import_loads_no_sdk_and_reads_no_env() -> None:
+    code = (
+        "import os, sys\n"
+        "class Env(dict):\n"
+        "    def get(self, *a): raise SystemExit('env read at import: ' + str(a))\n"
+        "    __getitem__ = get\n"
+        "os.environ = Env(os.environ)\n"
+        "from models import models\n"
+        "loaded = [m for m in ('openai', 'anthropic', 'google.genai', 'httpx2', 'prometheus_client')"
+        " if m in sys.modules]\n"
+        "print(loaded)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _params(function: object, skip: int) -> list[tuple[str, object, object]]:
+    signature = inspect.signature(function)  # type: ignore[arg-type]
+    return [(p.name, p.kind, p.default) for p in list(signature.parameters.values())[skip:]]
+
+
+def test_signature_parity_between_facade_binding_and_bind() -> None:
+    call = _params(ModelsAPI.__call__, 2)  # self, model
+    assert _params(ModelBinding.__call__, 1) == call  # self
+    assert _params(ModelsAPI.bind, 2) == [p for p in call if p[0] != "prompt"]
+    assert [p[0] for p in call] == [
+        "prompt", "system", "temperature", "max_tokens", "top_p", "stop", "seed", "timeout", "max_retries", "kwargs",
+    ]
