@@ -47,7 +47,9 @@ class AnthropicProvider(Provider):
 
     key_env = ("ANTHROPIC_API_KEY",)
     base_url_env = "ANTHROPIC_BASE_URL"
-    unsupported = frozenset({"seed"})
+    # API version 2026-10-21 (the default of SDK 2.x) removed sampling parameters for every
+    # model: the SDK has no keyword for them and the API answers 400 even to temperature=1.
+    unsupported = frozenset({"seed", "temperature", "top_p"})
 
     def create_client(self, api_key: str | None, base_url: str | None) -> Any:
         anthropic = import_sdk("anthropic", "anthropic")
