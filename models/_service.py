@@ -23,14 +23,13 @@ from ._retry import delay_before_retry
 from ._types import Completion, Response, Usage
 from ._usage import UsageLedger, _Totals, record_tracked, record_tracked_error
 from .errors import ProviderError
-from .providers._base import Provider
+from .providers._base import DEFAULT_TIMEOUT, Provider
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
 __all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "ModelService", "ModelsWarning", "Prepared", "Target"]
 
-DEFAULT_TIMEOUT = 600.0  # seconds per attempt; Anthropic's SDK refuses long requests without one
 DEFAULT_MAX_RETRIES = 2
 COMMON_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed"})
 _TARGET_CACHE_SIZE = 1024

@@ -19,7 +19,10 @@ from ..errors import MissingAPIKeyError, ProviderConnectionError, ProviderError,
 if TYPE_CHECKING:
     from .._catalog import ModelInfo
 
-__all__ = ["Provider", "ProviderSettings"]
+__all__ = ["DEFAULT_TIMEOUT", "Provider", "ProviderSettings"]
+
+DEFAULT_TIMEOUT = 600.0
+"""Seconds per attempt when the caller gives none (Anthropic's SDK refuses long requests without one)."""
 
 
 class ProviderSettings:

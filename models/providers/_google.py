@@ -17,7 +17,7 @@ from ..errors import (
     ProviderError,
     ProviderTimeoutError,
 )
-from ._base import Provider
+from ._base import DEFAULT_TIMEOUT, Provider
 from ._common import body_error, error_for_status, import_sdk, redact, retry_after_from_headers
 
 _FINISH = {
@@ -31,6 +31,10 @@ _FINISH = {
     "IMAGE_SAFETY": "content_filter",
 }
 _CONFIG_NAMES = {"max_tokens": "max_output_tokens", "stop": "stop_sequences"}
+
+
+def _ms(seconds: float) -> int:
+    return max(int(seconds * 1000), 1)
 
 
 def _parts(content: str | list[Any]) -> list[dict[str, Any]]:
@@ -62,7 +66,11 @@ class GoogleProvider(Provider):
 
     def create_client(self, api_key: str | None, base_url: str | None) -> Any:
         genai = import_sdk("google.genai", "google-genai")
-        options: dict[str, Any] = {"base_url": base_url} if base_url else {}
+        # The default timeout lives on the client: a per-request http_options costs the SDK
+        # about as much again as the whole rest of the call, so it is sent only when needed.
+        options: dict[str, Any] = {"timeout": _ms(DEFAULT_TIMEOUT)}
+        if base_url:
+            options["base_url"] = base_url
         return genai.Client(api_key=api_key, http_options=options)
 
     def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,7 +95,9 @@ class GoogleProvider(Provider):
         contents = [
             {"role": "model" if m["role"] == "assistant" else "user", "parts": _parts(m["content"])} for m in messages
         ]
-        config = {**options, "http_options": {"timeout": int(timeout * 1000)}}
+        config = dict(options)
+        if timeout != DEFAULT_TIMEOUT:
+            config["http_options"] = {"timeout": _ms(timeout)}
         if system is not None:
             config["system_instruction"] = system
         response = self.client().models.generate_content(model=model.name, contents=contents, config=config)
