@@ -13,9 +13,9 @@ import os
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from ._catalog import ModelInfo
 from .errors import InvalidCostOverrideError
