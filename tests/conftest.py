@@ -14,8 +14,11 @@ from models import ModelsAPI
 if TYPE_CHECKING:
     from .fake_llm import FakeLLM
 
-KEYS = {"openai": "sk-test-OPENAI-SECRET-123456", "anthropic": "sk-ant-test-ANTHROPIC-SECRET-1234",
-        "google": "AIzaTEST-GOOGLE-SECRET-0123456789abcdef"}
+KEYS = {
+    "openai": "sk-test-OPENAI-SECRET-123456",
+    "anthropic": "sk-ant-test-ANTHROPIC-SECRET-1234",
+    "google": "AIzaTEST-GOOGLE-SECRET-0123456789abcdef",
+}
 _ENV_PREFIXES = ("MODELS_COST", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_")
 
 

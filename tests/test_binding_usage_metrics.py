@@ -130,8 +130,15 @@ def test_metric_samples_after_calls(api: ModelsAPI, priced: None) -> None:
     # every family exists from the first call on, time-to-first-token included
     assert api.registry.get_sample_value("models_time_to_first_token_seconds_count", MOCK) is None
     names = {m.name for m in api.registry.collect()}
-    assert {"models_requests", "models_tokens", "models_cost_usd", "models_request_duration_seconds",
-            "models_time_to_first_token_seconds", "models_in_flight_requests", "models_retries"} <= names
+    assert {
+        "models_requests",
+        "models_tokens",
+        "models_cost_usd",
+        "models_request_duration_seconds",
+        "models_time_to_first_token_seconds",
+        "models_in_flight_requests",
+        "models_retries",
+    } <= names
 
 
 def test_two_instances_on_one_registry_share_families() -> None:
@@ -148,7 +155,7 @@ def test_two_instances_on_one_registry_share_families() -> None:
 
 def test_serve_metrics_exposes_the_registry(api: ModelsAPI, priced: None) -> None:
     api("mock/echo", "a b")
-    server, thread = api.serve_metrics(0)
+    server, _thread = api.serve_metrics(0)
     try:
         port = server.server_address[1]
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()

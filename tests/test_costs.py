@@ -17,9 +17,16 @@ def test_cached_input_and_cache_writes_are_billed_at_their_rates(api: ModelsAPI)
     # gpt-4o: $2.50 in, $1.25 cached, $10 out per 1M
     assert api.cost("gpt-4o", input_tokens=1000, output_tokens=500, cached_input_tokens=200) == 0.00725
     # claude-sonnet-4-5: $3 in, $0.30 cache read, $3.75 cache write, $15 out
-    assert api.cost(
-        "claude-sonnet-4-5", input_tokens=10_000, output_tokens=100, cached_input_tokens=6_000, cache_write_tokens=2_000
-    ) == 0.0168
+    assert (
+        api.cost(
+            "claude-sonnet-4-5",
+            input_tokens=10_000,
+            output_tokens=100,
+            cached_input_tokens=6_000,
+            cache_write_tokens=2_000,
+        )
+        == 0.0168
+    )
 
 
 def test_reasoning_tokens_are_part_of_output_and_change_nothing(api: ModelsAPI) -> None:
@@ -36,7 +43,9 @@ def test_long_context_tier_applies_above_the_threshold_only(api: ModelsAPI) -> N
 
 def test_costs_are_exact_not_accumulated_floats(api: ModelsAPI) -> None:
     assert api.cost("gpt-4o-mini", input_tokens=1) == 1.5e-07
-    assert api.cost("gpt-4o-mini", input_tokens=3, output_tokens=7) == float(Decimal("0.15") * 3 / 10**6 + Decimal("0.6") * 7 / 10**6)
+    assert api.cost("gpt-4o-mini", input_tokens=3, output_tokens=7) == float(
+        Decimal("0.15") * 3 / 10**6 + Decimal("0.6") * 7 / 10**6
+    )
 
 
 def test_cost_rejects_impossible_usage(api: ModelsAPI) -> None:

@@ -13,17 +13,38 @@ from models import ModelBinding, ModelsAPI, models
 ROOT = Path(__file__).resolve().parent.parent
 
 SPEC_NAMES = {
-    "models", "ModelsAPI", "ModelBinding", "Response", "Usage", "errors", "Provider",
-    "ModelsError", "ConfigurationError", "MissingAPIKeyError", "InvalidCostOverrideError", "ModelNotFoundError",
-    "ProviderNotFoundError", "ProviderError", "AuthenticationError", "RateLimitError", "InvalidRequestError",
-    "ContextWindowExceededError", "ContentFilterError", "ProviderTimeoutError", "ProviderConnectionError",
+    "models",
+    "ModelsAPI",
+    "ModelBinding",
+    "Response",
+    "Usage",
+    "errors",
+    "Provider",
+    "ModelsError",
+    "ConfigurationError",
+    "MissingAPIKeyError",
+    "InvalidCostOverrideError",
+    "ModelNotFoundError",
+    "ProviderNotFoundError",
+    "ProviderError",
+    "AuthenticationError",
+    "RateLimitError",
+    "InvalidRequestError",
+    "ContextWindowExceededError",
+    "ContentFilterError",
+    "ProviderTimeoutError",
+    "ProviderConnectionError",
     "ServerError",
 }
 
 
 def test_all_is_curated_and_complete() -> None:
     assert set(package.__all__) == SPEC_NAMES | {
-        "Completion", "ModelInfo", "ModelsWarning", "Tracker", "UsageTotals",
+        "Completion",
+        "ModelInfo",
+        "ModelsWarning",
+        "Tracker",
+        "UsageTotals",
     }
     assert package.__all__ == sorted(package.__all__, key=lambda n: (n[0].islower(), n))
     for name in package.__all__:
@@ -64,5 +85,14 @@ def test_signature_parity_between_facade_binding_and_bind() -> None:
     assert _params(ModelBinding.__call__, 1) == call  # self
     assert _params(ModelsAPI.bind, 2) == [p for p in call if p[0] != "prompt"]
     assert [p[0] for p in call] == [
-        "prompt", "system", "temperature", "max_tokens", "top_p", "stop", "seed", "timeout", "max_retries", "kwargs",
+        "prompt",
+        "system",
+        "temperature",
+        "max_tokens",
+        "top_p",
+        "stop",
+        "seed",
+        "timeout",
+        "max_retries",
+        "kwargs",
     ]
