@@ -9,12 +9,15 @@ provider (no I/O) in ns per call.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,9 +41,22 @@ def _median_us(fn: Callable[[], Any], calls: int) -> float:
     return statistics.median(samples) / 1000
 
 
+def _compare(raw: Callable[[], Any], bound: Callable[[], Any], call: Callable[[], Any], calls: int) -> list[float]:
+    """Medians (µs) of raw, bound and facade calls, interleaved in 5 rounds so drift hits all alike."""
+    for fn in (raw, bound, call):
+        for _ in range(20):
+            fn()
+    rounds: list[list[float]] = [[], [], []]
+    for _ in range(5):
+        for samples, fn in zip(rounds, (raw, bound, call)):
+            samples.append(_median_us(fn, calls // 5))
+    return [statistics.median(samples) for samples in rounds]
+
+
 def main(calls: int = 300) -> None:
-    server = subprocess.Popen([sys.executable, "-c", SERVER.format(root=str(ROOT))],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER.format(root=str(ROOT))], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert server.stdout is not None
     url = server.stdout.readline().strip()
     try:
@@ -60,28 +76,27 @@ def main(calls: int = 300) -> None:
         raw_google = genai.Client(api_key="bench", http_options={"base_url": url + "/"})
         msgs = [{"role": "user", "content": "hello"}]
         cases = {
-            "openai": (lambda: raw_openai.chat.completions.create(model="gpt-4o", messages=msgs, timeout=600),
-                       "gpt-4o"),
-            "anthropic": (lambda: raw_anthropic.messages.create(model="claude-sonnet-4-6", messages=msgs,
-                                                                max_tokens=4096, timeout=600), "claude-sonnet-4-6"),
-            "google": (lambda: raw_google.models.generate_content(model="gemini-2.5-flash", contents="hello"),
-                       "gemini-2.5-flash"),
+            "openai": (
+                lambda: raw_openai.chat.completions.create(model="gpt-4o", messages=msgs, timeout=600),
+                "gpt-4o",
+            ),
+            "anthropic": (
+                lambda: raw_anthropic.messages.create(
+                    model="claude-sonnet-4-6", messages=msgs, max_tokens=4096, timeout=600
+                ),
+                "claude-sonnet-4-6",
+            ),
+            "google": (
+                lambda: raw_google.models.generate_content(model="gemini-2.5-flash", contents="hello"),
+                "gemini-2.5-flash",
+            ),
         }
-        print(f"{'provider':<10}{'raw SDK µs':>12}{'binding µs':>12}{'models() µs':>13}{'bind/raw':>10}{'call/raw':>10}")
+        print(f"{'provider':<10}{'raw µs':>9}{'binding µs':>12}{'models() µs':>13}{'bind/raw':>10}{'call/raw':>10}")
         for provider, (raw, model) in cases.items():
             bound = api.bind(model)
-            for warm in (raw, lambda: bound("hello"), lambda: api(model, "hello")):
-                for _ in range(20):
-                    warm()
-            rounds: dict[str, list[float]] = {"raw": [], "bind": [], "call": []}
-            for _ in range(5):  # interleave so drift hits all three alike
-                rounds["raw"].append(_median_us(raw, calls // 5))
-                rounds["bind"].append(_median_us(lambda: bound("hello"), calls // 5))
-                rounds["call"].append(_median_us(lambda: api(model, "hello"), calls // 5))
-            r, b, c = (statistics.median(rounds[k]) for k in ("raw", "bind", "call"))
-            print(f"{provider:<10}{r:>12.0f}{b:>12.0f}{c:>13.0f}{b / r:>10.3f}{c / r:>10.3f}")
+            r, b, c = _compare(raw, partial(bound, "hello"), partial(api, model, "hello"), calls)
+            print(f"{provider:<10}{r:>9.0f}{b:>12.0f}{c:>13.0f}{b / r:>10.3f}{c / r:>10.3f}")
 
-        import os
         os.environ["MODELS_COST_MOCK_ECHO_INPUT"] = "1"
         os.environ["MODELS_COST_MOCK_ECHO_OUTPUT"] = "1"
         mock = ModelsAPI(registry=CollectorRegistry())
@@ -89,9 +104,11 @@ def main(calls: int = 300) -> None:
         provider = echo._target.provider
         info = echo._target.info
         n = 20000
-        for label, fn in (("mock provider alone", lambda: provider.complete(info, msgs, None, {}, 600.0)),
-                          ("binding on mock", lambda: echo("hello")),
-                          ("models() on mock", lambda: mock("mock/echo", "hello"))):
+        for label, fn in (
+            ("mock provider alone", lambda: provider.complete(info, msgs, None, {}, 600.0)),
+            ("binding on mock", lambda: echo("hello")),
+            ("models() on mock", lambda: mock("mock/echo", "hello")),
+        ):
             start = time.perf_counter_ns()
             for _ in range(n):
                 fn()

@@ -1,0 +1,515 @@
+"""Wire-level fake of the OpenAI, Anthropic and Gemini HTTP APIs.
+
+A real HTTP/1.1 server on 127.0.0.1 that the official SDKs talk to unmodified, so tests exercise the
+SDKs' own parsing, typed objects and typed exceptions rather than mocks. Answers and misbehaviours are
+scripted with `Reply` and `Fault` (one queued item per request, any provider), and every request is
+recorded for assertions. tests/test_fake_llm.py proves the wire format against the real SDKs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlsplit
+
+OPENAI, ANTHROPIC, GOOGLE = "openai", "anthropic", "google"
+_PROVIDERS = (OPENAI, ANTHROPIC, GOOGLE)
+_DEFAULT_MESSAGE = "fault"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request as the fake received it, for assertions on what the SDK sent."""
+
+    provider: str  # "openai" | "anthropic" | "google"; "unknown" for a path the fake does not serve (404)
+    method: str
+    path: str  # without the query string
+    query: dict[str, str]
+    headers: dict[str, str]  # keys lower-cased
+    body: dict[str, Any]
+    model: str  # body["model"] for openai/anthropic; from the URL for google, without "models/"
+    stream: bool
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the next successful answer says, in provider-neutral terms; rendered per provider."""
+
+    text: str | None = None  # None: "echo: " + the text of the last user message in the request
+    input_tokens: int = 10  # every prompt token, cached and cache-writes included
+    output_tokens: int = 5  # every generated token, reasoning included
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    finish_reason: str = "stop"  # "stop" | "length" | "content_filter" | "tool_calls"
+    raw_usage: dict[str, Any] | None = None  # sent verbatim as the provider's usage object
+    blocked: bool = False  # google: promptFeedback SAFETY; anthropic: "refusal"; openai: "content_filter"
+    chunks: int = 3  # streaming: pieces the text is split into (fewer if the text is shorter)
+    first_chunk_delay: float = 0.0  # streaming: seconds between the headers and the first piece
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scripted misbehaviour, consumed by one request."""
+
+    status: int | None = None  # HTTP error status; body in the provider's own error format
+    message: str = _DEFAULT_MESSAGE
+    code: str | None = None  # openai error.code / anthropic error.type / google error.status override
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # sleep first; with nothing else set, then answer with the default Reply
+    reset: bool = False  # RST the connection (SO_LINGER 0) without any response
+    drop_after_chunks: int | None = None  # send N pieces, then FIN; a plain call gets half its body
+    stream_error: bool = False  # after the first piece, the provider's in-stream error event
+    kind: str | None = None  # set by the helpers so one Fault renders each provider's own way
+
+    @classmethod
+    def rate_limit(cls, retry_after: str | None = "0") -> Fault:
+        """429; Retry-After (and Google's RetryInfo) only when `retry_after` is given."""
+        return cls(status=429, headers={} if retry_after is None else {"retry-after": retry_after}, kind="rate_limit")
+
+    @classmethod
+    def auth(cls) -> Fault:
+        return cls(status=401, kind="auth")
+
+    @classmethod
+    def context_window(cls) -> Fault:
+        return cls(status=400, kind="context_window")
+
+    @classmethod
+    def server(cls) -> Fault:
+        return cls(status=500, kind="server")
+
+    @classmethod
+    def overloaded(cls) -> Fault:
+        """529 for Anthropic; 503 for the providers that have no 529."""
+        return cls(status=529, kind="overloaded")
+
+    @classmethod
+    def invalid_key_400(cls) -> Fault:
+        """Google rejects a bad key with 400 API_KEY_INVALID; the others answer 401."""
+        return cls(status=400, kind="invalid_key")
+
+
+_BAD_KEY = "Incorrect API key provided: sk-***. You can find your API key at https://platform.openai.com."
+_CTX_GOOGLE = "The input token count (250000) exceeds the maximum number of tokens allowed (1048576)."
+_KEY_INVALID = {
+    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+    "reason": "API_KEY_INVALID",
+    "domain": "googleapis.com",
+}
+_CTX = "This model's maximum context length is 128000 tokens. However, your messages resulted in 250000 tokens."
+# kind -> per provider (openai, anthropic, google): (status, code, message). "code" is openai error.code,
+# anthropic error.type and google error.status.
+_KINDS: dict[str, tuple[tuple[int, str | None, str], ...]] = {
+    "rate_limit": (
+        (429, "rate_limit_exceeded", "Rate limit reached for requests."),
+        (429, "rate_limit_error", "Number of requests has exceeded your rate limit."),
+        (429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
+    ),
+    "auth": (
+        (401, "invalid_api_key", _BAD_KEY),
+        (401, "authentication_error", "invalid x-api-key"),
+        (401, "UNAUTHENTICATED", "Request had invalid authentication credentials."),
+    ),
+    "context_window": (
+        (400, "context_length_exceeded", _CTX),
+        (400, "invalid_request_error", "prompt is too long: 250000 tokens > 200000 maximum"),
+        (400, "INVALID_ARGUMENT", _CTX_GOOGLE),
+    ),
+    "server": (
+        (500, None, "The server had an error while processing your request."),
+        (500, "api_error", "Internal server error"),
+        (500, "INTERNAL", "An internal error has occurred."),
+    ),
+    "overloaded": (
+        (503, None, "The engine is currently overloaded, please try again later."),
+        (529, "overloaded_error", "Overloaded"),
+        (503, "UNAVAILABLE", "The model is overloaded. Please try again later."),
+    ),
+    "invalid_key": (
+        (401, "invalid_api_key", _BAD_KEY),
+        (401, "authentication_error", "invalid x-api-key"),
+        (400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."),
+    ),
+}
+# status -> (openai error.type, anthropic error.type, google error.status) for Faults without a kind
+_NAMES = {
+    400: ("invalid_request_error", "invalid_request_error", "INVALID_ARGUMENT"),
+    401: ("invalid_request_error", "authentication_error", "UNAUTHENTICATED"),
+    403: ("permission_error", "permission_error", "PERMISSION_DENIED"),
+    404: ("invalid_request_error", "not_found_error", "NOT_FOUND"),
+    429: ("rate_limit_error", "rate_limit_error", "RESOURCE_EXHAUSTED"),
+    500: ("server_error", "api_error", "INTERNAL"),
+    503: ("server_error", "api_error", "UNAVAILABLE"),
+    529: ("server_error", "overloaded_error", "UNAVAILABLE"),
+}
+_ANTHROPIC_STOP = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal", "tool_calls": "tool_use"}
+_GOOGLE_FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY", "tool_calls": "STOP"}
+# The SDK's default api_version has moved (v1beta, now v1), so any version prefix is served.
+_GOOGLE_PATH = re.compile(r"^/v1[a-z0-9]*/((?:models|tunedModels)/[^/:]+):(generateContent|streamGenerateContent)$")
+
+
+def _error(provider: str, fault: Fault, request_id: str) -> tuple[int, dict[str, Any]]:
+    """Status and body of `fault` in the provider's own error format."""
+    status, code, message = fault.status or 500, fault.code, fault.message
+    if fault.kind is not None:
+        status, kind_code, kind_message = _KINDS[fault.kind][_PROVIDERS.index(provider)]
+        code = code or kind_code
+        message = kind_message if message == _DEFAULT_MESSAGE else message
+    fallback = ("server_error", "api_error", "UNKNOWN") if status >= 500 else ("invalid_request_error", "", "UNKNOWN")
+    names = _NAMES.get(status, fallback)
+    if provider == OPENAI:
+        return status, {"error": {"message": message, "type": names[0], "param": None, "code": code}}
+    if provider == ANTHROPIC:
+        error = {"type": code or names[1] or "invalid_request_error", "message": message}
+        return status, {"type": "error", "error": error, "request_id": request_id}
+    body: dict[str, Any] = {"code": status, "message": message, "status": code or names[2]}
+    retry_after = {k.lower(): v for k, v in fault.headers.items()}.get("retry-after", "")
+    details = []
+    if status == 429 and re.fullmatch(r"\d+(\.\d+)?", retry_after):
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_after}s"})
+    if fault.kind == "invalid_key":
+        details.append(_KEY_INVALID)
+    return status, {"error": {**body, "details": details} if details else body}
+
+
+def _split(text: str, n: int) -> list[str]:
+    """`text` in at most `n` non-empty pieces, as even as possible (one empty piece for empty text)."""
+    n = max(1, min(n, len(text)))
+    size, extra = divmod(len(text), n)
+    bounds = [i * size + min(i, extra) for i in range(n + 1)]
+    return [text[bounds[i] : bounds[i + 1]] for i in range(n)]
+
+
+def _last_user_text(provider: str, body: dict[str, Any]) -> str:
+    """Text of the last user turn: a plain string or the text parts of a content list."""
+    turns, key = ("contents", "parts") if provider == GOOGLE else ("messages", "content")
+    users = [t for t in body.get(turns) or [] if isinstance(t, dict) and t.get("role", "user") == "user"]
+    content = users[-1].get(key, "") if users else ""
+    if isinstance(content, str):
+        return content
+    return "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+
+
+def _sse(data: Any, event: str | None = None, sep: str = "\n") -> bytes:
+    head = f"event: {event}{sep}" if event else ""
+    return f"{head}data: {data if isinstance(data, str) else json.dumps(data)}{sep}{sep}".encode()
+
+
+class _Rendered(NamedTuple):
+    """A reply as a whole body and as stream frames: preamble, one frame per text piece, epilogue."""
+
+    body: dict[str, Any]
+    pre: list[bytes]
+    pieces: list[bytes]
+    post: list[bytes]
+
+
+def _render_openai(r: Reply, text: str, req: Recorded) -> _Rendered:
+    usage = r.raw_usage
+    if usage is None:
+        usage = {
+            "prompt_tokens": r.input_tokens,
+            "completion_tokens": r.output_tokens,
+            "total_tokens": r.input_tokens + r.output_tokens,
+            "prompt_tokens_details": {"cached_tokens": r.cached_input_tokens},
+            "completion_tokens_details": {"reasoning_tokens": r.reasoning_tokens},
+        }
+    finish = "content_filter" if r.blocked else r.finish_reason
+    base = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time()), "model": req.model}
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None, "annotations": []}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+    body = {**base, "object": "chat.completion", "choices": [choice], "usage": usage, "system_fingerprint": None}
+    with_usage = bool((req.body.get("stream_options") or {}).get("include_usage"))
+    chunk = {**base, "object": "chat.completion.chunk", **({"usage": None} if with_usage else {})}
+    parts, frames = _split(text, r.chunks), []
+    for i, piece in enumerate(parts):
+        delta = {"role": "assistant", "content": piece, "refusal": None} if i == 0 else {"content": piece}
+        last = finish if i == len(parts) - 1 else None
+        frames.append(
+            _sse({**chunk, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": last}]})
+        )
+    post = [_sse({**chunk, "choices": [], "usage": usage})] if with_usage else []
+    return _Rendered(body, [], frames, [*post, _sse("[DONE]")])
+
+
+def _render_anthropic(r: Reply, text: str, req: Recorded) -> _Rendered:
+    usage = r.raw_usage
+    if usage is None:
+        usage = {
+            "input_tokens": r.input_tokens - r.cached_input_tokens - r.cache_write_tokens,
+            "output_tokens": r.output_tokens,
+            "cache_read_input_tokens": r.cached_input_tokens,
+            "cache_creation_input_tokens": r.cache_write_tokens,
+        }
+    stop = "refusal" if r.blocked else _ANTHROPIC_STOP.get(r.finish_reason, r.finish_reason)
+    head = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant", "model": req.model}
+    content = [] if r.blocked else [{"type": "text", "text": text}]
+    body = {**head, "content": content, "stop_reason": stop, "stop_sequence": None, "usage": usage}
+    start_usage = usage if r.raw_usage is not None else {**usage, "output_tokens": 1}
+    start: dict[str, Any] = {**head, "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}
+    pre = [_sse({"type": "message_start", "message": start}, "message_start"), _sse({"type": "ping"}, "ping")]
+    frames: list[bytes] = []
+    post: list[bytes] = []
+    if not r.blocked:
+        block = {"type": "text", "text": ""}
+        pre.append(_sse({"type": "content_block_start", "index": 0, "content_block": block}, "content_block_start"))
+        for piece in _split(text, r.chunks):
+            delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
+            frames.append(_sse(delta, "content_block_delta"))
+        post.append(_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+    end_usage = usage if r.raw_usage is not None else {"output_tokens": r.output_tokens}
+    end = {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": end_usage}
+    post += [_sse(end, "message_delta"), _sse({"type": "message_stop"}, "message_stop")]
+    return _Rendered(body, pre, frames, post)
+
+
+def _render_google(r: Reply, text: str, req: Recorded) -> _Rendered:
+    usage = r.raw_usage
+    if usage is None:
+        total = r.input_tokens + r.output_tokens
+        usage = {"promptTokenCount": r.input_tokens, "candidatesTokenCount": r.output_tokens - r.reasoning_tokens}
+        usage["totalTokenCount"] = total
+        if r.cached_input_tokens:
+            usage["cachedContentTokenCount"] = r.cached_input_tokens
+        if r.reasoning_tokens:
+            usage["thoughtsTokenCount"] = r.reasoning_tokens
+    tail = {"modelVersion": req.model, "responseId": uuid.uuid4().hex[:22]}
+    if r.blocked:
+        body = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": usage, **tail}
+        return _Rendered(body, [], [], [_sse(body, sep="\r\n")])
+    # Like the real API, earlier chunks carry a partial usageMetadata; only the last one is complete.
+    early = None if r.raw_usage is not None else {"promptTokenCount": r.input_tokens, "totalTokenCount": r.input_tokens}
+
+    def chunk(piece: str, last: bool) -> dict[str, Any]:
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}
+        if last:
+            candidate["finishReason"] = _GOOGLE_FINISH.get(r.finish_reason, "STOP")
+        meta = usage if last else early
+        return {"candidates": [candidate], **({"usageMetadata": meta} if meta else {}), **tail}
+
+    parts = _split(text, r.chunks)
+    frames = [_sse(chunk(p, i == len(parts) - 1), sep="\r\n") for i, p in enumerate(parts)]
+    return _Rendered(chunk(text, True), [], frames, [])
+
+
+_RENDER = {OPENAI: _render_openai, ANTHROPIC: _render_anthropic, GOOGLE: _render_google}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512  # hundreds of concurrent clients connect at once; a small backlog drops SYNs
+    fake: FakeLLM
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Connections cut by a client or a Fault are expected; only real bugs are printed."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: Nagle + delayed ACK cost 40 ms
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.fake._lock:
+            self.server.fake._conns.add(self.connection)
+
+    def finish(self) -> None:
+        with suppress(OSError):
+            super().finish()
+        with self.server.fake._lock:
+            self.server.fake._conns.discard(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: pytest output should show test failures, not access logs."""
+
+    def _serve(self) -> None:
+        fake, url = self.server.fake, urlsplit(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {}  # the SDKs never send this; recorded as an empty body and answered like one
+        body = body if isinstance(body, dict) else {}
+        provider, model, stream = "unknown", "", False
+        google = _GOOGLE_PATH.match(url.path)
+        if self.command == "POST" and url.path in ("/v1/chat/completions", "/v1/messages"):
+            provider = OPENAI if url.path == "/v1/chat/completions" else ANTHROPIC
+            model, stream = str(body.get("model", "")), bool(body.get("stream"))
+        elif self.command == "POST" and google:
+            provider, model = GOOGLE, google.group(1).removeprefix("models/")
+            stream = google.group(2) == "streamGenerateContent"
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        query = dict(parse_qsl(url.query))
+        req = Recorded(provider, self.command, url.path, query, headers, body, model, stream)
+        with fake._lock:
+            fake.requests.append(req)
+        if provider == "unknown":
+            error = {"code": 404, "message": f"Unknown path: {self.command} {url.path}", "status": "NOT_FOUND"}
+            return self._send(404, json.dumps({"error": error}).encode(), {})
+        request_id = f"req_{uuid.uuid4().hex[:24]}"
+        extra = {"request-id" if provider == ANTHROPIC else "x-request-id": request_id}
+        with fake._lock:
+            item = fake._queue.pop(0) if fake._queue else fake._reply
+            reply = item if isinstance(item, Reply) else fake._reply
+        fault = item if isinstance(item, Fault) else Fault()
+        extra.update(fault.headers)
+        if fault.delay and fake._stopping.wait(fault.delay):
+            return self._cut(reset=False)
+        if fault.reset:
+            return self._cut(reset=True)
+        if fault.status is not None or (fault.stream_error and not stream):
+            status, payload = _error(provider, _as_error(fault), request_id)
+            return self._send(status, json.dumps(payload).encode(), extra)
+        text = reply.text if reply.text is not None else "echo: " + _last_user_text(provider, body)
+        out = _RENDER[provider](reply, "" if reply.blocked else text, req)
+        if not stream:
+            data = json.dumps(out.body).encode()
+            if fault.drop_after_chunks is None:
+                return self._send(200, data, extra)
+            self._send(200, data[: len(data) // 2], extra, length=len(data))
+            return self._cut(reset=False)
+        self._stream(provider, reply, fault, out, request_id, extra)
+
+    def _send(self, status: int, data: bytes, headers: dict[str, str], length: int | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data) if length is None else length))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(
+        self, provider: str, reply: Reply, fault: Fault, out: _Rendered, rid: str, headers: dict[str, str]
+    ) -> None:
+        """Chunked SSE body; a Fault can cut it after N pieces or inject the provider's error event."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache")
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        for frame in out.pre:
+            self._chunk(frame)
+        if reply.first_chunk_delay and self.server.fake._stopping.wait(reply.first_chunk_delay):
+            return self._cut(reset=False)
+        tail = out.post
+        if fault.stream_error:
+            payload = _error(provider, _as_error(fault), rid)[1]
+            payload.pop("request_id", None)  # the in-stream event has no request_id
+            tail = [_sse(payload, "error" if provider == ANTHROPIC else None, "\r\n" if provider == GOOGLE else "\n")]
+        pieces = out.pieces[:1] if fault.stream_error else out.pieces
+        for i, frame in enumerate(pieces):
+            if fault.drop_after_chunks == i:
+                return self._cut(reset=False)
+            self._chunk(frame)
+        if fault.drop_after_chunks is not None:
+            return self._cut(reset=False)
+        for frame in tail:
+            self._chunk(frame)
+        self.wfile.write(b"0\r\n\r\n")
+
+    do_GET = do_POST = _serve
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def _cut(self, reset: bool) -> None:
+        """End the connection mid-exchange: RST (SO_LINGER 0) or a plain FIN."""
+        self.close_connection = True
+        with suppress(OSError):
+            if reset:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.rfile.close()  # drop the makefile's reference so close() really closes the fd
+                self.connection.close()
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _as_error(fault: Fault) -> Fault:
+    """An in-stream error (or one on a plain call) without its own status reads as "overloaded"."""
+    return fault if fault.status is not None else replace(fault, status=529, kind="overloaded")
+
+
+class FakeLLM:
+    """Scriptable fake of the three providers' HTTP APIs; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[Fault | Reply] = []
+        self._reply = Reply()
+        self._conns: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.requests: list[Recorded] = []
+        self.url = self.openai_base_url = self.anthropic_base_url = self.google_base_url = ""
+
+    def start(self) -> FakeLLM:
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self._stopping.clear()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.openai_base_url, self.anthropic_base_url, self.google_base_url = self.url + "/v1", self.url, self.url + "/"
+        serve = {"poll_interval": 0.05}  # shutdown() waits up to one poll interval
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs=serve, name="fake-llm", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and cut kept-alive or sleeping connections so no handler thread outlives the fake."""
+        if self._server is None:
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        with self._lock:
+            conns = list(self._conns)
+        for sock in conns:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeLLM:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def set_reply(self, reply: Reply) -> None:
+        """The answer for requests that find the queue empty."""
+        with self._lock:
+            self._reply = reply
+
+    def enqueue(self, *items: Fault | Reply) -> None:
+        """FIFO, one item per request, whichever provider the request is for."""
+        with self._lock:
+            self._queue.extend(items)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self.requests.clear()
+            self._reply = Reply()
+
+    def open_connections(self) -> int:
+        """Connections open server-side now, idle keep-alive ones included."""
+        with self._lock:
+            return len(self._conns)
