@@ -57,18 +57,24 @@ def _collect(
     timeout: float | None,
     max_retries: int | None,
 ) -> dict[str, Any]:
-    """The given (non-None) parameters, added to the `**kwargs` dict Python already built."""
-    for name, value in (
-        ("temperature", temperature),
-        ("max_tokens", max_tokens),
-        ("top_p", top_p),
-        ("stop", stop),
-        ("seed", seed),
-        ("timeout", timeout),
-        ("max_retries", max_retries),
-    ):
-        if value is not None:
-            kwargs[name] = value
+    """The given (non-None) parameters, added to the `**kwargs` dict Python already built.
+
+    Plain `if`s: this runs on every call, so it builds nothing it does not return.
+    """
+    if temperature is not None:
+        kwargs["temperature"] = temperature
+    if max_tokens is not None:
+        kwargs["max_tokens"] = max_tokens
+    if top_p is not None:
+        kwargs["top_p"] = top_p
+    if stop is not None:
+        kwargs["stop"] = stop
+    if seed is not None:
+        kwargs["seed"] = seed
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    if max_retries is not None:
+        kwargs["max_retries"] = max_retries
     return kwargs
 
 
