@@ -13,6 +13,7 @@ from . import errors
 from ._api import ModelBinding, ModelsAPI
 from ._catalog import ModelInfo
 from ._service import ModelsWarning
+from ._stream import AsyncStream, Stream
 from ._types import Completion, Response, Usage
 from ._usage import Tracker, UsageTotals
 from .errors import (
@@ -40,6 +41,7 @@ models = ModelsAPI()
 """The ready-to-use instance: `models("gpt-4o", "hi")`, metrics on the default registry."""
 
 __all__ = [
+    "AsyncStream",
     "AuthenticationError",
     "Completion",
     "ConfigurationError",
@@ -62,6 +64,7 @@ __all__ = [
     "RateLimitError",
     "Response",
     "ServerError",
+    "Stream",
     "Tracker",
     "Usage",
     "UsageTotals",

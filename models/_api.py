@@ -16,6 +16,7 @@ from . import errors as _errors
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE
 from ._service import ModelService, Prepared, Target
+from ._stream import AsyncStream, Stream
 from ._types import Response
 from ._usage import Tracker, UsageTotals
 from .providers._base import Provider
@@ -115,12 +116,80 @@ class ModelsAPI:
         **kwargs: Any,
     ) -> Response:
         """Call `model` with `prompt`; other keywords go to the provider SDK unchanged."""
+        target, prepared = self._prepare(
+            model, _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        )
+        return self._service.call(target, prompt, system, prepared)
+
+    def stream(
+        self,
+        model: str,
+        prompt: str | list[dict[str, Any]],
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> Stream:
+        """Iterate the answer's text pieces as they arrive; then `.response` has usage and cost."""
+        target, prepared = self._prepare(
+            model, _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        )
+        return Stream(self._service, target, prompt, system, prepared)
+
+    async def acall(
+        self,
+        model: str,
+        prompt: str | list[dict[str, Any]],
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> Response:
+        """`models(...)` for asyncio, on the provider SDK's native async client."""
+        target, prepared = self._prepare(
+            model, _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        )
+        return await self._service.acall(target, prompt, system, prepared)
+
+    def astream(
+        self,
+        model: str,
+        prompt: str | list[dict[str, Any]],
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> AsyncStream:
+        """`async for piece in models.astream(...)`; then `.response` has usage and cost."""
+        target, prepared = self._prepare(
+            model, _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        )
+        return AsyncStream(self._service, target, prompt, system, prepared)
+
+    def _prepare(self, model: str, params: dict[str, Any]) -> tuple[Target, Prepared]:
         service = self._service
         target = service.target(model)
-        params = _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         prepared = service.prepare(target, params) if params else target.default
         assert prepared is not None
-        return service.call(target, prompt, system, prepared)
+        return target, prepared
 
     def bind(
         self,
@@ -286,13 +355,70 @@ class ModelBinding:
         **kwargs: Any,
     ) -> Response:
         """Call the bound model; parameters given here win over the bound ones."""
-        params = _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
-        service = self._api._service
-        if params:
-            prepared: Prepared = service.prepare(self._target, {**self._params, **params})
-        else:
-            prepared = self._prepared
-        return service.call(self._target, prompt, self._system if system is None else system, prepared)
+        prepared = self._prepare(_collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries))
+        return self._api._service.call(self._target, prompt, self._system if system is None else system, prepared)
+
+    def stream(
+        self,
+        prompt: str | list[dict[str, Any]],
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> Stream:
+        """`models.stream(...)` on the bound model."""
+        prepared = self._prepare(_collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries))
+        return Stream(self._api._service, self._target, prompt, self._system if system is None else system, prepared)
+
+    async def acall(
+        self,
+        prompt: str | list[dict[str, Any]],
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> Response:
+        """`models.acall(...)` on the bound model."""
+        prepared = self._prepare(_collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries))
+        system = self._system if system is None else system
+        return await self._api._service.acall(self._target, prompt, system, prepared)
+
+    def astream(
+        self,
+        prompt: str | list[dict[str, Any]],
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> AsyncStream:
+        """`models.astream(...)` on the bound model."""
+        prepared = self._prepare(_collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries))
+        system = self._system if system is None else system
+        return AsyncStream(self._api._service, self._target, prompt, system, prepared)
+
+    def _prepare(self, params: dict[str, Any]) -> Prepared:
+        """The bound options, or bound and call-time ones merged (call-time wins)."""
+        if not params:
+            return self._prepared
+        return self._api._service.prepare(self._target, {**self._params, **params})
 
 
 def _rebind(model: str, system: str | None, params: dict[str, Any]) -> ModelBinding:

@@ -35,6 +35,7 @@ class ModelMetrics:
         "in_flight",
         "ok",
         "tokens",
+        "ttft",
         "unpriced",
     )
 
@@ -47,6 +48,7 @@ class ModelMetrics:
         self.tokens = tuple(families.tokens.labels(provider, model, t) for t in TOKEN_TYPES)
         self.cost = families.cost.labels(provider, model)
         self.duration = families.duration.labels(provider, model)
+        self.ttft = families.ttft.labels(provider, model)
         self.in_flight = families.in_flight.labels(provider, model)
         self.unpriced = families.unpriced.labels(provider, model)
 

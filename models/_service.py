@@ -8,11 +8,12 @@ does no resolution, no price lookup and no label lookup.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE, Price, PriceBook, env_name
@@ -154,15 +155,18 @@ class ModelService:
         warnings.warn(message, ModelsWarning, stacklevel=stacklevel + 1)
 
     # -- the call ------------------------------------------------------------------------
+    def start(self, target: Target) -> float:
+        """Begin a call: refresh a price `reload_costs()` changed, raise the in-flight gauge."""
+        if target.price_generation != self.prices.generation:
+            target.price, target.price_generation = self.prices.lookup(target.info), self.prices.generation
+        target.metrics.in_flight.inc()
+        return time.perf_counter()
+
     def call(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
         """One call: validate, attempt with retries, then price and record it."""
-        info = target.info
+        info, provider = target.info, target.provider
         system, messages = normalize(prompt, system, info.id)
-        if target.price_generation != self.prices.generation:
-            target.price, target.price_generation = self.prices.lookup(info), self.prices.generation
-        provider, metrics = target.provider, target.metrics
-        metrics.in_flight.inc()
-        start = time.perf_counter()
+        start = self.start(target)
         attempt = 0
         try:
             while True:
@@ -170,21 +174,49 @@ class ModelService:
                     completion = provider.complete(info, messages, system, prepared.options, prepared.timeout)
                     break
                 except Exception as exc:
-                    error = self._normalize_error(provider, exc, info)
-                    if error is not None and error.retryable and attempt < prepared.max_retries:
-                        delay = delay_before_retry(error, attempt, self.retry_initial_delay, self.retry_max_delay)
-                        if delay is not None:
-                            metrics.retry(error.kind).inc()
-                            time.sleep(delay)
-                            attempt += 1
-                            continue
-                    self._record_error(target, error.kind if error is not None else "other", start)
-                    if error is None or error is exc:
-                        raise
-                    raise error from exc
+                    time.sleep(self.retry_delay(target, exc, attempt, prepared, start))
+                    attempt += 1
         finally:
-            metrics.in_flight.dec()
-        return self._finish(target, completion, time.perf_counter() - start)
+            target.metrics.in_flight.dec()
+        return self.finish(target, completion, time.perf_counter() - start)
+
+    async def acall(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
+        """`call` on the provider's native asyncio client."""
+        info, provider = target.info, target.provider
+        system, messages = normalize(prompt, system, info.id)
+        start = self.start(target)
+        attempt = 0
+        try:
+            while True:
+                try:
+                    completion = await provider.acomplete(info, messages, system, prepared.options, prepared.timeout)
+                    break
+                except Exception as exc:
+                    await asyncio.sleep(self.retry_delay(target, exc, attempt, prepared, start))
+                    attempt += 1
+        finally:
+            target.metrics.in_flight.dec()
+        return self.finish(target, completion, time.perf_counter() - start)
+
+    def retry_delay(self, target: Target, exc: Exception, attempt: int, prepared: Prepared, start: float) -> float:
+        """Seconds to wait before attempt `attempt + 1`; or, when `exc` is final, count it once and
+        raise it normalised (the SDK's exception as `__cause__`)."""
+        error = self._normalize_error(target.provider, exc, target.info)
+        if error is not None and error.retryable and attempt < prepared.max_retries:
+            delay = delay_before_retry(error, attempt, self.retry_initial_delay, self.retry_max_delay)
+            if delay is not None:
+                target.metrics.retry(error.kind).inc()
+                return delay
+        self.fail(target, exc, start, error)
+
+    def fail(self, target: Target, exc: Exception, start: float, error: ProviderError | None = None) -> NoReturn:
+        """Count a final failure under its kind and raise it normalised."""
+        if error is None:
+            error = self._normalize_error(target.provider, exc, target.info)
+        self._record_error(target, error.kind if error is not None else "other", start)
+        if error is None or error is exc:
+            raise exc
+        raise error from exc
 
     @staticmethod
     def _normalize_error(provider: Provider, exc: Exception, info: ModelInfo) -> ProviderError | None:
@@ -202,7 +234,8 @@ class ModelService:
         target.totals.add_error()
         record_tracked_error()
 
-    def _finish(self, target: Target, c: Completion, latency: float) -> Response:
+    def finish(self, target: Target, c: Completion, latency: float) -> Response:
+        """Price a finished call, record it in metrics and usage, and build its `Response`."""
         price = target.price
         metrics = target.metrics
         if price is None:

@@ -127,8 +127,8 @@ def test_metric_samples_after_calls(api: ModelsAPI, priced: None) -> None:
     assert sample(api, "models_cost_usd_total", **MOCK) == pytest.approx(3 * (3 * 1.5 + 3 * 2) / 1e6, rel=1e-12)
     assert sample(api, "models_request_duration_seconds_count", **MOCK) == 3
     assert sample(api, "models_in_flight_requests", **MOCK) == 0
-    # every family exists from the first call on, time-to-first-token included
-    assert api.registry.get_sample_value("models_time_to_first_token_seconds_count", MOCK) is None
+    # every family exists from the first call on; plain calls observe no time-to-first-token
+    assert sample(api, "models_time_to_first_token_seconds_count", **MOCK) == 0
     names = {m.name for m in api.registry.collect()}
     assert {
         "models_requests",

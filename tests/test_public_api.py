@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import models as package
 from models import ModelBinding, ModelsAPI, models
 
@@ -40,6 +42,8 @@ SPEC_NAMES = {
 
 def test_all_is_curated_and_complete() -> None:
     assert set(package.__all__) == SPEC_NAMES | {
+        "AsyncStream",
+        "Stream",
         "Completion",
         "ModelInfo",
         "ModelsWarning",
@@ -80,10 +84,9 @@ def _params(function: object, skip: int) -> list[tuple[str, object, object]]:
     return [(p.name, p.kind, p.default) for p in list(signature.parameters.values())[skip:]]
 
 
-def test_signature_parity_between_facade_binding_and_bind() -> None:
+@pytest.mark.parametrize("form", ["__call__", "stream", "acall", "astream"])
+def test_signature_parity_across_call_forms(form: str) -> None:
     call = _params(ModelsAPI.__call__, 2)  # self, model
-    assert _params(ModelBinding.__call__, 1) == call  # self
-    assert _params(ModelsAPI.bind, 2) == [p for p in call if p[0] != "prompt"]
     assert [p[0] for p in call] == [
         "prompt",
         "system",
@@ -96,3 +99,8 @@ def test_signature_parity_between_facade_binding_and_bind() -> None:
         "max_retries",
         "kwargs",
     ]
+    assert _params(getattr(ModelsAPI, form), 2) == call
+    assert _params(getattr(ModelBinding, form), 1) == call  # self; a binding has no model
+    assert _params(ModelsAPI.bind, 2) == [p for p in call if p[0] != "prompt"]
+    assert inspect.iscoroutinefunction(getattr(ModelsAPI, form)) == (form == "acall")
+    assert inspect.iscoroutinefunction(getattr(ModelBinding, form)) == (form == "acall")

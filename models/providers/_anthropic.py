@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from .._catalog import ModelInfo
@@ -12,12 +12,15 @@ from .._types import Completion
 from ..errors import (
     AuthenticationError,
     ContextWindowExceededError,
+    InvalidRequestError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
 )
 from ._base import Provider
-from ._common import error_for_status, import_sdk, redact, retry_after_from_headers
+from ._common import error_for_status, import_sdk, redact, retry_after_from_headers, transport_error
 
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens; sent when the caller gives none
 _FINISH = {
@@ -27,6 +30,19 @@ _FINISH = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
     "model_context_window_exceeded": "length",
+}
+
+
+_IN_STREAM: dict[str, type[ProviderError]] = {
+    "overloaded_error": ServerError,
+    "api_error": ServerError,
+    "rate_limit_error": RateLimitError,
+    "invalid_request_error": InvalidRequestError,
+    "request_too_large": InvalidRequestError,
+    "not_found_error": InvalidRequestError,
+    "authentication_error": AuthenticationError,
+    "permission_error": AuthenticationError,
+    "timeout_error": ProviderTimeoutError,
 }
 
 
@@ -40,6 +56,64 @@ def _content(content: str | list[Any]) -> str | list[Any]:
 def _is_context_window(error: Any) -> bool:
     # The API has no error code for this; its stable wording is the only signal.
     return error.status_code in (400, 413) and "prompt is too long" in str(error.api_message or "").lower()
+
+
+def _request(
+    model: ModelInfo,
+    messages: list[Message],
+    system: str | None,
+    options: Mapping[str, Any],
+    timeout: float,
+    stream: bool = False,
+) -> dict[str, Any]:
+    """Keyword arguments of `messages.create`."""
+    turns = [{"role": m["role"], "content": _content(m["content"])} for m in messages]
+    request = {**options, "model": model.name, "messages": turns, "timeout": timeout}
+    if system is not None:
+        request["system"] = system
+    if stream:
+        request["stream"] = True
+    return request
+
+
+def _counts(usage: Any, result: Completion) -> None:
+    """Token counts of a usage object into `result`; fields the object lacks or has as None are kept.
+
+    The API's input_tokens excludes cache reads and writes; ours counts every prompt token.
+    """
+    cached = getattr(usage, "cache_read_input_tokens", None)
+    written = getattr(usage, "cache_creation_input_tokens", None)
+    if cached is not None:
+        result.cached_input_tokens = cached
+    if written is not None:
+        result.cache_write_tokens = written
+    if getattr(usage, "input_tokens", None) is not None:
+        result.input_tokens = usage.input_tokens + result.cached_input_tokens + result.cache_write_tokens
+    if usage.output_tokens is not None:
+        result.output_tokens = usage.output_tokens
+
+
+def _completion(response: Any) -> Completion:
+    text = "".join(block.text for block in response.content if block.type == "text")
+    result = Completion(text, finish_reason=_FINISH.get(response.stop_reason or ""), raw=response)
+    _counts(response.usage, result)
+    return result
+
+
+def _apply_event(event: Any, result: Completion) -> str | None:
+    """Record a stream event's usage and stop reason; return its text, if any.
+
+    Input usage comes in `message_start`, output usage and the stop reason in `message_delta`.
+    """
+    kind = event.type
+    if kind == "content_block_delta":
+        return event.delta.text if event.delta.type == "text_delta" else None
+    if kind == "message_start":
+        _counts(event.message.usage, result)
+    elif kind == "message_delta":
+        _counts(event.usage, result)
+        result.finish_reason = _FINISH.get(event.delta.stop_reason or "")
+    return None
 
 
 class AnthropicProvider(Provider):
@@ -64,6 +138,10 @@ class AnthropicProvider(Provider):
             options["max_tokens"] = min(DEFAULT_MAX_TOKENS, model.max_output or DEFAULT_MAX_TOKENS)
         return options
 
+    def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
+        anthropic = import_sdk("anthropic", "anthropic")
+        return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0)
+
     def complete(
         self,
         model: ModelInfo,
@@ -72,24 +150,50 @@ class AnthropicProvider(Provider):
         options: Mapping[str, Any],
         timeout: float,
     ) -> Completion:
-        turns = [{"role": m["role"], "content": _content(m["content"])} for m in messages]
-        if system is not None:
-            options = {**options, "system": system}
-        response = self.client().messages.create(model=model.name, messages=turns, timeout=timeout, **options)
-        usage = response.usage
-        cached = usage.cache_read_input_tokens or 0
-        written = usage.cache_creation_input_tokens or 0
-        text = "".join(block.text for block in response.content if block.type == "text")
-        return Completion(
-            text,
-            # the API's input_tokens excludes cache reads and writes; ours counts every prompt token
-            input_tokens=usage.input_tokens + cached + written,
-            output_tokens=usage.output_tokens,
-            cached_input_tokens=cached,
-            cache_write_tokens=written,
-            finish_reason=_FINISH.get(response.stop_reason or ""),
-            raw=response,
-        )
+        return _completion(self.client().messages.create(**_request(model, messages, system, options, timeout)))
+
+    async def acomplete(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+    ) -> Completion:
+        request = _request(model, messages, system, options, timeout)
+        return _completion(await self.async_client().messages.create(**request))
+
+    def stream(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+        result: Completion,
+    ) -> Iterator[str]:
+        request = _request(model, messages, system, options, timeout, stream=True)
+        with self.client().messages.create(**request) as events:
+            for event in events:
+                piece = _apply_event(event, result)
+                if piece:
+                    yield piece
+
+    async def astream(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+        result: Completion,
+    ) -> AsyncIterator[str]:
+        request = _request(model, messages, system, options, timeout, stream=True)
+        async with await self.async_client().messages.create(**request) as events:
+            async for event in events:
+                piece = _apply_event(event, result)
+                if piece:
+                    yield piece
 
     def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
         anthropic = sys.modules.get("anthropic")
@@ -100,6 +204,11 @@ class AnthropicProvider(Provider):
             return ProviderTimeoutError("Anthropic did not answer in time.", **where)
         if isinstance(error, anthropic.APIConnectionError):
             return ProviderConnectionError(f"Could not reach Anthropic: {error.message}", **where)
+        if isinstance(error, anthropic.APIStatusError) and error.status_code < 400:
+            # an error event inside a stream arrives with the stream's own status, 200
+            message = redact(str(error.api_message or error.message), self._secret)
+            error_class = _IN_STREAM.get(str(error.type), ProviderError)
+            return error_class(f"Anthropic error during the stream: {message}", **where)
         if isinstance(error, anthropic.APIStatusError):
             message = redact(str(error.api_message or error.message), self._secret)
             where.update(
@@ -114,4 +223,4 @@ class AnthropicProvider(Provider):
             return error_for_status(error.status_code)(f"Anthropic error: {message}", **where)
         if isinstance(error, anthropic.AnthropicError):
             return ProviderError(f"Anthropic SDK error: {redact(str(error), self._secret)}", **where)
-        return super().map_error(error, model)
+        return transport_error(error, "Anthropic", where) or super().map_error(error, model)

@@ -7,9 +7,11 @@ no retries of its own) and says how its SDK's exceptions map onto `models.errors
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
-from collections.abc import Mapping
+import weakref
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._messages import Message
@@ -19,7 +21,7 @@ from ..errors import MissingAPIKeyError, ProviderConnectionError, ProviderError,
 if TYPE_CHECKING:
     from .._catalog import ModelInfo
 
-__all__ = ["DEFAULT_TIMEOUT", "Provider", "ProviderSettings"]
+__all__ = ["DEFAULT_TIMEOUT", "Provider", "ProviderSettings", "copy_counts"]
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds per attempt when the caller gives none (Anthropic's SDK refuses long requests without one)."""
@@ -43,8 +45,11 @@ class Provider:
     """Base class of every provider; subclass it and `models.register_provider(name, cls)`.
 
     Override `complete` (required) and, when your backend has its own exception types,
-    `map_error`. Override `create_client` to build an SDK client once; it is built lazily,
-    on first use, rebuilt after `configure()` and in a child process after `fork`.
+    `map_error`. `stream`, `acomplete` and `astream` have working defaults built on
+    `complete` (one piece; a worker thread for async); override them for real streaming
+    and native async. Override `create_client` / `create_async_client` to build SDK
+    clients: built lazily, rebuilt after `configure()` and in a child after `fork`; the
+    async one once per event loop, since connection pools belong to the loop that made them.
     """
 
     #: Environment variables holding the key, first one set wins; empty means no key needed.
@@ -60,6 +65,7 @@ class Provider:
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._secret: str | None = None  # the key in use, kept only to redact it from error text
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -78,6 +84,50 @@ class Provider:
         `options` holds what `translate` returned; `timeout` is seconds for this attempt.
         """
         raise NotImplementedError
+
+    def stream(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+        result: Completion,
+    ) -> Iterator[str]:
+        """Yield the answer's text pieces as they arrive, filling `result`'s token counts and
+        finish reason as the backend reports them (its text is set by the service).
+
+        Closing the generator early must close the HTTP response. The default yields the
+        whole answer of `complete` as one piece.
+        """
+        copy_counts(self.complete(model, messages, system, options, timeout), result)
+        if result.text:
+            yield result.text
+
+    async def acomplete(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+    ) -> Completion:
+        """`complete` for asyncio; the default runs `complete` in a worker thread."""
+        return await asyncio.to_thread(self.complete, model, messages, system, options, timeout)
+
+    async def astream(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+        result: Completion,
+    ) -> AsyncIterator[str]:
+        """`stream` for asyncio; the default yields the whole answer of `acomplete` as one piece."""
+        copy_counts(await self.acomplete(model, messages, system, options, timeout), result)
+        if result.text:
+            yield result.text
 
     def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
         """Turn the caller's parameters into this backend's keyword arguments.
@@ -109,6 +159,10 @@ class Provider:
         """Build the backend's client; called once, lazily. The default needs none."""
         return None
 
+    def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
+        """Build the backend's asyncio client; called once per event loop. The default needs none."""
+        return None
+
     # -- machinery -----------------------------------------------------------------------
     def client(self) -> Any:
         """The backend client, built on first use under this provider's own lock."""
@@ -122,9 +176,23 @@ class Provider:
                     self._secret = key
         return client
 
+    def async_client(self) -> Any:
+        """The asyncio client of the running event loop, built on first use in that loop."""
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            with self._client_lock:
+                client = self._async_clients.get(loop)
+                if client is None:
+                    key = self._api_key()
+                    client = self._async_clients[loop] = self.create_async_client(key, self._base_url())
+                    self._secret = key
+        return client
+
     def reset(self) -> None:
-        """Forget the client (after `configure` or `fork`); the next call builds a new one."""
+        """Forget the clients (after `configure` or `fork`); the next call builds new ones."""
         self._client = None
+        self._async_clients = weakref.WeakKeyDictionary()
         self._client_lock = threading.Lock()
 
     def _api_key(self) -> str | None:
@@ -140,3 +208,9 @@ class Provider:
         if self.settings.base_url or self.base_url_env is None:
             return self.settings.base_url
         return os.environ.get(self.base_url_env) or None
+
+
+def copy_counts(source: Completion, target: Completion) -> None:
+    """Copy text, token counts, finish reason and raw object from one result into another."""
+    for name in Completion.__slots__:
+        setattr(target, name, getattr(source, name))

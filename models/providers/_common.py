@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import importlib
 import re
+import sys
 import time
 from collections.abc import Mapping
 from types import ModuleType
@@ -14,13 +15,14 @@ from ..errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidRequestError,
+    ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
     RateLimitError,
     ServerError,
 )
 
-__all__ = ["error_for_status", "import_sdk", "redact", "retry_after_from_headers"]
+__all__ = ["body_error", "error_for_status", "import_sdk", "redact", "retry_after_from_headers", "transport_error"]
 
 
 def import_sdk(module: str, package: str) -> ModuleType:
@@ -97,3 +99,16 @@ def body_error(body: Any) -> Mapping[str, Any]:
         if isinstance(error, Mapping):
             return error
     return {}
+
+
+def transport_error(error: BaseException, label: str, where: dict[str, Any]) -> ProviderError | None:
+    """Our error for an `httpx2` timeout or transport failure the SDK let through unwrapped
+    (Gemini always, Anthropic in the middle of a stream), else None."""
+    httpx = sys.modules.get("httpx2")
+    if httpx is None:
+        return None
+    if isinstance(error, httpx.TimeoutException):
+        return ProviderTimeoutError(f"{label} did not answer in time ({type(error).__name__}).", **where)
+    if isinstance(error, httpx.TransportError):
+        return ProviderConnectionError(f"The connection to {label} failed ({type(error).__name__}).", **where)
+    return None

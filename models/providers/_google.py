@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import closing
 from typing import Any
 
 from .._catalog import ModelInfo
@@ -13,12 +14,10 @@ from ..errors import (
     AuthenticationError,
     ContentFilterError,
     ContextWindowExceededError,
-    ProviderConnectionError,
     ProviderError,
-    ProviderTimeoutError,
 )
 from ._base import DEFAULT_TIMEOUT, Provider
-from ._common import body_error, error_for_status, import_sdk, redact, retry_after_from_headers
+from ._common import body_error, error_for_status, import_sdk, redact, retry_after_from_headers, transport_error
 
 _FINISH = {
     "STOP": "stop",
@@ -58,6 +57,55 @@ def _details(error: Any) -> list[Mapping[str, Any]]:
     return [d for d in details or () if isinstance(d, Mapping)]
 
 
+def _request(
+    model: ModelInfo, messages: list[Message], system: str | None, options: Mapping[str, Any], timeout: float
+) -> dict[str, Any]:
+    """Keyword arguments of `models.generate_content(_stream)`."""
+    contents = [
+        {"role": "model" if m["role"] == "assistant" else "user", "parts": _parts(m["content"])} for m in messages
+    ]
+    config = dict(options)
+    if timeout != DEFAULT_TIMEOUT:
+        config["http_options"] = {"timeout": _ms(timeout)}
+    if system is not None:
+        config["system_instruction"] = system
+    return {"model": model.name, "contents": contents, "config": config}
+
+
+def _apply(response: Any, result: Completion, model: ModelInfo) -> str:
+    """Record a response's (or stream chunk's) usage and finish reason; return its text.
+
+    A stream's last usage is the complete one, so each chunk's usage replaces the last.
+    """
+    feedback = response.prompt_feedback
+    if not response.candidates and feedback is not None and feedback.block_reason is not None:
+        reason = getattr(feedback.block_reason, "value", feedback.block_reason)
+        raise ContentFilterError(f"Gemini blocked the prompt ({reason}).", provider="google", model=model.id)
+    usage = response.usage_metadata
+    if usage is not None:
+        thoughts = usage.thoughts_token_count or 0
+        result.input_tokens = (usage.prompt_token_count or 0) + (usage.tool_use_prompt_token_count or 0)
+        # candidates_token_count excludes thinking; ours counts every generated token
+        result.output_tokens = (usage.candidates_token_count or 0) + thoughts
+        result.cached_input_tokens = usage.cached_content_token_count or 0
+        result.reasoning_tokens = thoughts
+    candidate = response.candidates[0] if response.candidates else None
+    if candidate is None:
+        return ""
+    parts = (candidate.content.parts if candidate.content is not None else None) or ()
+    finish = getattr(candidate.finish_reason, "value", None)
+    if finish is not None:
+        tools = finish == "STOP" and any(p.function_call for p in parts)
+        result.finish_reason = "tool_calls" if tools else _FINISH.get(finish)
+    return "".join(p.text for p in parts if p.text and not p.thought)
+
+
+def _completion(response: Any, model: ModelInfo) -> Completion:
+    result = Completion("", raw=response)
+    result.text = _apply(response, result, model)
+    return result
+
+
 class GoogleProvider(Provider):
     """Gemini via `models.generate_content`; the SDK's retries stay off (its default)."""
 
@@ -84,6 +132,9 @@ class GoogleProvider(Provider):
             config[_CONFIG_NAMES.get(name, name)] = value
         return config
 
+    def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
+        return self.create_client(api_key, base_url).aio
+
     def complete(
         self,
         model: ModelInfo,
@@ -92,51 +143,60 @@ class GoogleProvider(Provider):
         options: Mapping[str, Any],
         timeout: float,
     ) -> Completion:
-        contents = [
-            {"role": "model" if m["role"] == "assistant" else "user", "parts": _parts(m["content"])} for m in messages
-        ]
-        config = dict(options)
-        if timeout != DEFAULT_TIMEOUT:
-            config["http_options"] = {"timeout": _ms(timeout)}
-        if system is not None:
-            config["system_instruction"] = system
-        response = self.client().models.generate_content(model=model.name, contents=contents, config=config)
-        usage = response.usage_metadata
-        feedback = response.prompt_feedback
-        if not response.candidates and feedback is not None and feedback.block_reason is not None:
-            reason = getattr(feedback.block_reason, "value", feedback.block_reason)
-            raise ContentFilterError(f"Gemini blocked the prompt ({reason}).", provider=self.name, model=model.id)
-        candidate = response.candidates[0] if response.candidates else None
-        parts = candidate.content.parts if candidate is not None and candidate.content is not None else None
-        text = "".join(p.text for p in parts or () if p.text and not p.thought)
-        thoughts = (usage.thoughts_token_count or 0) if usage is not None else 0
-        finish = getattr(candidate.finish_reason, "value", None) if candidate is not None else None
-        if finish == "STOP" and any(p.function_call for p in parts or ()):
-            finish = "TOOL_CALLS"
-        return Completion(
-            text,
-            input_tokens=((usage.prompt_token_count or 0) + (usage.tool_use_prompt_token_count or 0))
-            if usage is not None
-            else 0,
-            # candidates_token_count excludes thinking; ours counts every generated token
-            output_tokens=((usage.candidates_token_count or 0) + thoughts) if usage is not None else 0,
-            cached_input_tokens=(usage.cached_content_token_count or 0) if usage is not None else 0,
-            reasoning_tokens=thoughts,
-            finish_reason="tool_calls" if finish == "TOOL_CALLS" else _FINISH.get(finish or ""),
-            raw=response,
-        )
+        response = self.client().models.generate_content(**_request(model, messages, system, options, timeout))
+        return _completion(response, model)
+
+    async def acomplete(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+    ) -> Completion:
+        request = _request(model, messages, system, options, timeout)
+        return _completion(await self.async_client().models.generate_content(**request), model)
+
+    def stream(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+        result: Completion,
+    ) -> Iterator[str]:
+        request = _request(model, messages, system, options, timeout)
+        with closing(self.client().models.generate_content_stream(**request)) as chunks:
+            for chunk in chunks:
+                piece = _apply(chunk, result, model)
+                if piece:
+                    yield piece
+
+    async def astream(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+        result: Completion,
+    ) -> AsyncIterator[str]:
+        request = _request(model, messages, system, options, timeout)
+        chunks = await self.async_client().models.generate_content_stream(**request)
+        try:
+            async for chunk in chunks:
+                piece = _apply(chunk, result, model)
+                if piece:
+                    yield piece
+        finally:
+            await chunks.aclose()
 
     def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
-        errors, httpx = sys.modules.get("google.genai.errors"), sys.modules.get("httpx2")
-        if errors is None or httpx is None:  # the SDK was never imported, so this is not its error
+        errors = sys.modules.get("google.genai.errors")
+        if errors is None:  # the SDK was never imported, so this is not its error
             return super().map_error(error, model)
         where: dict[str, Any] = {"provider": self.name, "model": model.id}
-        if isinstance(error, httpx.TimeoutException):
-            return ProviderTimeoutError("Gemini did not answer in time.", **where)
-        if isinstance(error, httpx.TransportError):
-            return ProviderConnectionError(
-                f"Could not reach Gemini: {redact(str(error) or type(error).__name__, self._secret)}", **where
-            )
         if isinstance(error, errors.APIError):
             message = redact(str(error.message or error.status or ""), self._secret)
             details = _details(error)
@@ -157,4 +217,4 @@ class GoogleProvider(Provider):
             if error.code == 400 and "exceeds the maximum number of tokens" in message:
                 return ContextWindowExceededError(f"Prompt too long for {model.id}: {message}", **where)
             return error_for_status(error.code)(f"Gemini error: {message}", **where)
-        return super().map_error(error, model)
+        return transport_error(error, "Gemini", where) or super().map_error(error, model)

@@ -7,13 +7,13 @@ It has no default price; price it with an override (`MODELS_COST_MOCK_ECHO_INPUT
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from .._catalog import ModelInfo
 from .._messages import Message, text_of
 from .._types import Completion
-from ._base import Provider
+from ._base import Provider, copy_counts
 
 
 def _words(text: str) -> int:
@@ -21,7 +21,7 @@ def _words(text: str) -> int:
 
 
 class MockProvider(Provider):
-    """Echoes the prompt; `max_tokens` truncates the echo to that many words."""
+    """Echoes the prompt; `max_tokens` truncates the echo to that many words. Streams word by word."""
 
     def complete(
         self,
@@ -39,3 +39,34 @@ class MockProvider(Provider):
             words, finish = words[:limit], "length"
         prompt_words = _words(system or "") + sum(_words(text_of(m["content"])) for m in messages)
         return Completion(" ".join(words), input_tokens=prompt_words, output_tokens=len(words), finish_reason=finish)
+
+    def stream(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+        result: Completion,
+    ) -> Iterator[str]:
+        copy_counts(self.complete(model, messages, system, options, timeout), result)
+        yield from _pieces(result.text)
+
+    async def astream(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+        result: Completion,
+    ) -> AsyncIterator[str]:
+        copy_counts(self.complete(model, messages, system, options, timeout), result)
+        for piece in _pieces(result.text):
+            yield piece
+
+
+def _pieces(text: str) -> list[str]:
+    """The words of `text`, each after the first with its leading space: they join back to `text`."""
+    words = text.split(" ")
+    return [words[0], *(" " + word for word in words[1:])] if text else []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from .._catalog import ModelInfo
@@ -13,13 +13,15 @@ from ..errors import (
     AuthenticationError,
     ContentFilterError,
     ContextWindowExceededError,
+    InvalidRequestError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
     RateLimitError,
+    ServerError,
 )
 from ._base import Provider
-from ._common import body_error, error_for_status, import_sdk, redact, retry_after_from_headers
+from ._common import body_error, error_for_status, import_sdk, redact, retry_after_from_headers, transport_error
 
 _FINISH = {
     "stop": "stop",
@@ -27,6 +29,12 @@ _FINISH = {
     "tool_calls": "tool_calls",
     "function_call": "tool_calls",
     "content_filter": "content_filter",
+}
+_IN_STREAM: dict[str, type[ProviderError]] = {
+    "server_error": ServerError,
+    "rate_limit_exceeded": RateLimitError,
+    "rate_limit_error": RateLimitError,
+    "invalid_request_error": InvalidRequestError,
 }
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 _REASONING_DROPS = frozenset({"temperature", "top_p"})
@@ -36,6 +44,59 @@ def _is_reasoning(model: ModelInfo) -> bool:
     if model.known:
         return model.reasoning
     return model.name.lower().startswith(_REASONING_PREFIXES)
+
+
+def _request(
+    model: ModelInfo,
+    messages: list[Message],
+    system: str | None,
+    options: Mapping[str, Any],
+    timeout: float,
+    stream: bool = False,
+) -> dict[str, Any]:
+    """Keyword arguments of `chat.completions.create`; a stream asks for its usage chunk."""
+    if system is not None:
+        messages = [{"role": "system", "content": system}, *messages]
+    request = {**options, "model": model.name, "messages": messages, "timeout": timeout}
+    if stream:
+        request["stream"] = True
+        request["stream_options"] = {**(options.get("stream_options") or {}), "include_usage": True}
+    return request
+
+
+def _counts(usage: Any, result: Completion) -> None:
+    """Token counts of a `CompletionUsage` (prompt_tokens includes cached ones) into `result`."""
+    details = usage.prompt_tokens_details
+    out_details = usage.completion_tokens_details
+    result.input_tokens = usage.prompt_tokens
+    result.output_tokens = usage.completion_tokens
+    result.cached_input_tokens = (details.cached_tokens or 0) if details is not None else 0
+    result.reasoning_tokens = (out_details.reasoning_tokens or 0) if out_details is not None else 0
+
+
+def _completion(response: Any) -> Completion:
+    choice = response.choices[0] if response.choices else None
+    result = Completion(
+        (choice.message.content or "") if choice is not None else "",
+        finish_reason=_FINISH.get(choice.finish_reason) if choice is not None else None,
+        raw=response,
+    )
+    if response.usage is not None:
+        _counts(response.usage, result)
+    return result
+
+
+def _apply_chunk(chunk: Any, result: Completion) -> str | None:
+    """Record a stream chunk's usage and finish reason; return its text, if any."""
+    if chunk.usage is not None:
+        _counts(chunk.usage, result)
+    if not chunk.choices:
+        return None
+    choice = chunk.choices[0]
+    if choice.finish_reason is not None:
+        result.finish_reason = _FINISH.get(choice.finish_reason)
+    content: str | None = choice.delta.content if choice.delta is not None else None
+    return content
 
 
 class OpenAIProvider(Provider):
@@ -58,6 +119,10 @@ class OpenAIProvider(Provider):
             options["max_completion_tokens"] = options.pop("max_tokens")
         return options
 
+    def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
+        openai = import_sdk("openai", "openai")
+        return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+
     def complete(
         self,
         model: ModelInfo,
@@ -66,28 +131,53 @@ class OpenAIProvider(Provider):
         options: Mapping[str, Any],
         timeout: float,
     ) -> Completion:
-        if system is not None:
-            messages = [{"role": "system", "content": system}, *messages]
-        response = self.client().chat.completions.create(
-            model=model.name, messages=messages, timeout=timeout, **options
+        response = self.client().chat.completions.create(**_request(model, messages, system, options, timeout))
+        return _completion(response)
+
+    async def acomplete(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+    ) -> Completion:
+        response = await self.async_client().chat.completions.create(
+            **_request(model, messages, system, options, timeout)
         )
-        choice = response.choices[0] if response.choices else None
-        usage = response.usage
-        cached = reasoning = 0
-        if usage is not None:
-            details = usage.prompt_tokens_details
-            cached = (details.cached_tokens or 0) if details is not None else 0
-            out_details = usage.completion_tokens_details
-            reasoning = (out_details.reasoning_tokens or 0) if out_details is not None else 0
-        return Completion(
-            (choice.message.content or "") if choice is not None else "",
-            input_tokens=usage.prompt_tokens if usage is not None else 0,
-            output_tokens=usage.completion_tokens if usage is not None else 0,
-            cached_input_tokens=cached,
-            reasoning_tokens=reasoning,
-            finish_reason=_FINISH.get(choice.finish_reason) if choice is not None else None,
-            raw=response,
-        )
+        return _completion(response)
+
+    def stream(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+        result: Completion,
+    ) -> Iterator[str]:
+        request = _request(model, messages, system, options, timeout, stream=True)
+        with self.client().chat.completions.create(**request) as chunks:
+            for chunk in chunks:
+                piece = _apply_chunk(chunk, result)
+                if piece:
+                    yield piece
+
+    async def astream(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+        result: Completion,
+    ) -> AsyncIterator[str]:
+        request = _request(model, messages, system, options, timeout, stream=True)
+        async with await self.async_client().chat.completions.create(**request) as chunks:
+            async for chunk in chunks:
+                piece = _apply_chunk(chunk, result)
+                if piece:
+                    yield piece
 
     def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
         openai = sys.modules.get("openai")
@@ -116,6 +206,10 @@ class OpenAIProvider(Provider):
             if code == "insufficient_quota":  # a 429 that waiting will not fix
                 return RateLimitError(f"OpenAI quota exhausted: {message}", retryable=False, **where)
             return error_for_status(error.status_code)(f"OpenAI error: {message}", **where)
+        if isinstance(error, openai.APIError):  # an error event inside a stream: no HTTP status
+            message = redact(error.message, self._secret)
+            error_class = _IN_STREAM.get(error.type or error.code or "", ProviderError)
+            return error_class(f"OpenAI error during the stream: {message}", **where)
         if isinstance(error, openai.OpenAIError):
             return ProviderError(f"OpenAI SDK error: {redact(str(error), self._secret)}", **where)
-        return super().map_error(error, model)
+        return transport_error(error, "OpenAI", where) or super().map_error(error, model)

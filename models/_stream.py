@@ -1,0 +1,270 @@
+"""`Stream` and `AsyncStream`: text pieces as they arrive, then the full `Response`.
+
+Nothing is sent until the first piece is asked for. Every attempt before the first piece
+may be retried like a plain call; once text has reached the caller, a failure is raised
+(normalised, counted once), never retried. Ending a stream early — `break` plus
+`close()`, the `with` block, or garbage collection — closes the HTTP response and still
+records what was received: its usage, cost and an `ok` request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, NoReturn
+
+from ._messages import Message, normalize
+from ._types import Completion, Response
+
+if TYPE_CHECKING:
+    from ._service import ModelService, Prepared, Target
+
+__all__ = ["AsyncStream", "Stream"]
+
+
+class _StreamState:
+    """What both stream kinds share: the request, the pieces so far, the bookkeeping."""
+
+    __slots__ = (
+        "__weakref__",
+        "_messages",
+        "_parts",
+        "_prepared",
+        "_response",
+        "_result",
+        "_service",
+        "_start",
+        "_system",
+        "_target",
+    )
+
+    def __init__(
+        self, service: ModelService, target: Target, prompt: object, system: str | None, prepared: Prepared
+    ) -> None:
+        self._system: str | None
+        self._messages: list[Message]
+        self._system, self._messages = normalize(prompt, system, target.info.id)  # bad input fails here
+        self._service = service
+        self._target = target
+        self._prepared = prepared
+        self._parts: list[str] = []
+        self._result: Completion | None = None  # set when a request is under way
+        self._response: Response | None = None
+        self._start = 0.0
+
+    @property
+    def model(self) -> str:
+        return self._target.info.id
+
+    def _first_piece(self, piece: str | None) -> None:
+        self._target.metrics.ttft.observe(time.perf_counter() - self._start)
+        if piece is not None:
+            self._parts.append(piece)
+
+    def _settle(self) -> None:
+        """Record the call as finished with what was received (also after an early close)."""
+        result = self._result
+        if result is None or self._response is not None:
+            return
+        result.text = "".join(self._parts)
+        self._target.metrics.in_flight.dec()
+        self._response = self._service.finish(self._target, result, time.perf_counter() - self._start)
+
+    def _failed(self, exc: Exception) -> NoReturn:
+        """A failure after the first piece: count it once and raise it normalised."""
+        self._result = None
+        self._target.metrics.in_flight.dec()
+        self._service.fail(self._target, exc, self._start)
+
+    def __repr__(self) -> str:
+        state = "done" if self._response is not None else "open" if self._result is not None else "not started"
+        return f"<{type(self).__name__} {self.model} {state}, {len(self._parts)} pieces>"
+
+
+class Stream(_StreamState):
+    """`for piece in models.stream(model, prompt): ...`, then `.response`. Also a context manager."""
+
+    __slots__ = ("_pieces",)
+
+    def __init__(
+        self, service: ModelService, target: Target, prompt: object, system: str | None, prepared: Prepared
+    ) -> None:
+        super().__init__(service, target, prompt, system, prepared)
+        self._pieces: Iterator[str] | None = None
+
+    def __iter__(self) -> Stream:
+        return self
+
+    def __next__(self) -> str:
+        pieces = self._pieces
+        if pieces is None:
+            if self._response is not None:
+                raise StopIteration
+            return self._open()
+        try:
+            piece = next(pieces)
+        except StopIteration:
+            self._pieces = None
+            self._settle()
+            raise
+        except Exception as exc:
+            self._pieces = None
+            self._failed(exc)
+        self._parts.append(piece)
+        return piece
+
+    def _open(self) -> str:
+        """Send the request, retrying until the first piece arrives (or the answer is empty)."""
+        service, target, prepared = self._service, self._target, self._prepared
+        self._start = service.start(target)
+        attempt = 0
+        while True:
+            result = Completion("")
+            pieces = target.provider.stream(
+                target.info, self._messages, self._system, prepared.options, prepared.timeout, result
+            )
+            try:
+                first = next(pieces)
+                break
+            except StopIteration:  # an empty answer
+                self._result = result
+                self._first_piece(None)
+                self._settle()
+                raise
+            except Exception as exc:
+                try:
+                    delay = service.retry_delay(target, exc, attempt, prepared, self._start)
+                except BaseException:
+                    target.metrics.in_flight.dec()
+                    raise
+                time.sleep(delay)
+                attempt += 1
+        self._result, self._pieces = result, pieces
+        self._first_piece(first)
+        return first
+
+    @property
+    def response(self) -> Response:
+        """The full `Response` (text, usage, cost); reads the rest of the stream if need be."""
+        if self._response is None:
+            for _ in self:
+                pass
+        if self._response is None:  # closed before it started
+            raise RuntimeError("this stream was closed before any request was sent")
+        return self._response
+
+    def close(self) -> None:
+        """Stop early: close the HTTP response and record what was received."""
+        pieces, self._pieces = self._pieces, None
+        if pieces is not None:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+        self._settle()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if self._pieces is not None:
+            self.close()
+
+
+class AsyncStream(_StreamState):
+    """`async for piece in models.astream(model, prompt): ...`, then `.response`."""
+
+    __slots__ = ("_pieces",)
+
+    def __init__(
+        self, service: ModelService, target: Target, prompt: object, system: str | None, prepared: Prepared
+    ) -> None:
+        super().__init__(service, target, prompt, system, prepared)
+        self._pieces: AsyncIterator[str] | None = None
+
+    def __aiter__(self) -> AsyncStream:
+        return self
+
+    async def __anext__(self) -> str:
+        pieces = self._pieces
+        if pieces is None:
+            if self._response is not None:
+                raise StopAsyncIteration
+            return await self._open()
+        try:
+            piece = await pieces.__anext__()
+        except StopAsyncIteration:
+            self._pieces = None
+            self._settle()
+            raise
+        except Exception as exc:
+            self._pieces = None
+            self._failed(exc)
+        self._parts.append(piece)
+        return piece
+
+    async def _open(self) -> str:
+        service, target, prepared = self._service, self._target, self._prepared
+        self._start = service.start(target)
+        attempt = 0
+        while True:
+            result = Completion("")
+            pieces = target.provider.astream(
+                target.info, self._messages, self._system, prepared.options, prepared.timeout, result
+            )
+            try:
+                first = await pieces.__anext__()
+                break
+            except StopAsyncIteration:
+                self._result = result
+                self._first_piece(None)
+                self._settle()
+                raise
+            except Exception as exc:
+                try:
+                    delay = service.retry_delay(target, exc, attempt, prepared, self._start)
+                except BaseException:
+                    target.metrics.in_flight.dec()
+                    raise
+                await asyncio.sleep(delay)
+                attempt += 1
+        self._result, self._pieces = result, pieces
+        self._first_piece(first)
+        return first
+
+    @property
+    def response(self) -> Response:
+        """The full `Response`, once the stream has been read to the end (or closed)."""
+        if self._response is None:
+            raise RuntimeError("read the stream to the end (async for) or `await stream.aclose()` first")
+        return self._response
+
+    async def aclose(self) -> None:
+        """Stop early: close the HTTP response and record what was received."""
+        pieces, self._pieces = self._pieces, None
+        if pieces is not None:
+            aclose = getattr(pieces, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        self._settle()
+
+    async def __aenter__(self) -> AsyncStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # Cannot await here: asyncio's async-generator hooks close the provider's generator
+        # (and its HTTP response); the bookkeeping is synchronous and happens now.
+        if self._pieces is not None:
+            self._pieces = None
+            self._settle()
