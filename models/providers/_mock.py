@@ -67,6 +67,6 @@ class MockProvider(Provider):
 
 
 def _pieces(text: str) -> list[str]:
-    """The words of `text`, each after the first with its leading space: they join back to `text`."""
+    """The words of (single-spaced) `text`, each after the first with its space: they join back to `text`."""
     words = text.split(" ")
     return [words[0], *(" " + word for word in words[1:])] if text else []
