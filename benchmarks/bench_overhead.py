@@ -1,14 +1,16 @@
-"""Per-call cost of the facade against the raw SDKs, same run, server in its own process.
+"""Cost of the facade against the raw SDKs, same run, server in its own process.
 
     .venv/bin/python benchmarks/bench_overhead.py [calls]
 
-Prints medians (µs) of interleaved rounds for: the raw SDK with a reused client, a
-`ModelBinding`, and `models(...)`; and the facade's own bookkeeping on the `mock`
-provider (no I/O) in ns per call.
+Prints medians (µs) of interleaved rounds for: plain calls (raw SDK with a reused
+client, a `ModelBinding`, `models(...)`), streams (time to first piece and total, raw
+SDK stream vs `binding.stream`), 200 concurrent async calls (wall time, raw async
+client vs `binding.acall`), and the facade's own bookkeeping on the `mock` provider.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import statistics
 import subprocess
@@ -51,6 +53,40 @@ def _compare(raw: Callable[[], Any], bound: Callable[[], Any], call: Callable[[]
         for samples, fn in zip(rounds, (raw, bound, call)):
             samples.append(_median_us(fn, calls // 5))
     return [statistics.median(samples) for samples in rounds]
+
+
+def _stream_times(open_stream: Callable[[], Any], count: int) -> tuple[float, float]:
+    """Median µs to the first item and to the end of a stream."""
+    firsts, totals = [], []
+    for _ in range(count):
+        start = time.perf_counter_ns()
+        stream = iter(open_stream())
+        next(stream)
+        firsts.append(time.perf_counter_ns() - start)
+        for _ in stream:
+            pass
+        totals.append(time.perf_counter_ns() - start)
+    return statistics.median(firsts) / 1000, statistics.median(totals) / 1000
+
+
+async def _gather_times(client_class: Any, extra: dict[str, Any], model: str, bound: Any) -> tuple[float, float]:
+    """Median ms of 200 concurrent calls, raw async client vs binding, 5 interleaved rounds."""
+    raw = client_class(api_key="sk-bench", max_retries=0, **extra)
+    msgs = [{"role": "user", "content": "hello"}]
+    if "openai" in type(raw).__module__:
+        one = partial(raw.chat.completions.create, model=model, messages=msgs, timeout=600)
+    else:
+        one = partial(raw.messages.create, model=model, messages=msgs, max_tokens=4096, timeout=600)
+    ours = partial(bound.acall, "hello")
+    raws, oursl = [], []
+    for fn in (one, ours):  # warm both connection pools
+        await asyncio.gather(*(fn() for _ in range(200)))
+    for _ in range(5):
+        for samples, fn in ((raws, one), (oursl, ours)):
+            start = time.perf_counter()
+            await asyncio.gather(*(fn() for _ in range(200)))
+            samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(raws), statistics.median(oursl)
 
 
 def main(calls: int = 300) -> None:
@@ -96,6 +132,39 @@ def main(calls: int = 300) -> None:
             bound = api.bind(model)
             r, b, c = _compare(raw, partial(bound, "hello"), partial(api, model, "hello"), calls)
             print(f"{provider:<10}{r:>9.0f}{b:>12.0f}{c:>13.0f}{b / r:>10.3f}{c / r:>10.3f}")
+
+        raw_streams = {
+            "openai": lambda: raw_openai.chat.completions.create(
+                model="gpt-4o", messages=msgs, timeout=600, stream=True, stream_options={"include_usage": True}
+            ),
+            "anthropic": lambda: raw_anthropic.messages.create(
+                model="claude-sonnet-4-6", messages=msgs, max_tokens=4096, timeout=600, stream=True
+            ),
+            "google": lambda: raw_google.models.generate_content_stream(model="gemini-2.5-flash", contents="hello"),
+        }
+        print(
+            f"\n{'stream':<10}{'raw 1st µs':>11}{'ours 1st':>10}{'raw total':>11}{'ours total':>12}"
+            f"{'1st ratio':>10}{'total ratio':>12}"
+        )
+        for provider, open_raw in raw_streams.items():
+            bound = api.bind(cases[provider][1])
+            raw_first, raw_total = _stream_times(open_raw, calls // 3)
+            our_first, our_total = _stream_times(partial(bound.stream, "hello"), calls // 3)
+            print(
+                f"{provider:<10}{raw_first:>11.0f}{our_first:>10.0f}{raw_total:>11.0f}{our_total:>12.0f}"
+                f"{our_first / raw_first:>10.3f}{our_total / raw_total:>12.3f}"
+            )
+
+        raw_async = {
+            "openai": (openai.AsyncOpenAI, {"base_url": url + "/v1"}),
+            "anthropic": (anthropic.AsyncAnthropic, {"base_url": url}),
+        }
+        print(f"\n{'200 async':<10}{'raw ms':>9}{'ours ms':>10}{'ratio':>8}")
+        for provider, (client_class, extra) in raw_async.items():
+            model = cases[provider][1]
+            bound = api.bind(model)
+            raw_ms, our_ms = asyncio.run(_gather_times(client_class, extra, model, bound))
+            print(f"{provider:<10}{raw_ms:>9.1f}{our_ms:>10.1f}{our_ms / raw_ms:>8.3f}")
 
         os.environ["MODELS_COST_MOCK_ECHO_INPUT"] = "1"
         os.environ["MODELS_COST_MOCK_ECHO_OUTPUT"] = "1"

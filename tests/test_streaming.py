@@ -244,6 +244,7 @@ def test_async_client_is_native_and_reused_per_loop(wired: ModelsAPI, fake: Fake
     second_loop = asyncio.run(call())  # a new loop (a notebook cell, a test) gets its own client
     assert first_loop is not second_loop
     assert type(first_loop).__name__.startswith("Async")
+    assert len(provider_obj._async_clients) == 1  # the closed loop's client was let go
     assert len(fake.requests) == 4
 
 

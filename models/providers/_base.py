@@ -184,6 +184,9 @@ class Provider:
             with self._client_lock:
                 client = self._async_clients.get(loop)
                 if client is None:
+                    # A client holds its loop, so the weak key alone would never let go: drop closed loops.
+                    for closed in [old for old in self._async_clients if old.is_closed()]:
+                        del self._async_clients[closed]
                     key = self._api_key()
                     client = self._async_clients[loop] = self.create_async_client(key, self._base_url())
                     self._secret = key
