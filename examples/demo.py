@@ -1,4 +1,4 @@
-"""The main job, offline: one-line calls, a bound hot loop, the cost table, the metrics.
+"""The main job, offline: one-line calls, a bound hot loop, a stream, the cost table, the metrics.
 
 Runs on the `mock` provider (no key, no network), priced here like gpt-4o so the
 dollar figures mean something. Swap "mock/echo" for "gpt-4o" and set OPENAI_API_KEY
@@ -21,6 +21,10 @@ echo = models.bind("mock/echo", max_tokens=5)  # resolved once: provider, price,
 for prompt in ["a bound model in a hot loop pays nothing extra", "call-time values win", "third call"]:
     echo(prompt)
 print(f"bound     -> {echo!r}")
+
+s = models.stream("mock/echo", "streamed to you word by word")
+pieces = list(s)
+print(f"stream    -> {len(pieces)} pieces, then .response: ${s.response.usage.cost:.8f}")
 
 with models.track() as t:
     models("mock/echo", [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "tracked"}])

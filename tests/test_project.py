@@ -30,8 +30,9 @@ def test_demo_runs_offline_and_shows_costs_and_metrics() -> None:
         [sys.executable, "examples/demo.py"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     ).stdout
     assert "one line  -> 'Hello from one line of Python'  (6 in, 6 out, $0.00007500)" in out
-    assert "mock/echo           5      24      17    0.00023000" in out
-    assert 'models_requests_total{model="mock/echo",provider="mock",status="ok"} 5.0' in out
+    assert "stream    -> 6 pieces, then .response: $0.00007500" in out
+    assert "mock/echo           6      30      23    0.00030500" in out
+    assert 'models_requests_total{model="mock/echo",provider="mock",status="ok"} 6.0' in out
 
 
 @pytest.mark.parametrize("tool", [["ruff", "check", "models", "tests", "examples"], ["mypy"]])
