@@ -173,7 +173,7 @@ class Stream(_StreamState):
         self.close()
 
     def __del__(self) -> None:
-        if self._pieces is not None:
+        if getattr(self, "_pieces", None) is not None:  # unset when __init__ rejected the prompt
             self.close()
 
 
@@ -265,6 +265,6 @@ class AsyncStream(_StreamState):
     def __del__(self) -> None:
         # Cannot await here: asyncio's async-generator hooks close the provider's generator
         # (and its HTTP response); the bookkeeping is synchronous and happens now.
-        if self._pieces is not None:
+        if getattr(self, "_pieces", None) is not None:
             self._pieces = None
             self._settle()

@@ -343,3 +343,14 @@ def test_custom_provider_gets_streaming_and_async_by_default(api: ModelsAPI) -> 
     assert list(s) == ["whole answer"] and s.response.usage.output_tokens == 2
     r = asyncio.run(api.acall("plain/x", "hi"))
     assert (r.text, r.usage.input_tokens) == ("whole answer", 3)
+
+
+def test_bad_prompt_fails_when_the_stream_is_made(api: ModelsAPI, capfd: pytest.CaptureFixture[str]) -> None:
+    from models import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError, match="The prompt is empty"):
+        api.stream("mock/echo", "")
+    with pytest.raises(InvalidRequestError, match="role 'robot'"):
+        api.astream("mock/echo", [{"role": "robot", "content": "x"}])
+    gc.collect()
+    assert "Exception ignored" not in capfd.readouterr().err
