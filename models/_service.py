@@ -24,7 +24,7 @@ from ._retry import delay_before_retry
 from ._types import Completion, Response, Usage
 from ._usage import UsageLedger, _Totals, record_tracked, record_tracked_error
 from .errors import ProviderError
-from .providers._base import DEFAULT_TIMEOUT, Provider
+from .providers._base import DEFAULT_TIMEOUT, Provider, Request
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -155,6 +155,12 @@ class ModelService:
         warnings.warn(message, ModelsWarning, stacklevel=stacklevel + 1)
 
     # -- the call ------------------------------------------------------------------------
+    @staticmethod
+    def request(target: Target, prompt: object, system: str | None, prepared: Prepared) -> Request:
+        """Validate the prompt (bad input fails here, before anything is sent) into a `Request`."""
+        system, messages = normalize(prompt, system, target.info.id)
+        return Request(target.info, messages, system, prepared.options, prepared.timeout)
+
     def start(self, target: Target) -> float:
         """Begin a call: refresh a price `reload_costs()` changed, raise the in-flight gauge."""
         if target.price_generation != self.prices.generation:
@@ -164,14 +170,14 @@ class ModelService:
 
     def call(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
         """One call: validate, attempt with retries, then price and record it."""
-        info, provider = target.info, target.provider
-        system, messages = normalize(prompt, system, info.id)
+        request = self.request(target, prompt, system, prepared)
+        provider = target.provider
         start = self.start(target)
         attempt = 0
         try:
             while True:
                 try:
-                    completion = provider.complete(info, messages, system, prepared.options, prepared.timeout)
+                    completion = provider.complete(request)
                     break
                 except Exception as exc:
                     time.sleep(self.retry_delay(target, exc, attempt, prepared, start))
@@ -182,14 +188,14 @@ class ModelService:
 
     async def acall(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
         """`call` on the provider's native asyncio client."""
-        info, provider = target.info, target.provider
-        system, messages = normalize(prompt, system, info.id)
+        request = self.request(target, prompt, system, prepared)
+        provider = target.provider
         start = self.start(target)
         attempt = 0
         try:
             while True:
                 try:
-                    completion = await provider.acomplete(info, messages, system, prepared.options, prepared.timeout)
+                    completion = await provider.acomplete(request)
                     break
                 except Exception as exc:
                     await asyncio.sleep(self.retry_delay(target, exc, attempt, prepared, start))

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
-from ._messages import Message, normalize
 from ._types import Completion, Response
 
 if TYPE_CHECKING:
@@ -29,23 +28,20 @@ class _StreamState:
 
     __slots__ = (
         "__weakref__",
-        "_messages",
         "_parts",
         "_prepared",
+        "_request",
         "_response",
         "_result",
         "_service",
         "_start",
-        "_system",
         "_target",
     )
 
     def __init__(
         self, service: ModelService, target: Target, prompt: object, system: str | None, prepared: Prepared
     ) -> None:
-        self._system: str | None
-        self._messages: list[Message]
-        self._system, self._messages = normalize(prompt, system, target.info.id)  # bad input fails here
+        self._request = service.request(target, prompt, system, prepared)  # bad input fails here
         self._service = service
         self._target = target
         self._prepared = prepared
@@ -122,9 +118,7 @@ class Stream(_StreamState):
         attempt = 0
         while True:
             result = Completion("")
-            pieces = target.provider.stream(
-                target.info, self._messages, self._system, prepared.options, prepared.timeout, result
-            )
+            pieces = target.provider.stream(self._request, result)
             try:
                 first = next(pieces)
                 break
@@ -215,9 +209,7 @@ class AsyncStream(_StreamState):
         attempt = 0
         while True:
             result = Completion("")
-            pieces = target.provider.astream(
-                target.info, self._messages, self._system, prepared.options, prepared.timeout, result
-            )
+            pieces = target.provider.astream(self._request, result)
             try:
                 first = await pieces.__anext__()
                 break

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pytest
@@ -19,7 +18,7 @@ from models import (
     ProviderTimeoutError,
     RateLimitError,
 )
-from models._catalog import ModelInfo
+from models.providers import Request
 
 from .conftest import sample
 from .fake_llm import FakeLLM
@@ -30,17 +29,11 @@ class Scripted(Provider):
 
     script: ClassVar[list[BaseException]] = []
 
-    def complete(
-        self,
-        model: ModelInfo,
-        messages: list[dict[str, Any]],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-    ) -> Completion:
+    def complete(self, request: Request) -> Completion:
         if self.script:
             raise self.script.pop(0)
-        return Completion(str(messages[-1]["content"]).upper(), input_tokens=4, output_tokens=2, finish_reason="stop")
+        text = str(request.messages[-1]["content"]).upper()
+        return Completion(text, input_tokens=4, output_tokens=2, finish_reason="stop")
 
 
 def test_custom_provider_gets_costs_metrics_usage_and_retries(api: ModelsAPI, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -332,10 +332,10 @@ def test_track_follows_tasks_and_nests(api: ModelsAPI, monkeypatch: pytest.Monke
 
 
 def test_custom_provider_gets_streaming_and_async_by_default(api: ModelsAPI) -> None:
-    from models import Provider
+    from models.providers import Provider, Request
 
     class Plain(Provider):
-        def complete(self, model: Any, messages: Any, system: Any, options: Any, timeout: float) -> Completion:
+        def complete(self, request: Request) -> Completion:
             return Completion("whole answer", input_tokens=3, output_tokens=2, finish_reason="stop")
 
     api.register_provider("plain", Plain)

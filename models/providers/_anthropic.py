@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from .._catalog import ModelInfo
-from .._messages import Message
 from .._types import Completion
 from ..errors import (
     AuthenticationError,
@@ -19,7 +18,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
-from ._base import Provider
+from ._base import Provider, Request
 from ._common import error_for_status, import_sdk, redact, retry_after_from_headers, transport_error
 
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens; sent when the caller gives none
@@ -58,22 +57,15 @@ def _is_context_window(error: Any) -> bool:
     return error.status_code in (400, 413) and "prompt is too long" in str(error.api_message or "").lower()
 
 
-def _request(
-    model: ModelInfo,
-    messages: list[Message],
-    system: str | None,
-    options: Mapping[str, Any],
-    timeout: float,
-    stream: bool = False,
-) -> dict[str, Any]:
+def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
     """Keyword arguments of `messages.create`."""
-    turns = [{"role": m["role"], "content": _content(m["content"])} for m in messages]
-    request = {**options, "model": model.name, "messages": turns, "timeout": timeout}
-    if system is not None:
-        request["system"] = system
+    turns = [{"role": m["role"], "content": _content(m["content"])} for m in request.messages]
+    kwargs = {**request.options, "model": request.model.name, "messages": turns, "timeout": request.timeout}
+    if request.system is not None:
+        kwargs["system"] = request.system
     if stream:
-        request["stream"] = True
-    return request
+        kwargs["stream"] = True
+    return kwargs
 
 
 def _counts(usage: Any, result: Completion) -> None:
@@ -142,54 +134,21 @@ class AnthropicProvider(Provider):
         anthropic = import_sdk("anthropic", "anthropic")
         return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0)
 
-    def complete(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-    ) -> Completion:
-        return _completion(self.client().messages.create(**_request(model, messages, system, options, timeout)))
+    def complete(self, request: Request) -> Completion:
+        return _completion(self.client().messages.create(**_kwargs(request)))
 
-    async def acomplete(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-    ) -> Completion:
-        request = _request(model, messages, system, options, timeout)
-        return _completion(await self.async_client().messages.create(**request))
+    async def acomplete(self, request: Request) -> Completion:
+        return _completion(await self.async_client().messages.create(**_kwargs(request)))
 
-    def stream(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-        result: Completion,
-    ) -> Iterator[str]:
-        request = _request(model, messages, system, options, timeout, stream=True)
-        with self.client().messages.create(**request) as events:
+    def stream(self, request: Request, result: Completion) -> Iterator[str]:
+        with self.client().messages.create(**_kwargs(request, stream=True)) as events:
             for event in events:
                 piece = _apply_event(event, result)
                 if piece:
                     yield piece
 
-    async def astream(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-        result: Completion,
-    ) -> AsyncIterator[str]:
-        request = _request(model, messages, system, options, timeout, stream=True)
-        async with await self.async_client().messages.create(**request) as events:
+    async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        async with await self.async_client().messages.create(**_kwargs(request, stream=True)) as events:
             async for event in events:
                 piece = _apply_event(event, result)
                 if piece:

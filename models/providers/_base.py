@@ -21,10 +21,37 @@ from ..errors import MissingAPIKeyError, ProviderConnectionError, ProviderError,
 if TYPE_CHECKING:
     from .._catalog import ModelInfo
 
-__all__ = ["DEFAULT_TIMEOUT", "Provider", "ProviderSettings", "copy_counts"]
+__all__ = ["DEFAULT_TIMEOUT", "Provider", "ProviderSettings", "Request", "copy_counts"]
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds per attempt when the caller gives none (Anthropic's SDK refuses long requests without one)."""
+
+
+class Request:
+    """One call as a provider sees it: built once per call by the service, reused by its retries.
+
+    `messages` holds only user/assistant turns (system text is in `system`); `options` is
+    what `Provider.translate` returned; `timeout` is seconds for one attempt.
+    """
+
+    __slots__ = ("messages", "model", "options", "system", "timeout")
+
+    def __init__(
+        self,
+        model: ModelInfo,
+        messages: list[Message],
+        system: str | None,
+        options: Mapping[str, Any],
+        timeout: float,
+    ) -> None:
+        self.model = model
+        self.messages = messages
+        self.system = system
+        self.options = options
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"Request({self.model.id!r}, {len(self.messages)} messages, timeout={self.timeout})"
 
 
 class ProviderSettings:
@@ -71,61 +98,28 @@ class Provider:
         return f"<{type(self).__name__} {self.name!r}>"
 
     # -- what a subclass implements ----------------------------------------------------
-    def complete(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-    ) -> Completion:
-        """Send one request (no retries) and return its normalised result.
-
-        `options` holds what `translate` returned; `timeout` is seconds for this attempt.
-        """
+    def complete(self, request: Request) -> Completion:
+        """Send one request (one attempt, no retries) and return its normalised result."""
         raise NotImplementedError
 
-    def stream(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-        result: Completion,
-    ) -> Iterator[str]:
+    def stream(self, request: Request, result: Completion) -> Iterator[str]:
         """Yield the answer's text pieces as they arrive, filling `result`'s token counts and
         finish reason as the backend reports them (its text is set by the service).
 
         Closing the generator early must close the HTTP response. The default yields the
         whole answer of `complete` as one piece.
         """
-        copy_counts(self.complete(model, messages, system, options, timeout), result)
+        copy_counts(self.complete(request), result)
         if result.text:
             yield result.text
 
-    async def acomplete(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-    ) -> Completion:
+    async def acomplete(self, request: Request) -> Completion:
         """`complete` for asyncio; the default runs `complete` in a worker thread."""
-        return await asyncio.to_thread(self.complete, model, messages, system, options, timeout)
+        return await asyncio.to_thread(self.complete, request)
 
-    async def astream(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-        result: Completion,
-    ) -> AsyncIterator[str]:
+    async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
         """`stream` for asyncio; the default yields the whole answer of `acomplete` as one piece."""
-        copy_counts(await self.acomplete(model, messages, system, options, timeout), result)
+        copy_counts(await self.acomplete(request), result)
         if result.text:
             yield result.text
 

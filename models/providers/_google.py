@@ -8,7 +8,6 @@ from contextlib import closing
 from typing import Any
 
 from .._catalog import ModelInfo
-from .._messages import Message
 from .._types import Completion
 from ..errors import (
     AuthenticationError,
@@ -16,7 +15,7 @@ from ..errors import (
     ContextWindowExceededError,
     ProviderError,
 )
-from ._base import DEFAULT_TIMEOUT, Provider
+from ._base import DEFAULT_TIMEOUT, Provider, Request
 from ._common import body_error, error_for_status, import_sdk, redact, retry_after_from_headers, transport_error
 
 _FINISH = {
@@ -57,19 +56,18 @@ def _details(error: Any) -> list[Mapping[str, Any]]:
     return [d for d in details or () if isinstance(d, Mapping)]
 
 
-def _request(
-    model: ModelInfo, messages: list[Message], system: str | None, options: Mapping[str, Any], timeout: float
-) -> dict[str, Any]:
+def _kwargs(request: Request) -> dict[str, Any]:
     """Keyword arguments of `models.generate_content(_stream)`."""
     contents = [
-        {"role": "model" if m["role"] == "assistant" else "user", "parts": _parts(m["content"])} for m in messages
+        {"role": "model" if m["role"] == "assistant" else "user", "parts": _parts(m["content"])}
+        for m in request.messages
     ]
-    config = dict(options)
-    if timeout != DEFAULT_TIMEOUT:
-        config["http_options"] = {"timeout": _ms(timeout)}
-    if system is not None:
-        config["system_instruction"] = system
-    return {"model": model.name, "contents": contents, "config": config}
+    config = dict(request.options)
+    if request.timeout != DEFAULT_TIMEOUT:
+        config["http_options"] = {"timeout": _ms(request.timeout)}
+    if request.system is not None:
+        config["system_instruction"] = request.system
+    return {"model": request.model.name, "contents": contents, "config": config}
 
 
 def _apply(response: Any, result: Completion, model: ModelInfo) -> str:
@@ -135,58 +133,25 @@ class GoogleProvider(Provider):
     def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
         return self.create_client(api_key, base_url).aio
 
-    def complete(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-    ) -> Completion:
-        response = self.client().models.generate_content(**_request(model, messages, system, options, timeout))
-        return _completion(response, model)
+    def complete(self, request: Request) -> Completion:
+        return _completion(self.client().models.generate_content(**_kwargs(request)), request.model)
 
-    async def acomplete(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-    ) -> Completion:
-        request = _request(model, messages, system, options, timeout)
-        return _completion(await self.async_client().models.generate_content(**request), model)
+    async def acomplete(self, request: Request) -> Completion:
+        response = await self.async_client().models.generate_content(**_kwargs(request))
+        return _completion(response, request.model)
 
-    def stream(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-        result: Completion,
-    ) -> Iterator[str]:
-        request = _request(model, messages, system, options, timeout)
-        with closing(self.client().models.generate_content_stream(**request)) as chunks:
+    def stream(self, request: Request, result: Completion) -> Iterator[str]:
+        with closing(self.client().models.generate_content_stream(**_kwargs(request))) as chunks:
             for chunk in chunks:
-                piece = _apply(chunk, result, model)
+                piece = _apply(chunk, result, request.model)
                 if piece:
                     yield piece
 
-    async def astream(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-        result: Completion,
-    ) -> AsyncIterator[str]:
-        request = _request(model, messages, system, options, timeout)
-        chunks = await self.async_client().models.generate_content_stream(**request)
+    async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        chunks = await self.async_client().models.generate_content_stream(**_kwargs(request))
         try:
             async for chunk in chunks:
-                piece = _apply(chunk, result, model)
+                piece = _apply(chunk, result, request.model)
                 if piece:
                     yield piece
         finally:

@@ -7,13 +7,11 @@ It has no default price; price it with an override (`MODELS_COST_MOCK_ECHO_INPUT
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
 
-from .._catalog import ModelInfo
-from .._messages import Message, text_of
+from .._messages import text_of
 from .._types import Completion
-from ._base import Provider, copy_counts
+from ._base import Provider, Request, copy_counts
 
 
 def _words(text: str) -> int:
@@ -23,45 +21,26 @@ def _words(text: str) -> int:
 class MockProvider(Provider):
     """Echoes the prompt; `max_tokens` truncates the echo to that many words. Streams word by word."""
 
-    def complete(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-    ) -> Completion:
+    def complete(self, request: Request) -> Completion:
+        messages = request.messages
         last_user = next((text_of(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")
         words = last_user.split()
-        limit = options.get("max_tokens")
+        limit = request.options.get("max_tokens")
         finish = "stop"
         if isinstance(limit, int) and len(words) > limit:
             words, finish = words[:limit], "length"
-        prompt_words = _words(system or "") + sum(_words(text_of(m["content"])) for m in messages)
+        prompt_words = _words(request.system or "") + sum(_words(text_of(m["content"])) for m in messages)
         return Completion(" ".join(words), input_tokens=prompt_words, output_tokens=len(words), finish_reason=finish)
 
-    def stream(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-        result: Completion,
-    ) -> Iterator[str]:
-        copy_counts(self.complete(model, messages, system, options, timeout), result)
+    async def acomplete(self, request: Request) -> Completion:
+        return self.complete(request)  # no I/O, so no worker thread
+
+    def stream(self, request: Request, result: Completion) -> Iterator[str]:
+        copy_counts(self.complete(request), result)
         yield from _pieces(result.text)
 
-    async def astream(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-        result: Completion,
-    ) -> AsyncIterator[str]:
-        copy_counts(self.complete(model, messages, system, options, timeout), result)
+    async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        copy_counts(self.complete(request), result)
         for piece in _pieces(result.text):
             yield piece
 

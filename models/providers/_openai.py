@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from .._catalog import ModelInfo
-from .._messages import Message
 from .._types import Completion
 from ..errors import (
     AuthenticationError,
@@ -20,7 +19,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
-from ._base import Provider
+from ._base import Provider, Request
 from ._common import body_error, error_for_status, import_sdk, redact, retry_after_from_headers, transport_error
 
 _FINISH = {
@@ -46,22 +45,17 @@ def _is_reasoning(model: ModelInfo) -> bool:
     return model.name.lower().startswith(_REASONING_PREFIXES)
 
 
-def _request(
-    model: ModelInfo,
-    messages: list[Message],
-    system: str | None,
-    options: Mapping[str, Any],
-    timeout: float,
-    stream: bool = False,
-) -> dict[str, Any]:
+def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
     """Keyword arguments of `chat.completions.create`; a stream asks for its usage chunk."""
-    if system is not None:
-        messages = [{"role": "system", "content": system}, *messages]
-    request = {**options, "model": model.name, "messages": messages, "timeout": timeout}
+    messages = request.messages
+    if request.system is not None:
+        messages = [{"role": "system", "content": request.system}, *messages]
+    options = request.options
+    kwargs = {**options, "model": request.model.name, "messages": messages, "timeout": request.timeout}
     if stream:
-        request["stream"] = True
-        request["stream_options"] = {**(options.get("stream_options") or {}), "include_usage": True}
-    return request
+        kwargs["stream"] = True
+        kwargs["stream_options"] = {**(options.get("stream_options") or {}), "include_usage": True}
+    return kwargs
 
 
 def _counts(usage: Any, result: Completion) -> None:
@@ -123,57 +117,23 @@ class OpenAIProvider(Provider):
         openai = import_sdk("openai", "openai")
         return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
 
-    def complete(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-    ) -> Completion:
-        response = self.client().chat.completions.create(**_request(model, messages, system, options, timeout))
+    def complete(self, request: Request) -> Completion:
+        response = self.client().chat.completions.create(**_kwargs(request))
         return _completion(response)
 
-    async def acomplete(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-    ) -> Completion:
-        response = await self.async_client().chat.completions.create(
-            **_request(model, messages, system, options, timeout)
-        )
+    async def acomplete(self, request: Request) -> Completion:
+        response = await self.async_client().chat.completions.create(**_kwargs(request))
         return _completion(response)
 
-    def stream(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-        result: Completion,
-    ) -> Iterator[str]:
-        request = _request(model, messages, system, options, timeout, stream=True)
-        with self.client().chat.completions.create(**request) as chunks:
+    def stream(self, request: Request, result: Completion) -> Iterator[str]:
+        with self.client().chat.completions.create(**_kwargs(request, stream=True)) as chunks:
             for chunk in chunks:
                 piece = _apply_chunk(chunk, result)
                 if piece:
                     yield piece
 
-    async def astream(
-        self,
-        model: ModelInfo,
-        messages: list[Message],
-        system: str | None,
-        options: Mapping[str, Any],
-        timeout: float,
-        result: Completion,
-    ) -> AsyncIterator[str]:
-        request = _request(model, messages, system, options, timeout, stream=True)
-        async with await self.async_client().chat.completions.create(**request) as chunks:
+    async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        async with await self.async_client().chat.completions.create(**_kwargs(request, stream=True)) as chunks:
             async for chunk in chunks:
                 piece = _apply_chunk(chunk, result)
                 if piece:
