@@ -55,18 +55,31 @@ def _compare(raw: Callable[[], Any], bound: Callable[[], Any], call: Callable[[]
     return [statistics.median(samples) for samples in rounds]
 
 
-def _stream_times(open_stream: Callable[[], Any], count: int) -> tuple[float, float]:
-    """Median µs to the first item and to the end of a stream."""
+def _stream_times(open_stream: Callable[[], Any], count: int) -> tuple[list[float], list[float]]:
+    """µs to the first item and to the end, for `count` streams."""
     firsts, totals = [], []
     for _ in range(count):
         start = time.perf_counter_ns()
         stream = iter(open_stream())
         next(stream)
-        firsts.append(time.perf_counter_ns() - start)
+        firsts.append((time.perf_counter_ns() - start) / 1000)
         for _ in stream:
             pass
-        totals.append(time.perf_counter_ns() - start)
-    return statistics.median(firsts) / 1000, statistics.median(totals) / 1000
+        totals.append((time.perf_counter_ns() - start) / 1000)
+    return firsts, totals
+
+
+def _compare_streams(raw: Callable[[], Any], ours: Callable[[], Any], count: int) -> list[float]:
+    """Median first-piece and total µs, raw then ours, in 5 interleaved rounds."""
+    samples: list[list[float]] = [[], [], [], []]
+    for fn in (raw, ours):
+        _stream_times(fn, 10)
+    for _ in range(5):
+        for offset, fn in ((0, raw), (2, ours)):
+            firsts, totals = _stream_times(fn, count // 5)
+            samples[offset].append(statistics.median(firsts))
+            samples[offset + 1].append(statistics.median(totals))
+    return [statistics.median(column) for column in samples]
 
 
 async def _gather_times(client_class: Any, extra: dict[str, Any], model: str, bound: Any) -> tuple[float, float]:
@@ -86,6 +99,7 @@ async def _gather_times(client_class: Any, extra: dict[str, Any], model: str, bo
             start = time.perf_counter()
             await asyncio.gather(*(fn() for _ in range(200)))
             samples.append((time.perf_counter() - start) * 1000)
+    await raw.close()  # in this loop: the SDK's __del__ would schedule it after the loop is gone
     return statistics.median(raws), statistics.median(oursl)
 
 
@@ -102,6 +116,7 @@ def main(calls: int = 300) -> None:
         from prometheus_client import CollectorRegistry
 
         from models import ModelsAPI
+        from models.providers import Request
 
         api = ModelsAPI(registry=CollectorRegistry())
         api.configure("openai", api_key="sk-bench", base_url=url + "/v1")
@@ -133,14 +148,25 @@ def main(calls: int = 300) -> None:
             r, b, c = _compare(raw, partial(bound, "hello"), partial(api, model, "hello"), calls)
             print(f"{provider:<10}{r:>9.0f}{b:>12.0f}{c:>13.0f}{b / r:>10.3f}{c / r:>10.3f}")
 
+        # Each raw stream yields text pieces only, as ours does: the first item is the first text.
         raw_streams = {
-            "openai": lambda: raw_openai.chat.completions.create(
-                model="gpt-4o", messages=msgs, timeout=600, stream=True, stream_options={"include_usage": True}
+            "openai": lambda: (
+                c.choices[0].delta.content
+                for c in raw_openai.chat.completions.create(
+                    model="gpt-4o", messages=msgs, timeout=600, stream=True, stream_options={"include_usage": True}
+                )
+                if c.choices and c.choices[0].delta.content
             ),
-            "anthropic": lambda: raw_anthropic.messages.create(
-                model="claude-sonnet-4-6", messages=msgs, max_tokens=4096, timeout=600, stream=True
+            "anthropic": lambda: (
+                e.delta.text
+                for e in raw_anthropic.messages.create(
+                    model="claude-sonnet-4-6", messages=msgs, max_tokens=4096, timeout=600, stream=True
+                )
+                if e.type == "content_block_delta"
             ),
-            "google": lambda: raw_google.models.generate_content_stream(model="gemini-2.5-flash", contents="hello"),
+            "google": lambda: (
+                c.text for c in raw_google.models.generate_content_stream(model="gemini-2.5-flash", contents="hello")
+            ),
         }
         print(
             f"\n{'stream':<10}{'raw 1st µs':>11}{'ours 1st':>10}{'raw total':>11}{'ours total':>12}"
@@ -148,8 +174,9 @@ def main(calls: int = 300) -> None:
         )
         for provider, open_raw in raw_streams.items():
             bound = api.bind(cases[provider][1])
-            raw_first, raw_total = _stream_times(open_raw, calls // 3)
-            our_first, our_total = _stream_times(partial(bound.stream, "hello"), calls // 3)
+            raw_first, raw_total, our_first, our_total = _compare_streams(
+                open_raw, partial(bound.stream, "hello"), calls // 2
+            )
             print(
                 f"{provider:<10}{raw_first:>11.0f}{our_first:>10.0f}{raw_total:>11.0f}{our_total:>12.0f}"
                 f"{our_first / raw_first:>10.3f}{our_total / raw_total:>12.3f}"
@@ -171,10 +198,10 @@ def main(calls: int = 300) -> None:
         mock = ModelsAPI(registry=CollectorRegistry())
         echo = mock.bind("mock/echo")
         provider = echo._target.provider
-        info = echo._target.info
+        request = Request(echo._target.info, msgs, None, {}, 600.0)
         n = 20000
         for label, fn in (
-            ("mock provider alone", lambda: provider.complete(info, msgs, None, {}, 600.0)),
+            ("mock provider alone", partial(provider.complete, request)),
             ("binding on mock", lambda: echo("hello")),
             ("models() on mock", lambda: mock("mock/echo", "hello")),
         ):
