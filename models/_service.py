@@ -8,7 +8,6 @@ does no resolution, no price lookup and no label lookup.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 import warnings
@@ -188,6 +187,8 @@ class ModelService:
 
     async def acall(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
         """`call` on the provider's native asyncio client."""
+        import asyncio  # here, not at the top: only async code gets here, and `import models` stays light
+
         request = self.request(target, prompt, system, prepared)
         provider = target.provider
         start = self.start(target)

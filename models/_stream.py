@@ -9,7 +9,6 @@ records what was received: its usage, cost and an `ok` request.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
@@ -224,6 +223,8 @@ class AsyncStream(_StreamState):
                 except BaseException:
                     target.metrics.in_flight.dec()
                     raise
+                import asyncio  # here, not at the top: only async code gets here, and `import models` stays light
+
                 await asyncio.sleep(delay)
                 attempt += 1
         self._result, self._pieces = result, pieces

@@ -71,7 +71,7 @@ def test_import_loads_no_sdk_and_reads_no_env() -> None:
         "    __getitem__ = get\n"
         "os.environ = Env(os.environ)\n"
         "from models import models\n"
-        "loaded = [m for m in ('openai', 'anthropic', 'google.genai', 'httpx2', 'prometheus_client')"
+        "loaded = [m for m in ('openai', 'anthropic', 'google.genai', 'httpx2', 'prometheus_client', 'asyncio')"
         " if m in sys.modules]\n"
         "print(loaded)\n"
     )

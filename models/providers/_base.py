@@ -7,7 +7,6 @@ no retries of its own) and says how its SDK's exceptions map onto `models.errors
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import weakref
@@ -19,6 +18,8 @@ from .._types import Completion
 from ..errors import MissingAPIKeyError, ProviderConnectionError, ProviderError, ProviderTimeoutError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .._catalog import ModelInfo
 
 __all__ = ["DEFAULT_TIMEOUT", "Provider", "ProviderSettings", "Request", "copy_counts"]
@@ -115,6 +116,8 @@ class Provider:
 
     async def acomplete(self, request: Request) -> Completion:
         """`complete` for asyncio; the default runs `complete` in a worker thread."""
+        import asyncio  # here, not at the top: only async code gets here, and `import models` stays light
+
         return await asyncio.to_thread(self.complete, request)
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
@@ -172,6 +175,8 @@ class Provider:
 
     def async_client(self) -> Any:
         """The asyncio client of the running event loop, built on first use in that loop."""
+        import asyncio  # here, not at the top: only async code gets here, and `import models` stays light
+
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
