@@ -7,18 +7,22 @@ builds no option dict at all.
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from decimal import Decimal
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from . import errors as _errors
-from ._catalog import ModelInfo
+from ._catalog import Capability, ModelInfo
 from ._costs import COST_SCALE
 from ._service import ModelService, Prepared, Target
 from ._stream import AsyncStream, Stream
 from ._types import Response
 from ._usage import Tracker, UsageTotals
+from .errors import ModelNotFoundError
 from .providers._base import Provider
 
 if TYPE_CHECKING:
@@ -46,6 +50,29 @@ def _is_secret(name: str) -> bool:
     """Parameters whose values a repr must not show (keys, tokens, headers that may carry them)."""
     name = name.lower()
     return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
+
+
+def _iso_day(at: _dt.date | _dt.datetime | None) -> str | None:
+    """The UTC calendar day of `at`, as the price history keys it."""
+    if at is None:
+        return None
+    if isinstance(at, _dt.datetime):
+        if at.tzinfo is not None:
+            at = at.astimezone(_dt.timezone.utc)
+        return at.date().isoformat()
+    if isinstance(at, _dt.date):
+        return at.isoformat()
+    raise TypeError(f"at must be a date or datetime, not {type(at).__name__}")
+
+
+def _blended(model: ModelInfo) -> Decimal:
+    price = model.price
+    assert price is not None
+    return (3 * price.input + price.output) / 4
+
+
+def _price_order(model: ModelInfo) -> tuple[int, Decimal, str]:
+    return (model.price is None, model.price.input if model.price is not None else Decimal(0), model.id)
 
 
 def _collect(
@@ -219,26 +246,94 @@ class ModelsAPI:
         cache_write_tokens: int = 0,
         reasoning_tokens: int = 0,
         at: _dt.date | _dt.datetime | None = None,
+        *,
+        cache_write_1h_tokens: int = 0,
     ) -> float | None:
         """USD for a usage of `model`, by the rules of a real call; None when it has no price.
 
-        `reasoning_tokens` are part of `output_tokens` and change nothing; `at` will pick
-        the price in force then once prices carry history (today every row is current).
+        `at` picks the price in force on that day (UTC); default: today. `reasoning_tokens`
+        are part of `output_tokens` and change nothing; `cache_write_1h_tokens` are the part
+        of `cache_write_tokens` written for an hour (Anthropic).
         """
-        counts = (input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens)
-        for name, count in zip(
-            ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens"), counts
-        ):
+        counts = {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cached_input_tokens": cached_input_tokens,
+            "cache_write_tokens": cache_write_tokens,
+            "reasoning_tokens": reasoning_tokens,
+            "cache_write_1h_tokens": cache_write_1h_tokens,
+        }
+        for name, count in counts.items():
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise ValueError(f"{name} must be a whole number >= 0, not {count!r}")
         if cached_input_tokens + cache_write_tokens > input_tokens:
             raise ValueError("cached_input_tokens + cache_write_tokens are part of input_tokens and cannot exceed it")
-        if at is not None and not isinstance(at, _dt.date):
-            raise TypeError(f"at must be a date or datetime, not {type(at).__name__}")
-        price = self._service.prices.lookup(self._service.models.resolve(model))
+        if cache_write_1h_tokens > cache_write_tokens:
+            raise ValueError("cache_write_1h_tokens are part of cache_write_tokens and cannot exceed it")
+        price = self._service.prices.lookup(self._service.models.resolve(model), _iso_day(at))
         if price is None:
             return None
-        return price.cost_units(input_tokens, output_tokens, cached_input_tokens, cache_write_tokens) / COST_SCALE
+        units = price.cost_units(
+            input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens
+        )
+        return units / COST_SCALE
+
+    # -- the catalog ---------------------------------------------------------------------
+    def info(self, model: str) -> ModelInfo:
+        """Everything known about a model (read-only), with the price in force today."""
+        info = self._service.models.resolve(model)
+        return replace(info, price=self._service.prices.lookup(info))
+
+    def list(
+        self,
+        provider: str | None = None,
+        capability: Capability | str | None = None,
+        capabilities: Iterable[Capability | str] = (),
+        max_input_price: float | Decimal | None = None,
+        status: str | None = "active",
+    ) -> builtins.list[ModelInfo]:
+        """Catalog models that match every filter, with today's prices, cheapest input first.
+
+        `status=None` includes deprecated and retired models; `max_input_price` is USD per 1M
+        input tokens (unpriced models never pass it).
+        """
+        wanted = {Capability(c) for c in capabilities} | ({Capability(capability)} if capability else set())
+        name = None if provider is None else self._service.models.provider_name(provider)
+        limit = None if max_input_price is None else Decimal(str(max_input_price))
+        found = []
+        for row in self._service.models.catalog.rows:
+            if (name is not None and row.provider != name) or (status is not None and row.status != status):
+                continue
+            if not wanted <= row.capabilities:
+                continue
+            price = self._service.prices.lookup(row)
+            if limit is not None and (price is None or price.input > limit):
+                continue
+            found.append(replace(row, price=price))
+        return sorted(found, key=_price_order)
+
+    def cheapest(
+        self, capabilities: Iterable[Capability | str] = (), min_context: int = 0, provider: str | None = None
+    ) -> ModelInfo:
+        """The active, priced model with these capabilities and context that costs least for a
+        typical request (a 3:1 blend of input and output prices)."""
+        fits = [
+            m
+            for m in self.list(provider=provider, capabilities=capabilities)
+            if m.price is not None and (m.context_window or 0) >= min_context
+        ]
+        if not fits:
+            raise ModelNotFoundError(
+                f"a model with {', '.join(map(str, capabilities)) or 'any capability'} and a context of at least "
+                f"{min_context} tokens"
+            )
+        return min(fits, key=_blended)
+
+    def search(self, query: str, limit: int = 10) -> builtins.list[ModelInfo]:
+        """Catalog models whose id, name, display name or aliases contain every word of `query`."""
+        return [replace(m, price=self._service.prices.lookup(m)) for m in self._service.models.catalog.search(query)][
+            :limit
+        ]
 
     def reload_costs(self) -> None:
         """Re-read the cost overrides from the environment; bindings pick them up too."""

@@ -1,24 +1,65 @@
 """What the library knows about models, and how a model id string becomes a `ModelInfo`.
 
-The rows are data; resolution is one function. Prices live in `_costs.py`, keyed by
-the canonical ids defined here.
+The rows are data (`_catalog_data.py`); this module is the record type, the capability
+enum, and the index that resolves and searches them. Prices live in `_costs.py`, keyed
+by the canonical ids of the rows.
 """
 
 from __future__ import annotations
 
 import difflib
+import enum
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import ModelNotFoundError, ProviderNotFoundError
 from .providers._registry import PROVIDER_ALIASES
 
-__all__ = ["CATALOG", "Catalog", "ModelInfo"]
+if TYPE_CHECKING:
+    from ._costs import Price
+
+__all__ = ["CATALOG", "Capability", "Catalog", "ModelInfo"]
+
+LARGE_CONTEXT = 100_000  # a context window above this is "large"
+XL_CONTEXT = 1_000_000  # ... and one of at least this "extra-large"
+
+
+class Capability(str, enum.Enum):
+    """What a model accepts and can do; a plain string works wherever a capability is asked for."""
+
+    TEXT_INPUT = "text_input"
+    IMAGE_INPUT = "image_input"
+    AUDIO_INPUT = "audio_input"
+    VIDEO_INPUT = "video_input"
+    DOCUMENT_INPUT = "document_input"
+    TEXT_OUTPUT = "text_output"
+    IMAGE_OUTPUT = "image_output"
+    STRUCTURED_OUTPUT = "structured_output"
+    JSON_MODE = "json_mode"
+    FUNCTION_CALLING = "function_calling"
+    STREAMING = "streaming"
+    BATCH = "batch"
+    PROMPT_CACHING = "prompt_caching"
+    REASONING = "reasoning"
+    SYSTEM_MESSAGES = "system_messages"
+    LARGE_CONTEXT = "large_context"  # a context window of more than 100K tokens
+    XL_CONTEXT = "xl_context"  # a context window of 1M tokens or more
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """One model: canonical id, the name its provider expects, and the limits calls need."""
+    """One model, read-only: identity, limits, capabilities, lifecycle; `price` when asked via `models.info`.
+
+    Dates are ISO strings (`release_date`, `sunset`); `knowledge_cutoff` is as the provider
+    states it ("2024-06"). `status` is "active", "deprecated" (still answers; `sunset` is
+    when it stops) or "retired" (`sunset` is when it stopped); `replacement` is the
+    canonical id the provider recommends instead. `known` is False for an id the catalog
+    does not have (sent as written); `base` is the catalog model a fine-tuned id derives from.
+    """
 
     id: str
     provider: str
@@ -28,112 +69,31 @@ class ModelInfo:
     max_output: int | None = None
     reasoning: bool = False
     known: bool = True
+    display_name: str | None = None
+    release_date: str | None = None
+    knowledge_cutoff: str | None = None
+    status: str = "active"
+    sunset: str | None = None
+    replacement: str | None = None
+    capabilities: frozenset[Capability] = frozenset()
+    quality_tier: int | None = None
+    base: str | None = None
+    price: Price | None = None
+
+    def supports(self, *capabilities: Capability | str) -> bool:
+        """Whether the model has every capability named (unknown models: only what is known)."""
+        return all(Capability(c) in self.capabilities for c in capabilities)
 
 
-def _m(
-    id: str,
-    *aliases: str,
-    context: int,
-    output: int,
-    reasoning: bool = False,
-) -> ModelInfo:
-    provider, _, name = id.partition("/")
-    return ModelInfo(id, provider, name, aliases, context, output, reasoning)
+def with_context_capabilities(capabilities: Iterable[Capability], context_window: int | None) -> frozenset[Capability]:
+    """The capabilities plus the large-context flags the context window implies."""
+    derived = set(capabilities)
+    if context_window is not None and context_window > LARGE_CONTEXT:
+        derived.add(Capability.LARGE_CONTEXT)
+    if context_window is not None and context_window >= XL_CONTEXT:
+        derived.add(Capability.XL_CONTEXT)
+    return frozenset(derived)
 
-
-# Checked 2026-11-24 against the providers' model pages and genai-prices 0.2.3 (sources in _costs.py).
-# Rows of retired models stay, so that past usage can still be priced.
-_ROWS: tuple[ModelInfo, ...] = (
-    # --- openai ----------------------------------------------------------------------
-    _m("openai/gpt-5", "gpt-5-2025-08-07", context=400_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5-mini", "gpt-5-mini-2025-08-07", context=400_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5-nano", "gpt-5-nano-2025-08-07", context=400_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5-pro", "gpt-5-pro-2025-10-06", context=400_000, output=272_000, reasoning=True),
-    _m("openai/gpt-5.1", "gpt-5.1-2025-11-13", context=400_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.2", "gpt-5.2-2025-12-11", context=400_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.2-pro", "gpt-5.2-pro-2025-12-11", context=400_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.3-codex", context=400_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.4", "gpt-5.4-2026-03-05", context=1_050_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.4-mini", "gpt-5.4-mini-2026-03-17", context=400_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.4-nano", "gpt-5.4-nano-2026-03-17", context=400_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.4-pro", "gpt-5.4-pro-2026-03-05", context=1_050_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.5", "gpt-5.5-2026-04-23", context=1_050_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.5-pro", "gpt-5.5-pro-2026-04-23", context=1_050_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.6-sol", "gpt-5.6", context=1_050_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.6-terra", context=1_050_000, output=128_000, reasoning=True),
-    _m("openai/gpt-5.6-luna", context=1_050_000, output=128_000, reasoning=True),
-    _m("openai/gpt-4.1", "gpt-4.1-2025-04-14", context=1_047_576, output=32_768),
-    _m("openai/gpt-4.1-mini", "gpt-4.1-mini-2025-04-14", context=1_047_576, output=32_768),
-    _m("openai/gpt-4.1-nano", "gpt-4.1-nano-2025-04-14", context=1_047_576, output=32_768),
-    _m("openai/gpt-4o", "gpt-4o-2024-08-06", "gpt-4o-2024-11-20", context=128_000, output=16_384),
-    _m("openai/gpt-4o-mini", "gpt-4o-mini-2024-07-18", context=128_000, output=16_384),
-    _m("openai/o1", "o1-2024-12-17", context=200_000, output=100_000, reasoning=True),
-    _m("openai/o3", "o3-2025-04-16", context=200_000, output=100_000, reasoning=True),
-    _m("openai/o3-mini", "o3-mini-2025-01-31", context=200_000, output=100_000, reasoning=True),
-    _m("openai/o4-mini", "o4-mini-2025-04-16", context=200_000, output=100_000, reasoning=True),
-    _m("openai/gpt-4", "gpt-4-0613", context=8_192, output=8_192),
-    _m(
-        "openai/gpt-4-turbo",
-        "gpt-4-turbo-2024-04-09",
-        "gpt-4-turbo-preview",
-        "gpt-4-0125-preview",
-        "gpt-4-1106-preview",
-        context=128_000,
-        output=4_096,
-    ),
-    _m("openai/gpt-3.5-turbo", "gpt-3.5-turbo-0125", context=16_385, output=4_096),
-    # --- anthropic -------------------------------------------------------------------
-    _m("anthropic/claude-opus-4-0", "claude-opus-4-20250514", context=200_000, output=32_000, reasoning=True),
-    _m("anthropic/claude-opus-4-1", "claude-opus-4-1-20250805", context=200_000, output=32_000, reasoning=True),
-    _m("anthropic/claude-opus-4-5", "claude-opus-4-5-20251101", context=200_000, output=64_000, reasoning=True),
-    _m("anthropic/claude-opus-4-6", context=1_000_000, output=128_000, reasoning=True),
-    _m("anthropic/claude-opus-4-7", context=1_000_000, output=128_000, reasoning=True),
-    _m("anthropic/claude-opus-4-8", context=1_000_000, output=128_000, reasoning=True),
-    _m("anthropic/claude-opus-5", context=1_000_000, output=128_000, reasoning=True),
-    _m("anthropic/claude-opus-5-5", context=1_000_000, output=128_000, reasoning=True),
-    _m("anthropic/claude-sonnet-4-0", "claude-sonnet-4-20250514", context=200_000, output=64_000, reasoning=True),
-    _m("anthropic/claude-sonnet-4-5", "claude-sonnet-4-5-20250929", context=200_000, output=64_000, reasoning=True),
-    _m("anthropic/claude-sonnet-4-6", context=1_000_000, output=128_000, reasoning=True),
-    _m("anthropic/claude-sonnet-5", context=1_000_000, output=128_000, reasoning=True),
-    _m("anthropic/claude-sonnet-5-5", context=1_000_000, output=128_000, reasoning=True),
-    _m("anthropic/claude-haiku-4-5", "claude-haiku-4-5-20251001", context=200_000, output=64_000, reasoning=True),
-    _m("anthropic/claude-haiku-5-5", context=1_000_000, output=128_000, reasoning=True),
-    _m(
-        "anthropic/claude-3-7-sonnet-latest",
-        "claude-3-7-sonnet-20250219",
-        context=200_000,
-        output=64_000,
-        reasoning=True,
-    ),
-    _m("anthropic/claude-3-5-haiku-latest", "claude-3-5-haiku-20241022", context=200_000, output=8_192),
-    # --- google ----------------------------------------------------------------------
-    _m("google/gemini-2.5-pro", context=1_048_576, output=65_536, reasoning=True),
-    _m("google/gemini-2.5-flash", context=1_048_576, output=65_536, reasoning=True),
-    _m("google/gemini-2.5-flash-lite", context=1_048_576, output=65_536, reasoning=True),
-    _m("google/gemini-2.0-flash", "gemini-2.0-flash-001", context=1_048_576, output=8_192),
-    _m("google/gemini-2.0-flash-lite", "gemini-2.0-flash-lite-001", context=1_048_576, output=8_192),
-    _m("google/gemini-3-pro-preview", context=1_048_576, output=65_536, reasoning=True),
-    _m("google/gemini-3-flash-preview", context=1_048_576, output=65_536, reasoning=True),
-    _m(
-        "google/gemini-3.1-pro-preview",
-        "gemini-3.1-pro-preview-customtools",
-        context=1_048_576,
-        output=65_536,
-        reasoning=True,
-    ),
-    _m(
-        "google/gemini-3.1-flash-lite",
-        "gemini-3.1-flash-lite-preview",
-        context=1_048_576,
-        output=65_536,
-        reasoning=True,
-    ),
-    _m("google/gemini-3.5-flash", context=1_048_576, output=65_536, reasoning=True),
-    _m("google/gemini-3.5-flash-lite", context=1_048_576, output=65_536, reasoning=True),
-    _m("google/gemini-3.6-flash", context=1_048_576, output=65_536, reasoning=True),
-    _m("google/gemini-3.7-flash", context=1_048_576, output=65_536, reasoning=True),
-    _m("google/gemini-3.8-flash", context=1_048_576, output=65_536, reasoning=True),
-)
 
 _PREFIXES: tuple[tuple[str, str], ...] = (
     ("gpt-", "openai"),
@@ -189,6 +149,24 @@ class Catalog:
                 return ModelInfo(f"{provider}/{text}", provider, text, known=False)
         raise ModelNotFoundError(model, self._suggest(lowered))
 
+    def search(self, query: str) -> list[ModelInfo]:
+        """Rows whose id, display name or aliases contain every word of `query` (any case),
+        best first: most words matched in the id itself, then the shortest id."""
+        words = query.lower().replace("-", " ").split()
+        if not words:
+            return []
+        found = []
+        for row in self.rows:
+            text = " ".join((row.id, row.display_name or "", *row.aliases)).lower().replace("-", " ")
+            if all(word in text for word in words):
+                in_id = sum(word in row.id.lower().replace("-", " ") for word in words)
+                found.append((-in_id, row.status != "active", len(row.id), row.id, row))
+        return [entry[-1] for entry in sorted(found)]
+
+    def suggest(self, text: str) -> list[str]:
+        """Up to three catalog names close to `text` (for "did you mean")."""
+        return self._suggest(text.lower())
+
     def _suggest(self, text: str, provider: str | None = None) -> list[str]:
         keys = [k for k in self._spelling if "/" not in k]
         if provider is not None:
@@ -198,4 +176,10 @@ class Catalog:
         return [self._spelling[k] for k in close]
 
 
-CATALOG = Catalog(_ROWS)
+def _catalog() -> Catalog:
+    from ._catalog_data import ROWS
+
+    return Catalog(ROWS)
+
+
+CATALOG = _catalog()

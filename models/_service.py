@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._catalog import ModelInfo
-from ._costs import COST_SCALE, Price, PriceBook, env_name
+from ._costs import COST_SCALE, Price
 from ._messages import normalize
 from ._metrics import Metrics, ModelMetrics, metrics_for
+from ._overrides import env_name
+from ._pricebook import PriceBook
 from ._registry import SimpleModelRegistry
 from ._retry import delay_before_retry
 from ._types import Completion, Response, Usage
@@ -53,20 +55,30 @@ class Prepared:
 class Target:
     """One resolved model and everything a call to it needs, looked up once."""
 
-    __slots__ = ("default", "info", "metrics", "price", "price_generation", "provider", "totals", "unsupported")
+    __slots__ = (
+        "default",
+        "info",
+        "metrics",
+        "price",
+        "price_generation",
+        "price_until",
+        "provider",
+        "totals",
+        "unsupported",
+    )
 
     def __init__(
         self,
         info: ModelInfo,
         provider: Provider,
-        price: Price | None,
+        price: tuple[Price | None, float | None],
         generation: int,
         metrics: ModelMetrics,
         totals: _Totals,
     ) -> None:
         self.info = info
         self.provider = provider
-        self.price = price
+        self.price, self.price_until = price  # the row in force, and when (epoch s) a scheduled one replaces it
         self.price_generation = generation
         self.metrics = metrics
         self.totals = totals
@@ -111,7 +123,7 @@ class ModelService:
             target = Target(
                 info,
                 provider,
-                self.prices.lookup(info),
+                self.prices.current(info),
                 self.prices.generation,
                 self.metrics().for_model(info.provider, info.id),
                 self.ledger.totals(info.id),
@@ -161,9 +173,12 @@ class ModelService:
         return Request(target.info, messages, system, prepared.options, prepared.timeout)
 
     def start(self, target: Target) -> float:
-        """Begin a call: refresh a price `reload_costs()` changed, raise the in-flight gauge."""
-        if target.price_generation != self.prices.generation:
-            target.price, target.price_generation = self.prices.lookup(target.info), self.prices.generation
+        """Begin a call: refresh the price if `reload_costs()` or a scheduled price change replaced it,
+        raise the in-flight gauge."""
+        until = target.price_until
+        if target.price_generation != self.prices.generation or (until is not None and time.time() >= until):
+            target.price, target.price_until = self.prices.current(target.info)
+            target.price_generation = self.prices.generation
         target.metrics.in_flight.inc()
         return time.perf_counter()
 
@@ -258,7 +273,9 @@ class ModelService:
                 4,
             )
         else:
-            units = price.cost_units(c.input_tokens, c.output_tokens, c.cached_input_tokens, c.cache_write_tokens)
+            units = price.cost_units(
+                c.input_tokens, c.output_tokens, c.cached_input_tokens, c.cache_write_tokens, c.cache_write_1h_tokens
+            )
             cost = units / COST_SCALE
             if units:
                 metrics.cost.inc(cost)
@@ -273,7 +290,15 @@ class ModelService:
         target.totals.add(c, units)
         record_tracked(c, units)
         usage = Usage(
-            c.input_tokens, c.output_tokens, c.cached_input_tokens, c.cache_write_tokens, c.reasoning_tokens, cost
+            c.input_tokens,
+            c.output_tokens,
+            c.cached_input_tokens,
+            c.cache_write_tokens,
+            c.reasoning_tokens,
+            cost,
+            c.cache_write_1h_tokens,
+            "none" if price is None else price.origin,
+            None if price is None else price.for_input(c.input_tokens),
         )
         info = target.info
         return Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._costs import Price
 
 __all__ = ["Completion", "Response", "Usage"]
 
@@ -13,8 +16,11 @@ class Usage:
     """Tokens and dollars of one call (or of many, when summed).
 
     `input_tokens` counts every prompt token, cached ones and cache writes included;
-    `output_tokens` counts every generated token, reasoning included. `cost` is USD, or
-    `None` only when the model has no price.
+    `output_tokens` counts every generated token, reasoning included;
+    `cache_write_1h_tokens` are the cache writes kept for an hour (Anthropic), a part of
+    `cache_write_tokens`. `cost` is USD, or `None` only when the model has no price. For an
+    audit, `price_source` says where the price came from ("default", "override",
+    "genai-prices" or "none") and `price` is the rate row applied (long-context tier included).
     """
 
     input_tokens: int = 0
@@ -23,6 +29,9 @@ class Usage:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     cost: float | None = None
+    cache_write_1h_tokens: int = 0
+    price_source: str = "none"
+    price: Price | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -36,6 +45,7 @@ class Completion:
     """
 
     __slots__ = (
+        "cache_write_1h_tokens",
         "cache_write_tokens",
         "cached_input_tokens",
         "finish_reason",
@@ -57,8 +67,10 @@ class Completion:
         reasoning_tokens: int = 0,
         finish_reason: str | None = None,
         raw: Any = None,
+        cache_write_1h_tokens: int = 0,
     ) -> None:
         self.text = text
+        self.cache_write_1h_tokens = cache_write_1h_tokens
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
         self.cached_input_tokens = cached_input_tokens

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from models import InvalidCostOverrideError, ModelsAPI, ModelsWarning
-from models._costs import PriceBook, env_name
+from models._overrides import env_name
+from models._pricebook import PriceBook
 
 from .conftest import sample
 
@@ -82,7 +83,7 @@ def test_override_never_changes_the_defaults(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("MODELS_COST_GPT_4O_INPUT", "99")
     book = PriceBook()
     book.reload()
-    assert book.defaults()["openai/gpt-4o"].input == Decimal("2.50")
+    assert book.defaults()["openai/gpt-4o"][-1].input == Decimal("2.50")
 
 
 @pytest.mark.parametrize(

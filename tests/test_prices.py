@@ -15,7 +15,8 @@ import pytest
 
 from models import ModelsAPI
 from models._catalog import CATALOG
-from models._costs import COST_SCALE, PriceBook
+from models._costs import COST_SCALE
+from models._pricebook import PriceBook
 
 genai_prices = pytest.importorskip("genai_prices")
 
@@ -38,7 +39,7 @@ def _theirs(model_id: str, inp: int, out: int, cached: int, written: int) -> Dec
 
 
 def _cases(model_id: str) -> list[tuple[str, int, int, int, int]]:
-    price = PriceBook().defaults()[model_id]
+    price = PriceBook().defaults()[model_id][-1]
     cases = [
         ("large", 1_000_000, 1_000_000, 100_000, 0),
         ("small", 1_234, 567, 0, 0),
@@ -56,7 +57,8 @@ PRICED = sorted(PriceBook().defaults())
 def test_every_catalog_model_has_a_dated_sourced_price() -> None:
     defaults = PriceBook().defaults()
     assert {row.id for row in CATALOG.rows} == set(defaults)
-    for price in defaults.values():
+    for rows in defaults.values():
+        price = rows[-1]
         assert price.checked == "2026-11-24"
         assert price.source is not None and price.source.startswith("https://")
 
@@ -68,7 +70,7 @@ def test_agrees_with_genai_prices(api: ModelsAPI, model_id: str) -> None:
         theirs = _theirs(model_id, inp, out, cached, written)
         if theirs is None:
             pytest.skip(f"genai-prices does not know {model_id}")
-        ours = PriceBook().defaults()[model_id].cost_units(inp, out, cached, written)
+        ours = PriceBook().defaults()[model_id][-1].cost_units(inp, out, cached, written)
         if (model_id, label) in KNOWN_DIFFERENCES:
             assert Decimal(ours) / COST_SCALE != theirs
             continue

@@ -79,6 +79,9 @@ def _counts(usage: Any, result: Completion) -> None:
         result.cached_input_tokens = cached
     if written is not None:
         result.cache_write_tokens = written
+    breakdown = getattr(usage, "cache_creation", None)  # 5-minute and 1-hour writes, priced apart
+    if breakdown is not None:
+        result.cache_write_1h_tokens = getattr(breakdown, "ephemeral_1h_input_tokens", 0) or 0
     if getattr(usage, "input_tokens", None) is not None:
         result.input_tokens = usage.input_tokens + result.cached_input_tokens + result.cache_write_tokens
     if usage.output_tokens is not None:

@@ -1,0 +1,150 @@
+"""`PriceBook`: the price in force for a model — overrides, then the default rows, then,
+when the optional `genai-prices` package is installed, its rates for models we lack.
+
+Overrides are read at the first lookup and at `reload()`, never at import.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import threading
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ._costs import Price, default_rows, fine_tuned_rows, make_price, row_in_force
+from ._overrides import FIELDS, Overrides, env_name, read_overrides
+from .errors import InvalidCostOverrideError
+
+if TYPE_CHECKING:
+    from ._catalog import ModelInfo
+
+__all__ = ["PriceBook"]
+
+
+def _utc_midnight(day: str) -> float:
+    return _dt.datetime.fromisoformat(day).replace(tzinfo=_dt.timezone.utc).timestamp()
+
+
+def _today() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).date().isoformat()
+
+
+class PriceBook:
+    """Defaults plus overrides. `current` is cached per model until its next scheduled change;
+    `generation` counts reloads, so holders of a price know to fetch it again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._defaults: dict[str, tuple[Price, ...]] | None = None
+        self._fine_tuned: dict[str, tuple[Price, ...]] | None = None
+        self._overrides: Overrides | None = None
+        self._cache: dict[str, tuple[Price | None, float | None]] = {}
+        self.generation = 0
+
+    def reload(self) -> None:
+        """Re-read the overrides; on a bad value raise and keep the previous ones."""
+        overrides = read_overrides(os.environ)
+        with self._lock:
+            self._overrides = overrides
+            self._cache = {}
+            self.generation += 1
+
+    def defaults(self) -> dict[str, tuple[Price, ...]]:
+        """The built-in rows per canonical id, oldest first (a copy; overrides never change it)."""
+        if self._defaults is None:
+            self._defaults = default_rows()
+        return dict(self._defaults)
+
+    def current(self, model: ModelInfo) -> tuple[Price | None, float | None]:
+        """The price in force now, and when (epoch seconds) a scheduled row replaces it, if ever."""
+        cache = self._cache
+        hit = cache.get(model.id)
+        if hit is not None and (hit[1] is None or hit[1] > _dt.datetime.now(_dt.timezone.utc).timestamp()):
+            return hit
+        if self._overrides is None:
+            self.reload()
+            cache = self._cache
+        price, next_day = self._compute(model, _today())
+        entry = (price, _utc_midnight(next_day) if next_day is not None else None)
+        cache[model.id] = entry
+        return entry
+
+    def lookup(self, model: ModelInfo, at: str | None = None) -> Price | None:
+        """The price in force for `model` on `at` (ISO date; default today), or None when it has none."""
+        if at is None:
+            return self.current(model)[0]
+        if self._overrides is None:
+            self.reload()
+        return self._compute(model, at)[0]
+
+    def _compute(self, model: ModelInfo, day: str) -> tuple[Price | None, str | None]:
+        override = self._override(model)
+        if override is not None:
+            return override, None
+        rows = self._rows(model)
+        if rows:
+            return row_in_force(rows, day)
+        return _from_genai_prices(model, day), None
+
+    def _rows(self, model: ModelInfo) -> tuple[Price, ...]:
+        defaults = self.defaults()
+        if model.base is None:
+            return defaults.get(model.id, ())
+        if self._fine_tuned is None:
+            self._fine_tuned = fine_tuned_rows()
+        return self._fine_tuned.get(model.base) or defaults.get(model.base, ())
+
+    def _override(self, model: ModelInfo) -> Price | None:
+        """The overridden price (flat: tiers dropped), or None when no override names the model."""
+        overrides = self._overrides or {}
+        # (rank, canonical?) orders the sources: a canonical-id key beats a bare one at equal rank.
+        best: dict[str, tuple[tuple[int, int], Decimal]] = {}
+        for canonical, key in ((1, env_name(model.id)), (0, env_name(model.name))):
+            for fld, (rank, value) in overrides.get(key, {}).items():
+                if fld not in best or best[fld][0] < (rank, canonical):
+                    best[fld] = ((rank, canonical), value)
+        if not best:
+            return None
+        rates = {fld: value for fld, (_, value) in best.items()}
+        default, _ = row_in_force(self._rows(model), _today())
+        if default is None:
+            missing = [f for f in ("input", "output") if f not in rates]
+            if missing:
+                names = " and ".join(f"MODELS_COST_{env_name(model.id)}_{f.upper()}" for f in missing)
+                raise InvalidCostOverrideError(
+                    names, f"{model.id} has no default price, so an override must set {' and '.join(missing)}"
+                )
+            return make_price(rates, origin="override")
+        merged = {f: rates.get(f, getattr(default, f)) for f in FIELDS}
+        if "cache_write" in rates and "cache_write_1h" not in rates and default.cache_write_1h == default.cache_write:
+            merged["cache_write_1h"] = rates["cache_write"]
+        return make_price(
+            merged, since=default.since, checked=default.checked, source=default.source, origin="override"
+        )
+
+
+def _from_genai_prices(model: ModelInfo, day: str) -> Price | None:
+    """Flat rates from the optional `genai-prices` package, for a model our table lacks."""
+    try:
+        import genai_prices
+    except ImportError:
+        return None
+    when = _dt.datetime.fromisoformat(day).replace(tzinfo=_dt.timezone.utc)
+
+    def per_million(**tokens: int) -> Decimal:
+        usage = genai_prices.Usage(**tokens)
+        result = genai_prices.calc_price(usage, model.name, provider_id=model.provider, genai_request_timestamp=when)
+        return Decimal(result.total_price) * 1000  # priced on 1,000 tokens: below any long-context tier
+
+    try:
+        inp = per_million(input_tokens=1000)
+        rates = {
+            "input": inp,
+            "output": per_million(output_tokens=1000),
+            "cached_input": per_million(input_tokens=1000, cache_read_tokens=1000),
+            "cache_write": per_million(input_tokens=1000, cache_write_tokens=1000),
+        }
+    except LookupError:
+        return None
+    return make_price(rates, since=None, checked=None, source="genai-prices", origin="genai-prices")
