@@ -11,7 +11,8 @@ both happen on first use.
 
 from . import errors
 from ._api import ModelBinding, ModelsAPI
-from ._catalog import ModelInfo
+from ._catalog import Capability, ModelInfo
+from ._costs import Price
 from ._service import ModelsWarning
 from ._stream import AsyncStream, Stream
 from ._types import Completion, Response, Usage
@@ -32,6 +33,7 @@ from .errors import (
     ProviderTimeoutError,
     RateLimitError,
     ServerError,
+    UnsupportedCapabilityError,
 )
 from .providers import Provider
 
@@ -43,6 +45,7 @@ models = ModelsAPI()
 __all__ = [
     "AsyncStream",
     "AuthenticationError",
+    "Capability",
     "Completion",
     "ConfigurationError",
     "ContentFilterError",
@@ -56,6 +59,7 @@ __all__ = [
     "ModelsAPI",
     "ModelsError",
     "ModelsWarning",
+    "Price",
     "Provider",
     "ProviderConnectionError",
     "ProviderError",
@@ -66,6 +70,7 @@ __all__ = [
     "ServerError",
     "Stream",
     "Tracker",
+    "UnsupportedCapabilityError",
     "Usage",
     "UsageTotals",
     "errors",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import enum
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .errors import ModelNotFoundError, ProviderNotFoundError
@@ -132,6 +132,8 @@ class Catalog:
         hit = self._by_key.get(text.lower())
         if hit is not None:
             return hit
+        if text[:3].lower() == "ft:":
+            return self._fine_tuned(text, text, providers)
         cut = min((i for i in (text.find("/"), text.find(":")) if i > 0), default=-1)
         if cut > 0:
             prefix, name = text[:cut].lower(), text[cut + 1 :]
@@ -139,6 +141,8 @@ class Catalog:
             if provider in providers:
                 if not name:
                     raise ModelNotFoundError(model, self._suggest(prefix, provider))
+                if name[:3].lower() == "ft:":
+                    return self._fine_tuned(name, model, providers)
                 row = self._by_key.get(f"{provider}/{name}".lower())
                 return row or ModelInfo(f"{provider}/{name}", provider, name, known=False)
             if text[cut] == "/":
@@ -148,6 +152,14 @@ class Catalog:
             if lowered.startswith(prefix) and provider in providers:
                 return ModelInfo(f"{provider}/{text}", provider, text, known=False)
         raise ModelNotFoundError(model, self._suggest(lowered))
+
+    def _fine_tuned(self, name: str, written: str, providers: Collection[str]) -> ModelInfo:
+        """`ft:<base>:<org>:<suffix>:<id>` (OpenAI's form): the base's limits and capabilities,
+        sent as written, priced as the base's fine-tuned rate (else the base's own)."""
+        base = self._by_key.get(name.split(":")[1].lower()) if name.count(":") >= 1 else None
+        if base is None or base.provider not in providers:
+            raise ModelNotFoundError(written, self._suggest(name.split(":")[1].lower() if ":" in name else name))
+        return replace(base, id=f"{base.provider}/{name}", name=name, aliases=(), base=base.id)
 
     def search(self, query: str) -> list[ModelInfo]:
         """Rows whose id, display name or aliases contain every word of `query` (any case),

@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ._capabilities import check_messages, check_options
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE, Price
 from ._messages import normalize
@@ -129,6 +130,8 @@ class ModelService:
                 self.ledger.totals(info.id),
             )
             target.default = self.prepare(target, {})
+            if info.status != "active":
+                self._warn_lifecycle(info)
             with self._lock:
                 if len(self._targets) < _TARGET_CACHE_SIZE:
                     self._targets[model] = target
@@ -145,6 +148,7 @@ class ModelService:
         options = dict(params)
         timeout = options.pop("timeout", None)
         max_retries = options.pop("max_retries", None)
+        check_options(target.info, options)
         for name in target.unsupported.intersection(options):
             del options[name]
             self._warn_once(target.info.id, name, f"{target.info.id} does not accept {name!r}; it was not sent.", 4)
@@ -170,6 +174,8 @@ class ModelService:
     def request(target: Target, prompt: object, system: str | None, prepared: Prepared) -> Request:
         """Validate the prompt (bad input fails here, before anything is sent) into a `Request`."""
         system, messages = normalize(prompt, system, target.info.id)
+        if target.info.capabilities:
+            check_messages(target.info, messages)
         return Request(target.info, messages, system, prepared.options, prepared.timeout)
 
     def start(self, target: Target) -> float:
@@ -240,15 +246,24 @@ class ModelService:
             raise exc
         raise error from exc
 
-    @staticmethod
-    def _normalize_error(provider: Provider, exc: Exception, info: ModelInfo) -> ProviderError | None:
+    def _normalize_error(self, provider: Provider, exc: Exception, info: ModelInfo) -> ProviderError | None:
         error = provider.map_error(exc, info)
         if error is not None:
             if error.provider is None:
                 error.provider = info.provider
             if error.model is None:
                 error.model = info.id
+            if error.status_code == 404 and not info.known:  # most likely a typo in a model name
+                close = self.models.catalog.suggest(info.name)
+                if close:
+                    error.message += f" Did you mean {', '.join(map(repr, close))}?"
         return error
+
+    def _warn_lifecycle(self, info: ModelInfo) -> None:
+        when = f" on {info.sunset}" if info.sunset else ""
+        state = f"stops answering{when}" if info.status == "deprecated" else f"was retired{when}"
+        instead = f"; use {info.replacement} instead" if info.replacement else ""
+        self._warn_once(info.id, "lifecycle", f"{info.id} {state}{instead}.", 5)
 
     def _record_error(self, target: Target, kind: str, start: float) -> None:
         target.metrics.error(kind).inc()

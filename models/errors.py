@@ -11,7 +11,8 @@ ModelsError
     ├── AuthenticationError     401/403, and a provider's "invalid key" 400
     ├── RateLimitError          429   (.retry_after seconds or None)
     ├── InvalidRequestError     400/404/422, and bad input caught before sending
-    │   └── ContextWindowExceededError
+    │   ├── ContextWindowExceededError
+    │   └── UnsupportedCapabilityError  (.capability) the model lacks what the call needs
     ├── ContentFilterError      the provider refused or blocked the prompt
     ├── ProviderTimeoutError    (also a builtin TimeoutError)
     ├── ProviderConnectionError (also a builtin ConnectionError)
@@ -42,6 +43,7 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "ServerError",
+    "UnsupportedCapabilityError",
 ]
 
 
@@ -174,6 +176,20 @@ class ContextWindowExceededError(InvalidRequestError):
     """The prompt (plus requested output) does not fit the model's context window."""
 
     kind = "context_window"
+
+
+class UnsupportedCapabilityError(InvalidRequestError):
+    """The call needs a capability the catalog says the model lacks; raised before sending."""
+
+    kind = "invalid_request"
+
+    def __init__(self, model: str, capability: str, what: str) -> None:
+        super().__init__(
+            f"{model} does not support {capability} ({what}). "
+            f"models.list(capability={capability!r}) lists models that do.",
+            model=model,
+        )
+        self.capability = capability
 
 
 class ContentFilterError(ProviderError):

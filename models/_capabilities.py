@@ -1,0 +1,62 @@
+"""What a call needs of a model, checked against the catalog before anything is sent.
+
+Only catalog models with capability data are checked; a model the catalog does not know
+is given the benefit of the doubt (the provider will say if it cannot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._catalog import Capability, ModelInfo
+from ._messages import Message
+from .errors import UnsupportedCapabilityError
+
+__all__ = ["check_messages", "check_options"]
+
+# content part types (OpenAI, Anthropic and Gemini spellings) → the input capability they need
+_PARTS = {
+    "image_url": Capability.IMAGE_INPUT,
+    "input_image": Capability.IMAGE_INPUT,
+    "image": Capability.IMAGE_INPUT,
+    "input_audio": Capability.AUDIO_INPUT,
+    "audio": Capability.AUDIO_INPUT,
+    "file": Capability.DOCUMENT_INPUT,
+    "input_file": Capability.DOCUMENT_INPUT,
+    "document": Capability.DOCUMENT_INPUT,
+    "video": Capability.VIDEO_INPUT,
+    "video_url": Capability.VIDEO_INPUT,
+}
+_TOOLS = ("tools", "functions", "tool_choice")
+
+
+def check_messages(model: ModelInfo, messages: list[Message]) -> None:
+    """Raise `UnsupportedCapabilityError` for a content part the model cannot take."""
+    for message in messages:
+        content = message["content"]
+        if type(content) is not list:
+            continue
+        for part in content:
+            need = _PARTS.get(part.get("type", "")) if isinstance(part, Mapping) else None
+            if need is not None and need not in model.capabilities:
+                raise UnsupportedCapabilityError(model.id, need.value, f"a {part['type']!r} part in the prompt")
+
+
+def check_options(model: ModelInfo, options: Mapping[str, Any]) -> None:
+    """Raise `UnsupportedCapabilityError` for tools or an output format the model cannot honour."""
+    if not (model.known and model.capabilities):
+        return
+    for name in _TOOLS:
+        if options.get(name) and Capability.FUNCTION_CALLING not in model.capabilities:
+            raise UnsupportedCapabilityError(model.id, Capability.FUNCTION_CALLING.value, f"{name}=")
+    kind = (
+        (options.get("response_format") or {}).get("type")
+        if isinstance(options.get("response_format"), Mapping)
+        else None
+    )
+    if options.get("response_schema") or options.get("response_json_schema"):
+        kind = "json_schema"
+    need = {"json_schema": Capability.STRUCTURED_OUTPUT, "json_object": Capability.JSON_MODE}.get(kind or "")
+    if need is not None and need not in model.capabilities:
+        raise UnsupportedCapabilityError(model.id, need.value, f"response format {kind!r}")
