@@ -1,7 +1,7 @@
 """What a call needs of a model, checked against the catalog before anything is sent.
 
-Only catalog models with capability data are checked; a model the catalog does not know
-is given the benefit of the doubt (the provider will say if it cannot).
+Only catalog models with capability data (every such row lists `text_input`) are checked;
+a model the catalog does not know is given the benefit of the doubt (its provider will say).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from ._catalog import Capability, ModelInfo
 from ._messages import Message
 from .errors import UnsupportedCapabilityError
 
-__all__ = ["check_messages", "check_options"]
+__all__ = ["check_messages", "check_options", "has_capability_data"]
 
 # content part types (OpenAI, Anthropic and Gemini spellings) → the input capability they need
 _PARTS = {
@@ -31,6 +31,11 @@ _PARTS = {
 _TOOLS = ("tools", "functions", "tool_choice")
 
 
+def has_capability_data(model: ModelInfo) -> bool:
+    """Whether the catalog says what `model` can do (context-size flags alone do not count)."""
+    return Capability.TEXT_INPUT in model.capabilities
+
+
 def check_messages(model: ModelInfo, messages: list[Message]) -> None:
     """Raise `UnsupportedCapabilityError` for a content part the model cannot take."""
     for message in messages:
@@ -45,7 +50,7 @@ def check_messages(model: ModelInfo, messages: list[Message]) -> None:
 
 def check_options(model: ModelInfo, options: Mapping[str, Any]) -> None:
     """Raise `UnsupportedCapabilityError` for tools or an output format the model cannot honour."""
-    if not (model.known and model.capabilities):
+    if not has_capability_data(model):
         return
     for name in _TOOLS:
         if options.get(name) and Capability.FUNCTION_CALLING not in model.capabilities:

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._capabilities import check_messages, check_options
+from ._capabilities import check_messages, check_options, has_capability_data
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE, Price
 from ._messages import normalize
@@ -57,6 +57,7 @@ class Target:
     """One resolved model and everything a call to it needs, looked up once."""
 
     __slots__ = (
+        "checks_parts",
         "default",
         "info",
         "metrics",
@@ -84,6 +85,7 @@ class Target:
         self.metrics = metrics
         self.totals = totals
         self.unsupported = provider.unsupported_for(info)
+        self.checks_parts = has_capability_data(info)  # decided once: prompt parts are checked per call
         self.default: Prepared | None = None  # the options of a call that passes no parameters
 
 
@@ -174,7 +176,7 @@ class ModelService:
     def request(target: Target, prompt: object, system: str | None, prepared: Prepared) -> Request:
         """Validate the prompt (bad input fails here, before anything is sent) into a `Request`."""
         system, messages = normalize(prompt, system, target.info.id)
-        if target.info.capabilities:
+        if target.checks_parts:
             check_messages(target.info, messages)
         return Request(target.info, messages, system, prepared.options, prepared.timeout)
 
