@@ -103,6 +103,49 @@ def test_there_are_at_least_fifty_cases_across_the_three_providers(api: ModelsAP
     }
 
 
+# (label, model, day the call was made (UTC), input, output, cached input, expected USD)
+DATED_CASES = [
+    ("o3 before its 2025-06-10 price cut", "o3", "2025-05-01", 10000, 5000, 2000, "0.285"),
+    ("o3 the day before the cut", "o3", "2025-06-09", 10000, 5000, 2000, "0.285"),
+    ("o3 on the day of the cut", "o3", "2025-06-10", 10000, 5000, 2000, "0.057"),
+    ("gpt-4o alias at launch", "gpt-4o", "2024-06-01", 1000, 1000, 0, "0.02"),
+    ("gpt-4o alias after 2024-10-02", "gpt-4o", "2024-10-02", 1000, 1000, 0, "0.0125"),
+    ("gpt-3.5-turbo, March 2023", "gpt-3.5-turbo", "2023-04-01", 1000, 1000, 0, "0.004"),
+    ("gpt-3.5-turbo, June 2023", "gpt-3.5-turbo", "2023-07-01", 1000, 1000, 0, "0.0035"),
+    ("gpt-3.5-turbo, 2024", "gpt-3.5-turbo", "2024-03-01", 1000, 1000, 0, "0.002"),
+    ("sonnet-5-5 cache read before 2026-10-07", "claude-sonnet-5-5", "2026-10-01", 100000, 2000, 90000, "0.058"),
+    ("sonnet-5-5 cache read from 2026-10-07", "claude-sonnet-5-5", "2026-10-07", 100000, 2000, 90000, "0.049"),
+    ("gemini-3.6-flash introductory price", "gemini-3.6-flash", "2026-12-31", 100000, 10000, 0, "0.1125"),
+    ("gemini-3.6-flash announced 2027 price", "gemini-3.6-flash", "2027-01-01", 100000, 10000, 0, "0.225"),
+]
+
+
+@pytest.mark.parametrize(("label", "model", "day", "inp", "out", "cached", "expected"), DATED_CASES)
+def test_cost_at_a_date_uses_the_price_in_force_then(
+    api: ModelsAPI, label: str, model: str, day: str, inp: int, out: int, cached: int, expected: str
+) -> None:
+    assert api.cost(model, inp, out, cached, at=dt.date.fromisoformat(day)) == float(Decimal(expected)), label
+
+
+def test_no_price_before_a_model_existed(api: ModelsAPI) -> None:
+    assert api.cost("o3", 1000, 1000, at=dt.date(2020, 1, 1)) is None
+
+
+def test_a_binding_moves_to_a_scheduled_price_when_it_begins(api: ModelsAPI) -> None:
+    import time
+
+    info = api.resolve("gemini-3.6-flash")
+    price, until = api._service.prices.current(info)
+    assert price is not None and price.input == Decimal("0.75")
+    assert until == dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc).timestamp()
+    target = api._service.target("gemini-3.6-flash")
+    assert target.price is price
+    target.price_until = time.time() - 1  # as if 2027 had come: the next call re-fetches
+    api._service.start(target)
+    target.metrics.in_flight.dec()
+    assert target.price_until == until  # re-fetched: the stale deadline was replaced
+
+
 def test_at_accepts_dates_and_datetimes(api: ModelsAPI) -> None:
     today = api.cost("gpt-4o", 1000, 1000)
     assert api.cost("gpt-4o", 1000, 1000, at=dt.date(2026, 11, 24)) == today

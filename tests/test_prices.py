@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from models import ModelsAPI
 from models._catalog import CATALOG
-from models._costs import COST_SCALE
+from models._costs import COST_SCALE, row_in_force
 from models._pricebook import PriceBook
 
 genai_prices = pytest.importorskip("genai_prices")
@@ -38,8 +39,14 @@ def _theirs(model_id: str, inp: int, out: int, cached: int, written: int) -> Dec
     return Decimal(result.total_price)
 
 
+def _in_force(model_id: str) -> Any:
+    price, _ = row_in_force(PriceBook().defaults()[model_id], WHEN.date().isoformat())
+    assert price is not None
+    return price
+
+
 def _cases(model_id: str) -> list[tuple[str, int, int, int, int]]:
-    price = PriceBook().defaults()[model_id][-1]
+    price = _in_force(model_id)
     cases = [
         ("large", 1_000_000, 1_000_000, 100_000, 0),
         ("small", 1_234, 567, 0, 0),
@@ -70,7 +77,7 @@ def test_agrees_with_genai_prices(api: ModelsAPI, model_id: str) -> None:
         theirs = _theirs(model_id, inp, out, cached, written)
         if theirs is None:
             pytest.skip(f"genai-prices does not know {model_id}")
-        ours = PriceBook().defaults()[model_id][-1].cost_units(inp, out, cached, written)
+        ours = _in_force(model_id).cost_units(inp, out, cached, written)
         if (model_id, label) in KNOWN_DIFFERENCES:
             assert Decimal(ours) / COST_SCALE != theirs
             continue

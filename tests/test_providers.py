@@ -151,13 +151,13 @@ def test_anthropic_request_shape(wired: ModelsAPI, fake: FakeLLM) -> None:
     ]
     # API version 2026-10-21 has no sampling parameters: dropped with a warning, never a TypeError
     with pytest.warns(ModelsWarning) as caught:
-        wired("claude-sonnet-4-5-20250929", messages, system="Be kind.", temperature=0.1, top_p=0.5, stop="END", seed=1)
+        wired("claude-haiku-4-5-20251001", messages, system="Be kind.", temperature=0.1, top_p=0.5, stop="END", seed=1)
     assert sorted(str(w.message) for w in caught if w.category is ModelsWarning) == [
-        f"anthropic/claude-sonnet-4-5 does not accept {name!r}; it was not sent."
+        f"anthropic/claude-haiku-4-5 does not accept {name!r}; it was not sent."
         for name in ("seed", "temperature", "top_p")
     ]
     req = fake.requests[-1]
-    assert (req.provider, req.path, req.model) == ("anthropic", "/v1/messages", "claude-sonnet-4-5")
+    assert (req.provider, req.path, req.model) == ("anthropic", "/v1/messages", "claude-haiku-4-5")
     assert req.headers["authorization"] == f"Bearer {KEYS['anthropic']}"
     assert req.headers["anthropic-version"] == "2026-10-21"
     assert req.body["system"] == "Be kind.\n\nBe brief."

@@ -1,0 +1,192 @@
+"""The catalog as an API: info, list, cheapest, search, fine-tuned ids, lifecycle, capabilities."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from decimal import Decimal
+
+import pytest
+
+from models import (
+    Capability,
+    InvalidRequestError,
+    ModelNotFoundError,
+    ModelsAPI,
+    ModelsWarning,
+    UnsupportedCapabilityError,
+)
+
+from .conftest import sample
+from .fake_llm import FakeLLM, Fault
+
+
+def test_info_is_a_read_only_record_with_todays_price(api: ModelsAPI) -> None:
+    info = api.info("GPT-4o-2024-08-06")
+    assert (info.id, info.name, info.provider, info.context_window, info.max_output) == (
+        "openai/gpt-4o",
+        "gpt-4o",
+        "openai",
+        128_000,
+        16_384,
+    )
+    assert info.price is not None and (info.price.input, info.price.output) == (Decimal("2.50"), Decimal("10.00"))
+    assert info.price.source == "https://developers.openai.com/api/docs/pricing"
+    assert Capability.LARGE_CONTEXT in info.capabilities and Capability.XL_CONTEXT not in info.capabilities
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        info.id = "x"  # type: ignore[misc]
+
+
+def test_context_flags_follow_the_window(api: ModelsAPI) -> None:
+    assert api.info("gemini-2.5-flash").supports("large_context", Capability.XL_CONTEXT)
+    assert not api.info("gpt-4").supports("large_context")
+
+
+def test_list_filters_by_provider_price_and_status(api: ModelsAPI) -> None:
+    google = api.list(provider="gemini")
+    assert google and {m.provider for m in google} == {"google"}
+    assert all(m.status == "active" for m in google)
+    cheap = api.list(max_input_price=0.15)
+    assert cheap and all(m.price is not None and m.price.input <= Decimal("0.15") for m in cheap)
+    assert [m.price.input for m in cheap if m.price] == sorted(m.price.input for m in cheap if m.price)
+    everything = api.list(status=None)
+    assert len(everything) == len(api._service.models.catalog.rows)
+    assert all(m.supports("xl_context") for m in api.list(capability="xl_context"))
+
+
+def test_cheapest_uses_a_three_to_one_blend_and_honours_overrides(
+    api: ModelsAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dearest = api.list()[-1]  # the active model with the highest input price ...
+    monkeypatch.setenv("MODELS_COSTS_JSON", f'{{"{dearest.id}": {{"input": 0.001, "output": 0.002}}}}')
+    api.reload_costs()  # overrides are read at first use, which list() just was
+    assert api.cheapest().id == dearest.id  # ... made the cheapest by an override
+    assert api.cheapest(min_context=dearest.context_window or 0).id == dearest.id
+    with pytest.raises(ModelNotFoundError, match="a context of at least 99999999"):
+        api.cheapest(min_context=99_999_999)
+    blend = {m.id: (3 * m.price.input + m.price.output) / 4 for m in api.list() if m.price}
+    assert blend[api.cheapest(capabilities=["image_input"]).id] == min(
+        blend[m.id] for m in api.list(capability="image_input")
+    )
+
+
+def test_search_finds_by_words(api: ModelsAPI) -> None:
+    found = [m.id for m in api.search("flash lite")]
+    assert found and all("flash" in m and "lite" in m for m in found)
+    assert api.search("sonnet 4-5")[0].id == "anthropic/claude-sonnet-4-5"
+    assert api.search("no such thing") == []
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [("gpt4o", "gpt-4o"), ("claud-sonnet-4-5", "claude-sonnet-4-5"), ("gemni-2.5-flash", "gemini-2.5-flash")],
+)
+def test_typos_get_suggestions(api: ModelsAPI, typo: str, meant: str) -> None:
+    with pytest.raises(ModelNotFoundError) as caught:
+        api.resolve(typo)
+    assert meant in caught.value.suggestions
+
+
+def test_typo_that_looks_like_a_new_model_gets_suggestions_from_the_404(wired: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(Fault(status=404, message="model not found"))
+    with pytest.raises(InvalidRequestError, match=r"Did you mean 'claude-sonnet-4-5'"):
+        wired("claude-sonet-4-5", "hi")  # the "claude" prefix sends it; the provider says 404
+    assert fake.requests[-1].model == "claude-sonet-4-5"
+
+
+def test_fine_tuned_ids_resolve_to_their_base(api: ModelsAPI) -> None:
+    info = api.resolve("ft:gpt-4o-mini-2024-07-18:my-org::abc123")
+    assert (info.id, info.name, info.provider, info.base) == (
+        "openai/ft:gpt-4o-mini-2024-07-18:my-org::abc123",
+        "ft:gpt-4o-mini-2024-07-18:my-org::abc123",
+        "openai",
+        "openai/gpt-4o-mini",
+    )
+    assert info.context_window == 128_000
+    assert api.resolve("openai/ft:gpt-4o:acme::x1").base == "openai/gpt-4o"
+    with pytest.raises(ModelNotFoundError):
+        api.resolve("ft:not-a-model:org::x")
+
+
+def test_fine_tuned_models_are_priced_from_their_base(api: ModelsAPI) -> None:
+    base = api.info("gpt-4o-mini").price
+    tuned = api.info("ft:gpt-4o-mini:org::x").price
+    assert base is not None and tuned is not None
+    # a fine-tuned rate when the base has one, else the base's own
+    fine = api._service.prices._rows(api.resolve("ft:gpt-4o-mini:org::x"))[-1]
+    assert (tuned.input, tuned.output) == (fine.input, fine.output)
+    assert api.cost("ft:gpt-4o-mini:org::x", 1_000_000, 0) == float(fine.input)
+
+
+def test_fine_tuned_call_sends_the_full_name(wired: ModelsAPI, fake: FakeLLM) -> None:
+    r = wired("ft:gpt-4o-mini:org::abc", "hi")
+    assert fake.requests[-1].model == "ft:gpt-4o-mini:org::abc"
+    assert r.model == "openai/ft:gpt-4o-mini:org::abc" and r.usage.cost is not None
+    assert sample(wired, "models_requests_total", provider="openai", model=r.model, status="ok") == 1
+
+
+def test_usage_says_where_its_price_came_from(api: ModelsAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELS_COST_MOCK_ECHO_INPUT", "1")
+    monkeypatch.setenv("MODELS_COST_MOCK_ECHO_OUTPUT", "2")
+    usage = api("mock/echo", "a b").usage
+    assert usage.price_source == "override" and usage.price is not None and usage.price.input == Decimal(1)
+    with pytest.warns(ModelsWarning):
+        unpriced = api("mock/other", "a").usage
+    assert (unpriced.price_source, unpriced.price, unpriced.cost) == ("none", None, None)
+
+
+def test_usage_price_is_the_tier_row_applied(wired: ModelsAPI, fake: FakeLLM) -> None:
+    from .fake_llm import Reply
+
+    fake.set_reply(Reply(input_tokens=250_000, output_tokens=10))
+    usage = wired("gemini-2.5-pro", "hi").usage
+    assert usage.price_source == "default" and usage.price is not None
+    assert (usage.price.input, usage.price.output) == (Decimal("2.50"), Decimal("15.00"))  # the >200K tier
+    assert usage.cost == wired.cost("gemini-2.5-pro", 250_000, 10)
+
+
+def test_capability_checks_happen_before_any_request(wired: ModelsAPI, fake: FakeLLM) -> None:
+    text_only = next(m for m in wired.list(status=None) if m.supports("text_input") and not m.supports("image_input"))
+    image = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "what is this?"},
+                {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+            ],
+        }
+    ]
+    with pytest.raises(UnsupportedCapabilityError) as caught:
+        wired(text_only.id, image)
+    assert caught.value.capability == "image_input" and text_only.id in str(caught.value)
+    assert isinstance(caught.value, InvalidRequestError)
+    assert fake.requests == []
+
+
+def test_tools_and_output_formats_need_their_capabilities(api: ModelsAPI) -> None:
+    from models._capabilities import check_options
+
+    row = api.resolve("gpt-4o")
+    check_options(row, {"tools": [{"type": "function"}], "response_format": {"type": "json_schema"}})
+    limited = dataclasses.replace(
+        row, capabilities=row.capabilities - {Capability.FUNCTION_CALLING, Capability.STRUCTURED_OUTPUT}
+    )
+    with pytest.raises(UnsupportedCapabilityError, match="function_calling"):
+        check_options(limited, {"tools": [{"type": "function"}]})
+    with pytest.raises(UnsupportedCapabilityError, match="structured_output"):
+        check_options(limited, {"response_format": {"type": "json_schema", "json_schema": {}}})
+    with pytest.raises(UnsupportedCapabilityError, match="structured_output"):
+        check_options(limited, {"response_schema": {"type": "object"}})  # Gemini's spelling
+    check_options(dataclasses.replace(limited, capabilities=frozenset()), {"tools": [1]})  # no data: no check
+
+
+def test_deprecated_models_warn_once_naming_the_replacement(api: ModelsAPI) -> None:
+    old = [m for m in api.list(status=None) if m.status in ("deprecated", "retired") and m.replacement]
+    if not old:
+        pytest.skip("no deprecated model in the catalog")
+    model = old[0]
+    with pytest.warns(ModelsWarning, match=f"{model.id} .*use {model.replacement} instead"):
+        api.bind(model.id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        api.bind(model.id)
