@@ -190,3 +190,30 @@ def test_deprecated_models_warn_once_naming_the_replacement(api: ModelsAPI) -> N
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         api.bind(model.id)
+
+
+def test_genai_prices_prices_models_our_table_lacks(wired: ModelsAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("genai_prices")
+    assert wired.cost("openai/gpt-4-32k", 1000, 1000) == (60 + 120) / 1000  # $60 / $120 per 1M
+    usage = wired("openai/gpt-4-32k", "hi").usage
+    assert usage.price_source == "genai-prices" and usage.cost == wired.cost("openai/gpt-4-32k", 10, 5)
+    monkeypatch.setenv("MODELS_COST_GPT_4_32K_INPUT", "1")
+    monkeypatch.setenv("MODELS_COST_GPT_4_32K_OUTPUT", "2")
+    wired.reload_costs()
+    assert wired.info("openai/gpt-4-32k").price.origin == "override"  # type: ignore[union-attr]
+    assert wired.cost("openai/gpt-4-32k", 1000, 1000) == 0.003
+
+
+def test_without_genai_prices_an_unknown_model_is_unpriced() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; sys.modules['genai_prices'] = None\n"
+        "from models import ModelsAPI\n"
+        "print(ModelsAPI().cost('openai/gpt-4-32k', 1000, 1000))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "None", out.stderr

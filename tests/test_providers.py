@@ -251,3 +251,24 @@ def test_one_sdk_client_per_provider_is_reused(wired: ModelsAPI, fake: FakeLLM) 
     wired.configure("openai", base_url=fake.openai_base_url)  # rebuilt after configure
     wired("gpt-4o", "d")
     assert provider.client() is not client
+
+
+def test_anthropic_one_hour_cache_writes_are_priced_apart(wired: ModelsAPI, fake: FakeLLM) -> None:
+    wire = {
+        "input_tokens": 1_000,
+        "output_tokens": 200,
+        "cache_read_input_tokens": 4_000,
+        "cache_creation_input_tokens": 5_000,
+        "cache_creation": {"ephemeral_5m_input_tokens": 2_000, "ephemeral_1h_input_tokens": 3_000},
+    }
+    fake.set_reply(Reply(raw_usage=wire))
+    u = wired("claude-sonnet-4-6", "hi").usage
+    assert (u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.cache_write_1h_tokens) == (
+        10_000,
+        4_000,
+        5_000,
+        3_000,
+    )
+    # $3 in, $0.30 cache read, $3.75 5-minute write, $6 1-hour write, $15 out (per 1M)
+    assert u.cost == (1_000 * 3 + 4_000 * 0.3 + 2_000 * 3.75 + 3_000 * 6 + 200 * 15) / 1e6
+    assert u.price_source == "default"
