@@ -7,8 +7,8 @@ by the canonical ids of the rows.
 
 from __future__ import annotations
 
-import difflib
 import enum
+import functools
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -19,7 +19,7 @@ from .providers._registry import PROVIDER_ALIASES
 if TYPE_CHECKING:
     from ._costs import Price
 
-__all__ = ["CATALOG", "Capability", "Catalog", "ModelInfo"]
+__all__ = ["Capability", "Catalog", "ModelInfo", "default_catalog"]
 
 LARGE_CONTEXT = 100_000  # a context window above this is "large"
 XL_CONTEXT = 1_000_000  # ... and one of at least this "extra-large"
@@ -184,14 +184,15 @@ class Catalog:
         if provider is not None:
             keys = [k for k in keys if self._by_key[k].provider == provider]
             return [self._by_key[k].id for k in keys[:3]]
+        import difflib  # only an unknown id gets here
+
         close = difflib.get_close_matches(text, keys, n=3, cutoff=0.6)
         return [self._spelling[k] for k in close]
 
 
-def _catalog() -> Catalog:
+@functools.cache
+def default_catalog() -> Catalog:
+    """The built-in catalog, built on first use: `import models` does not pay for 60 rows."""
     from ._catalog_data import ROWS
 
     return Catalog(ROWS)
-
-
-CATALOG = _catalog()

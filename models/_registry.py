@@ -13,7 +13,7 @@ import os
 import threading
 import weakref
 
-from ._catalog import CATALOG, Catalog, ModelInfo
+from ._catalog import Catalog, ModelInfo, default_catalog
 from .errors import ProviderNotFoundError
 from .providers._base import Provider, ProviderSettings
 from .providers._registry import PROVIDER_ALIASES, ProviderMap
@@ -24,14 +24,19 @@ __all__ = ["SimpleModelRegistry"]
 class SimpleModelRegistry:
     """Model resolution and the lazy provider cache of one `ModelsAPI`."""
 
-    def __init__(self, catalog: Catalog = CATALOG) -> None:
-        self.catalog = catalog
+    def __init__(self, catalog: Catalog | None = None) -> None:
+        self._catalog = catalog
         self.provider_classes = ProviderMap()
         self._lock = threading.Lock()
         self._providers: dict[str, Provider] = {}
         self._building: dict[str, threading.Event] = {}
         self._settings: dict[str, ProviderSettings] = {}
         _LIVE.add(self)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog this registry resolves against (the built-in one unless given)."""
+        return self._catalog or default_catalog()
 
     def resolve(self, model: str) -> ModelInfo:
         """The `ModelInfo` for a model id string (SPEC §2)."""

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from models import ModelsAPI
-from models._catalog import CATALOG
+from models._catalog import default_catalog
 from models._costs import COST_SCALE, row_in_force
 from models._pricebook import PriceBook
 
@@ -63,7 +63,7 @@ PRICED = sorted(PriceBook().defaults())
 
 def test_every_catalog_model_has_a_dated_sourced_price() -> None:
     defaults = PriceBook().defaults()
-    assert {row.id for row in CATALOG.rows} == set(defaults)
+    assert {row.id for row in default_catalog().rows} == set(defaults)
     for rows in defaults.values():
         price = rows[-1]
         assert price.checked == "2026-11-24"
