@@ -13,7 +13,7 @@ from ._catalog import Capability, ModelInfo
 from ._messages import Message
 from .errors import UnsupportedCapabilityError
 
-__all__ = ["check_messages", "check_options", "has_capability_data"]
+__all__ = ["check_messages", "check_options", "check_streaming", "has_capability_data"]
 
 # content part types (OpenAI, Anthropic and Gemini spellings) → the input capability they need
 _PARTS = {
@@ -65,3 +65,9 @@ def check_options(model: ModelInfo, options: Mapping[str, Any]) -> None:
     need = {"json_schema": Capability.STRUCTURED_OUTPUT, "json_object": Capability.JSON_MODE}.get(kind or "")
     if need is not None and need not in model.capabilities:
         raise UnsupportedCapabilityError(model.id, need.value, f"response format {kind!r}")
+
+
+def check_streaming(model: ModelInfo) -> None:
+    """Raise `UnsupportedCapabilityError` for a stream to a model that cannot stream."""
+    if has_capability_data(model) and Capability.STREAMING not in model.capabilities:
+        raise UnsupportedCapabilityError(model.id, Capability.STREAMING.value, "a stream; call it without streaming")

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
+from ._capabilities import check_streaming
 from ._types import Completion, Response
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class _StreamState:
     def __init__(
         self, service: ModelService, target: Target, prompt: object, system: str | None, prepared: Prepared
     ) -> None:
+        check_streaming(target.info)
         self._request = service.request(target, prompt, system, prepared)  # bad input fails here
         self._service = service
         self._target = target

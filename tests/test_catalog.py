@@ -217,3 +217,13 @@ def test_without_genai_prices_an_unknown_model_is_unpriced() -> None:
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "None", out.stderr
+
+
+def test_a_stream_needs_streaming(wired: ModelsAPI, fake: FakeLLM) -> None:
+    assert not wired.info("gpt-5-pro").supports("streaming")
+    with pytest.raises(UnsupportedCapabilityError, match="streaming"):
+        wired.stream("gpt-5-pro", "hi")
+    with pytest.raises(UnsupportedCapabilityError, match="streaming"):
+        wired.astream("gpt-5-pro", "hi")
+    assert fake.requests == []
+    assert "".join(wired.stream("gpt-5", "hi")) == "echo: hi"  # a model that streams still does
