@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as _dt
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from decimal import Decimal
@@ -110,7 +111,9 @@ class ModelsAPI:
     """Call any model in one line: `models("gpt-4o", "hello")`.
 
     `registry` is the Prometheus registry for this instance's metrics (default: the
-    global one). Every public method here is documented in SPEC.md.
+    global one). `max_model_labels` caps how many model ids outside the catalog get a
+    `model` label of their own; later ones are labelled "other". Retry back-off starts at
+    `retry_initial_delay` seconds and doubles up to `retry_max_delay`.
     """
 
     errors: ModuleType = _errors
@@ -121,8 +124,14 @@ class ModelsAPI:
         *,
         retry_initial_delay: float = 0.5,
         retry_max_delay: float = 8.0,
+        max_model_labels: int = 100,
     ) -> None:
-        self._service = ModelService(registry, retry_initial_delay=retry_initial_delay, retry_max_delay=retry_max_delay)
+        self._service = ModelService(
+            registry,
+            retry_initial_delay=retry_initial_delay,
+            retry_max_delay=retry_max_delay,
+            max_model_labels=max_model_labels,
+        )
 
     def __repr__(self) -> str:
         return f"<ModelsAPI providers={sorted(self._service.models.provider_classes.names)}>"
@@ -376,11 +385,21 @@ class ModelsAPI:
         return self._service.prometheus_registry
 
     def serve_metrics(self, port: int, addr: str = "127.0.0.1") -> Any:
-        """Serve `/metrics` for this instance's registry on `addr:port` (a daemon thread)."""
-        from prometheus_client import start_http_server
+        """Serve `/metrics` on `addr:port` (a daemon thread); returns (server, thread).
+
+        With `PROMETHEUS_MULTIPROC_DIR` set (gunicorn/uvicorn workers), it serves the sum over
+        every worker process; otherwise this instance's registry.
+        """
+        from prometheus_client import CollectorRegistry, start_http_server
 
         self._service.metrics()
-        return start_http_server(port, addr, registry=self.registry)
+        registry = self.registry
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
+        return start_http_server(port, addr, registry=registry)
 
 
 class ModelBinding:

@@ -94,8 +94,13 @@ class Metrics:
             registry=registry,
             buckets=_TTFT_BUCKETS,
         )
+        # Under PROMETHEUS_MULTIPROC_DIR, the sum over live worker processes.
         self.in_flight: Gauge = Gauge(
-            "models_in_flight_requests", "Calls started and not yet finished.", labels, registry=registry
+            "models_in_flight_requests",
+            "Calls started and not yet finished.",
+            labels,
+            registry=registry,
+            multiprocess_mode="livesum",
         )
         self.retries = Counter(
             "models_retries",

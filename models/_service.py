@@ -98,6 +98,7 @@ class ModelService:
         *,
         retry_initial_delay: float = 0.5,
         retry_max_delay: float = 8.0,
+        max_model_labels: int = 100,
     ) -> None:
         self.models = SimpleModelRegistry()
         self.prices = PriceBook()
@@ -109,6 +110,8 @@ class ModelService:
         self._targets: dict[str, Target] = {}
         self._lock = threading.Lock()
         self._warned: set[tuple[str, str]] = set()
+        self.max_model_labels = max_model_labels
+        self._extra_labels: set[str] = set()  # ids outside the catalog that got a label of their own
 
     # -- resolution ----------------------------------------------------------------------
     def metrics(self) -> Metrics:
@@ -128,7 +131,7 @@ class ModelService:
                 provider,
                 self.prices.current(info),
                 self.prices.generation,
-                self.metrics().for_model(info.provider, info.id),
+                self.metrics().for_model(info.provider, self._model_label(info)),
                 self.ledger.totals(info.id),
             )
             target.default = self.prepare(target, {})
@@ -138,6 +141,22 @@ class ModelService:
                 if len(self._targets) < _TARGET_CACHE_SIZE:
                     self._targets[model] = target
         return target
+
+    def _model_label(self, info: ModelInfo) -> str:
+        """The `model` label: catalog ids always; other ids (and fine-tunes) up to the cap, then "other".
+
+        Every distinct label value is a time series kept forever, so ids a caller makes up
+        (or one per fine-tune) must not grow them without bound.
+        """
+        if info.known and info.base is None:
+            return info.id
+        with self._lock:
+            if info.id in self._extra_labels:
+                return info.id
+            if len(self._extra_labels) < self.max_model_labels:
+                self._extra_labels.add(info.id)
+                return info.id
+        return "other"
 
     def forget_targets(self) -> None:
         """Drop cached targets (a provider was replaced); bindings keep the ones they hold."""
