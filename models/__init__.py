@@ -11,14 +11,16 @@ both happen on first use.
 
 from . import errors
 from ._api import ModelBinding, ModelsAPI
+from ._budget import Budget
 from ._catalog import Capability, ModelInfo
 from ._costs import Price
-from ._service import ModelsWarning
+from ._service import CallEvent, ModelsWarning
 from ._stream import AsyncStream, Stream
 from ._types import Completion, Response, Usage
 from ._usage import Tracker, UsageTotals
 from .errors import (
     AuthenticationError,
+    BudgetExceededError,
     ConfigurationError,
     ContentFilterError,
     ContextWindowExceededError,
@@ -45,6 +47,9 @@ models = ModelsAPI()
 __all__ = [
     "AsyncStream",
     "AuthenticationError",
+    "Budget",
+    "BudgetExceededError",
+    "CallEvent",
     "Capability",
     "Completion",
     "ConfigurationError",

@@ -17,9 +17,10 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from . import errors as _errors
+from ._budget import Budget
 from ._catalog import Capability, ModelInfo
 from ._costs import COST_SCALE
-from ._service import ModelService, Prepared, Target
+from ._service import Hook, ModelService, Prepared, Target
 from ._stream import AsyncStream, Stream
 from ._types import Response
 from ._usage import Tracker, UsageTotals
@@ -359,6 +360,32 @@ class ModelsAPI:
     def track(self) -> Tracker:
         """`with models.track() as t:` gives the totals of the calls made inside the block."""
         return Tracker()
+
+    # -- budgets -------------------------------------------------------------------------
+    def budget(self, usd: float | Decimal | str) -> Budget:
+        """`with models.budget(usd=0.50) as b:` — calls inside fail with `BudgetExceededError`
+        once they would take `b` past its limit; `b.spent` is exact. Nests; follows tasks."""
+        return Budget(usd)
+
+    def set_budget(self, usd: float | Decimal | str | None) -> Budget | None:
+        """A limit for every call of this instance, from now on (None removes it)."""
+        self._service.budget = None if usd is None else Budget(usd)
+        return self._service.budget
+
+    # -- hooks ---------------------------------------------------------------------------
+    def on_response(self, hook: Hook) -> Hook:
+        """Call `hook(event)` after every successful call (a `CallEvent`); usable as a decorator."""
+        self._service.add_hook("response", hook)
+        return hook
+
+    def on_error(self, hook: Hook) -> Hook:
+        """Call `hook(event)` after every failed call, with the error and its kind."""
+        self._service.add_hook("error", hook)
+        return hook
+
+    def remove_hook(self, hook: Hook) -> None:
+        """Stop calling `hook`."""
+        self._service.remove_hook(hook)
 
     # -- providers -----------------------------------------------------------------------
     def register_provider(self, name: str, provider_class: type[Provider]) -> None:

@@ -8,12 +8,15 @@ does no resolution, no price lookup and no label lookup.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ._budget import Budget, Hold, active_budgets, estimate_units
 from ._capabilities import check_messages, check_options, has_capability_data
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE, Price
@@ -31,11 +34,42 @@ from .providers._base import DEFAULT_TIMEOUT, Provider, Request
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-__all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "ModelService", "ModelsWarning", "Prepared", "Target"]
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "CallEvent",
+    "ModelService",
+    "ModelsWarning",
+    "Prepared",
+    "Target",
+]
 
 DEFAULT_MAX_RETRIES = 2
 COMMON_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed"})
 _TARGET_CACHE_SIZE = 1024
+
+
+_log = logging.getLogger("models")
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """What `on_response` and `on_error` hooks receive after every call (streams included).
+
+    On success `usage` and `cost` are set and `error_kind`/`error` are None; on failure the
+    reverse. `latency` is seconds, retries included.
+    """
+
+    model: str
+    provider: str
+    usage: Usage | None
+    cost: float | None
+    latency: float
+    error_kind: str | None
+    error: BaseException | None
+
+
+Hook = Callable[[CallEvent], object]
 
 
 class ModelsWarning(UserWarning):
@@ -112,6 +146,9 @@ class ModelService:
         self._warned: set[tuple[str, str]] = set()
         self.max_model_labels = max_model_labels
         self._extra_labels: set[str] = set()  # ids outside the catalog that got a label of their own
+        self.budget: Budget | None = None  # set_budget: applies to every call of this instance
+        self.response_hooks: tuple[Hook, ...] = ()
+        self.error_hooks: tuple[Hook, ...] = ()
 
     # -- resolution ----------------------------------------------------------------------
     def metrics(self) -> Metrics:
@@ -199,6 +236,13 @@ class ModelService:
             check_messages(target.info, messages)
         return Request(target.info, messages, system, prepared.options, prepared.timeout)
 
+    def hold(self, target: Target, request: Request) -> Hold | None:
+        """Reserve the call's estimated cost in every budget in force, or raise `BudgetExceededError`."""
+        budgets = active_budgets(self.budget)
+        if not budgets:
+            return None
+        return Hold(budgets, estimate_units(target.price, request))
+
     def start(self, target: Target) -> float:
         """Begin a call: refresh the price if `reload_costs()` or a scheduled price change replaced it,
         raise the in-flight gauge."""
@@ -213,6 +257,7 @@ class ModelService:
         """One call: validate, attempt with retries, then price and record it."""
         request = self.request(target, prompt, system, prepared)
         provider = target.provider
+        hold = self.hold(target, request)
         start = self.start(target)
         attempt = 0
         try:
@@ -223,9 +268,13 @@ class ModelService:
                 except Exception as exc:
                     time.sleep(self.retry_delay(target, exc, attempt, prepared, start))
                     attempt += 1
+        except BaseException:
+            if hold is not None:
+                hold.release()
+            raise
         finally:
             target.metrics.in_flight.dec()
-        return self.finish(target, completion, time.perf_counter() - start)
+        return self.finish(target, completion, time.perf_counter() - start, hold)
 
     async def acall(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
         """`call` on the provider's native asyncio client."""
@@ -233,6 +282,7 @@ class ModelService:
 
         request = self.request(target, prompt, system, prepared)
         provider = target.provider
+        hold = self.hold(target, request)
         start = self.start(target)
         attempt = 0
         try:
@@ -243,9 +293,13 @@ class ModelService:
                 except Exception as exc:
                     await asyncio.sleep(self.retry_delay(target, exc, attempt, prepared, start))
                     attempt += 1
+        except BaseException:
+            if hold is not None:
+                hold.release()
+            raise
         finally:
             target.metrics.in_flight.dec()
-        return self.finish(target, completion, time.perf_counter() - start)
+        return self.finish(target, completion, time.perf_counter() - start, hold)
 
     def retry_delay(self, target: Target, exc: Exception, attempt: int, prepared: Prepared, start: float) -> float:
         """Seconds to wait before attempt `attempt + 1`; or, when `exc` is final, count it once and
@@ -262,7 +316,7 @@ class ModelService:
         """Count a final failure under its kind and raise it normalised."""
         if error is None:
             error = self._normalize_error(target.provider, exc, target.info)
-        self._record_error(target, error.kind if error is not None else "other", start)
+        self._record_error(target, error if error is not None else exc, start)
         if error is None or error is exc:
             raise exc
         raise error from exc
@@ -286,13 +340,41 @@ class ModelService:
         instead = f"; use {info.replacement} instead" if info.replacement else ""
         self._warn_once(info.id, "lifecycle", f"{info.id} {state}{instead}.", 5)
 
-    def _record_error(self, target: Target, kind: str, start: float) -> None:
+    def _record_error(self, target: Target, error: BaseException, start: float) -> None:
+        kind = error.kind if isinstance(error, ProviderError) else "other"
+        latency = time.perf_counter() - start
         target.metrics.error(kind).inc()
-        target.metrics.duration.observe(time.perf_counter() - start)
+        target.metrics.duration.observe(latency)
         target.totals.add_error()
         record_tracked_error()
+        if self.error_hooks:
+            info = target.info
+            self._emit(self.error_hooks, CallEvent(info.id, info.provider, None, None, latency, kind, error))
 
-    def finish(self, target: Target, c: Completion, latency: float) -> Response:
+    def _emit(self, hooks: tuple[Hook, ...], event: CallEvent) -> None:
+        """Run hooks; one that raises is logged and never breaks the call or the other hooks."""
+        for hook in hooks:
+            try:
+                hook(event)
+            except Exception:
+                _log.exception("models: hook %r failed on %s", hook, event.model)
+
+    def add_hook(self, kind: str, hook: Hook) -> None:
+        """Register a hook for "response" or "error" (copy-on-write, so calls read without a lock)."""
+        if not callable(hook):
+            raise TypeError(f"a hook must be callable, not {type(hook).__name__}")
+        with self._lock:
+            if kind == "response":
+                self.response_hooks = (*self.response_hooks, hook)
+            else:
+                self.error_hooks = (*self.error_hooks, hook)
+
+    def remove_hook(self, hook: Hook) -> None:
+        with self._lock:
+            self.response_hooks = tuple(h for h in self.response_hooks if h is not hook)
+            self.error_hooks = tuple(h for h in self.error_hooks if h is not hook)
+
+    def finish(self, target: Target, c: Completion, latency: float, hold: Hold | None = None) -> Response:
         """Price a finished call, record it in metrics and usage, and build its `Response`."""
         price = target.price
         metrics = target.metrics
@@ -315,6 +397,8 @@ class ModelService:
             cost = units / COST_SCALE
             if units:
                 metrics.cost.inc(cost)
+        if hold is not None:
+            hold.settle(units or 0)
         metrics.ok.inc()
         for child, count in zip(
             metrics.tokens,
@@ -337,4 +421,6 @@ class ModelService:
             None if price is None else price.for_input(c.input_tokens),
         )
         info = target.info
+        if self.response_hooks:
+            self._emit(self.response_hooks, CallEvent(info.id, info.provider, usage, cost, latency, None, None))
         return Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
+from ._budget import Hold
 from ._capabilities import check_streaming
 from ._types import Completion, Response
 
@@ -28,6 +29,7 @@ class _StreamState:
 
     __slots__ = (
         "__weakref__",
+        "_hold",
         "_parts",
         "_prepared",
         "_request",
@@ -50,6 +52,7 @@ class _StreamState:
         self._result: Completion | None = None  # set when a request is under way
         self._response: Response | None = None
         self._start = 0.0
+        self._hold: Hold | None = None  # budget reservations, made when the request is sent
 
     @property
     def model(self) -> str:
@@ -67,12 +70,14 @@ class _StreamState:
             return
         result.text = "".join(self._parts)
         self._target.metrics.in_flight.dec()
-        self._response = self._service.finish(self._target, result, time.perf_counter() - self._start)
+        self._response = self._service.finish(self._target, result, time.perf_counter() - self._start, self._hold)
 
     def _failed(self, exc: Exception) -> NoReturn:
         """A failure after the first piece: count it once and raise it normalised."""
         self._result = None
         self._target.metrics.in_flight.dec()
+        if self._hold is not None:
+            self._hold.release()
         self._service.fail(self._target, exc, self._start)
 
     def __repr__(self) -> str:
@@ -115,6 +120,7 @@ class Stream(_StreamState):
     def _open(self) -> str:
         """Send the request, retrying until the first piece arrives (or the answer is empty)."""
         service, target, prepared = self._service, self._target, self._prepared
+        self._hold = service.hold(target, self._request)
         self._start = service.start(target)
         attempt = 0
         while True:
@@ -133,6 +139,8 @@ class Stream(_StreamState):
                     delay = service.retry_delay(target, exc, attempt, prepared, self._start)
                 except BaseException:
                     target.metrics.in_flight.dec()
+                    if self._hold is not None:
+                        self._hold.release()
                     raise
                 time.sleep(delay)
                 attempt += 1
@@ -206,6 +214,7 @@ class AsyncStream(_StreamState):
 
     async def _open(self) -> str:
         service, target, prepared = self._service, self._target, self._prepared
+        self._hold = service.hold(target, self._request)
         self._start = service.start(target)
         attempt = 0
         while True:
@@ -224,6 +233,8 @@ class AsyncStream(_StreamState):
                     delay = service.retry_delay(target, exc, attempt, prepared, self._start)
                 except BaseException:
                     target.metrics.in_flight.dec()
+                    if self._hold is not None:
+                        self._hold.release()
                     raise
                 import asyncio  # here, not at the top: only async code gets here, and `import models` stays light
 

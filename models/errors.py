@@ -7,6 +7,7 @@ ModelsError
 │   └── InvalidCostOverrideError
 ├── ModelNotFoundError          (.suggestions)
 ├── ProviderNotFoundError
+├── BudgetExceededError         (.limit .spent .estimate, USD) raised before sending
 └── ProviderError               (.provider .model .status_code .request_id .retryable)
     ├── AuthenticationError     401/403, and a provider's "invalid key" 400
     ├── RateLimitError          429   (.retry_after seconds or None)
@@ -29,6 +30,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "AuthenticationError",
+    "BudgetExceededError",
     "ConfigurationError",
     "ContentFilterError",
     "ContextWindowExceededError",
@@ -96,6 +98,19 @@ class ProviderNotFoundError(ModelsError):
         super().__init__(
             f"Unknown provider {provider!r}. Known providers: {', '.join(sorted(known))}; "
             "add one with models.register_provider(name, ProviderClass)."
+        )
+
+
+class BudgetExceededError(ModelsError):
+    """A call would take a budget (`models.budget`, `models.set_budget`) past its limit."""
+
+    def __init__(self, limit: float, spent: float, estimate: float) -> None:
+        self.limit = limit
+        self.spent = spent
+        self.estimate = estimate
+        super().__init__(
+            f"Budget of ${limit:.6f} would be exceeded: ${spent:.6f} spent or reserved, and this call is "
+            f"estimated at ${estimate:.6f} (its prompt and max_tokens). Raise the budget or lower max_tokens."
         )
 
 

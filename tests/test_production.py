@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from models import ModelsAPI
 
 from .conftest import sample
+from .fake_llm import FakeLLM
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,3 +67,120 @@ def test_multiprocess_mode_aggregates_worker_processes(tmp_path: Path) -> None:
     assert registry.get_sample_value("models_tokens_total", {**labels, "type": "input"}) == 69
     assert registry.get_sample_value("models_cost_usd_total", labels) == pytest.approx(23 * 10.5e-6, rel=1e-12)
     assert registry.get_sample_value("models_request_duration_seconds_count", labels) == 23
+
+
+# -- hooks -----------------------------------------------------------------------------
+
+
+def test_hooks_receive_an_immutable_event_after_every_call(
+    wired: ModelsAPI, fake: FakeLLM, caplog: pytest.LogCaptureFixture
+) -> None:
+    import dataclasses
+
+    from models import CallEvent, RateLimitError
+
+    from .fake_llm import Fault
+
+    seen: list[CallEvent] = []
+
+    @wired.on_response
+    def audit(event: CallEvent) -> None:
+        seen.append(event)
+
+    def broken(event: CallEvent) -> None:
+        raise RuntimeError("a sink is down")
+
+    wired.on_response(broken)
+    wired.on_error(seen.append)
+    r = wired("gpt-4o", "hi")
+    "".join(wired.stream("gpt-4o", "hi"))
+    fake.enqueue(Fault.rate_limit(retry_after="0"))
+    with pytest.raises(RateLimitError):
+        wired("gpt-4o", "hi", max_retries=0)
+    assert [e.error_kind for e in seen] == [None, None, "rate_limit"]
+    ok, _, failed = seen
+    assert (ok.model, ok.provider, ok.usage, ok.cost) == ("openai/gpt-4o", "openai", r.usage, r.usage.cost)
+    assert ok.latency > 0 and ok.error is None
+    assert (failed.usage, failed.cost) == (None, None) and isinstance(failed.error, RateLimitError)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ok.cost = 0  # type: ignore[misc]
+    failures = [r for r in caplog.records if r.name == "models" and "failed on openai/gpt-4o" in r.getMessage()]
+    assert len(failures) == 2  # logged, with the traceback, and the calls went on
+    wired.remove_hook(audit)
+    wired("gpt-4o", "hi")
+    assert len(seen) == 3
+
+
+# -- budgets ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def echo_priced(monkeypatch: pytest.MonkeyPatch) -> None:
+    # $1 per 1M tokens each way: a call of n words costs 2n micro-dollars
+    monkeypatch.setenv("MODELS_COST_MOCK_ECHO_INPUT", "1")
+    monkeypatch.setenv("MODELS_COST_MOCK_ECHO_OUTPUT", "1")
+
+
+def test_budget_refuses_the_call_that_would_exceed_it_and_counts_exactly(api: ModelsAPI, echo_priced: None) -> None:
+    from models import BudgetExceededError
+
+    with api.budget(usd="0.00001") as b:  # 10 micro-dollars
+        api("mock/echo", "one two")  # estimate ~2 in + 0 out; actual 2 + 2 = 4 micro-dollars
+        api("mock/echo", "one two")
+        assert b.spent == 8e-06
+        with pytest.raises(BudgetExceededError) as caught:
+            api("mock/echo", "one two", max_tokens=5)  # estimate: 2 in + 5 out > the 2 left
+        assert caught.value.limit == 1e-05 and caught.value.spent == 8e-06
+    assert b.spent == 8e-06 and b.remaining == pytest.approx(2e-06)
+    assert api.usage()["mock/echo"].requests == 2  # the refused call was never made
+
+
+def test_budgets_nest_and_the_instance_budget_applies_everywhere(api: ModelsAPI, echo_priced: None) -> None:
+    from models import BudgetExceededError
+
+    api.set_budget(1.0)
+    with api.budget(usd=1.0) as outer:
+        with api.budget(usd=0.000005) as inner:
+            api("mock/echo", "a")  # 2 micro-dollars
+            with pytest.raises(BudgetExceededError):
+                api("mock/echo", "a b c d", max_tokens=10)
+        api("mock/echo", "a b c d", max_tokens=10)  # fine outside the inner block
+    assert (inner.spent, outer.spent) == (2e-06, 10e-06)
+    assert api._service.budget is not None and api._service.budget.spent == 10e-06
+    api.set_budget(0)
+    with pytest.raises(BudgetExceededError):
+        api("mock/echo", "a")
+    api.set_budget(None)
+    api("mock/echo", "a")
+
+
+def test_budget_follows_async_tasks_and_holds_under_concurrency(api: ModelsAPI, echo_priced: None) -> None:
+    import asyncio
+
+    from models import BudgetExceededError
+
+    async def main() -> tuple[int, int, float]:
+        with api.budget(usd="0.0001") as b:  # room for exactly 25 calls of 4 micro-dollars
+            results = await asyncio.gather(
+                *(api.acall("mock/echo", "one two", max_tokens=2) for _ in range(40)), return_exceptions=True
+            )
+        ok = sum(not isinstance(r, BaseException) for r in results)
+        refused = sum(isinstance(r, BudgetExceededError) for r in results)
+        return ok, refused, b.spent
+
+    ok, refused, spent = asyncio.run(main())
+    assert (ok, refused) == (25, 15) and spent == 0.0001
+
+
+def test_a_failed_call_spends_nothing(wired: ModelsAPI, fake: FakeLLM) -> None:
+    from models import ServerError
+
+    from .fake_llm import Fault
+
+    with wired.budget(usd=1) as b:
+        fake.enqueue(Fault.server())
+        with pytest.raises(ServerError):
+            wired("gpt-4o", "hi", max_retries=0)
+        assert b.spent == 0 and b.remaining == 1.0
+        "".join(wired.stream("gpt-4o", "hi"))
+    assert b.spent == wired.cost("gpt-4o", 10, 5)
