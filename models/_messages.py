@@ -43,6 +43,14 @@ def normalize(prompt: object, system: str | None, model: str) -> tuple[str | Non
                 f"prompt[{i}]['content'] must be a str or a list of parts, not {type(content).__name__}",
                 model=model,
             )
+        if isinstance(content, list):
+            for j, part in enumerate(content):
+                if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
+                    raise InvalidRequestError(
+                        f"prompt[{i}]['content'][{j}] must be a dict with a 'type' (e.g. {{'type': 'text', "
+                        f"'text': ...}}), got {part!r:.60}",
+                        model=model,
+                    )
         if role == "system":
             systems.append(text_of(content))
         else:

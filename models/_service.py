@@ -23,6 +23,7 @@ from ._costs import COST_SCALE, Price
 from ._messages import normalize
 from ._metrics import Metrics, ModelMetrics, metrics_for
 from ._overrides import env_name
+from ._params import check_params
 from ._pricebook import PriceBook
 from ._registry import SimpleModelRegistry
 from ._retry import delay_before_retry
@@ -202,7 +203,9 @@ class ModelService:
 
     # -- parameters ----------------------------------------------------------------------
     def prepare(self, target: Target, params: Mapping[str, Any]) -> Prepared:
-        """Split off timeout and retries, drop what the model rejects, translate the rest."""
+        """Check the parameters, split off timeout and retries, drop what the model rejects,
+        translate the rest."""
+        check_params(target.info, params)
         options = dict(params)
         timeout = options.pop("timeout", None)
         max_retries = options.pop("max_retries", None)

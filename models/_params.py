@@ -1,0 +1,64 @@
+"""Validation of the common parameters (SPEC §1), before anything is sent.
+
+Wrong Python types raise `TypeError`; values no provider accepts raise
+`InvalidRequestError` naming the parameter and the range. Runs once per binding, and per
+call only when the call passes parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ._catalog import ModelInfo
+from .errors import InvalidRequestError
+
+__all__ = ["check_params"]
+
+_RANGES = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0)}
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    if not math.isfinite(value):
+        raise InvalidRequestError(f"{name} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
+
+
+def check_params(model: ModelInfo, params: Mapping[str, Any]) -> None:
+    """Raise for a common parameter of the wrong type or outside what any provider accepts."""
+    for name, (low, high) in _RANGES.items():
+        if name in params and not low <= _number(name, params[name]) <= high:
+            raise InvalidRequestError(
+                f"{name} must be between {low:g} and {high:g}, not {params[name]!r}", model=model.id
+            )
+    if "max_tokens" in params:
+        limit = _whole("max_tokens", params["max_tokens"])
+        if limit < 1:
+            raise InvalidRequestError(f"max_tokens must be at least 1, not {limit}", model=model.id)
+        if model.max_output is not None and limit > model.max_output:
+            raise InvalidRequestError(
+                f"max_tokens={limit} is more than {model.id} can write ({model.max_output}); lower it",
+                model=model.id,
+            )
+    if "seed" in params:
+        _whole("seed", params["seed"])
+    if "stop" in params:
+        stop = params["stop"]
+        stops = [stop] if isinstance(stop, str) else stop
+        if not isinstance(stops, (list, tuple)) or not all(isinstance(item, str) for item in stops):
+            raise TypeError(f"stop must be a str or a list of str, not {stop!r:.60}")
+        if not all(stops):
+            raise InvalidRequestError("stop sequences must not be empty", model=model.id)
+    if "timeout" in params and _number("timeout", params["timeout"]) <= 0:
+        raise InvalidRequestError(f"timeout must be more than 0 seconds, not {params['timeout']!r}", model=model.id)
+    if "max_retries" in params and _whole("max_retries", params["max_retries"]) < 0:
+        raise InvalidRequestError(f"max_retries must be 0 or more, not {params['max_retries']!r}", model=model.id)
