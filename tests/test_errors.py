@@ -3,7 +3,10 @@ metrics by error kind, the SDK exception kept as `__cause__`, and no secret anyw
 
 from __future__ import annotations
 
+import asyncio
 import pickle
+import time
+from typing import Any
 
 import pytest
 from prometheus_client import generate_latest
@@ -45,11 +48,31 @@ MATRIX = [
 ]
 
 
+def invoke(api: ModelsAPI, form: str, model: str, **params: Any) -> Any:
+    """Run one call in the given form to its end: plain, stream, async or async stream."""
+    if form == "call":
+        return api(model, "hi", **params)
+    if form == "stream":
+        return "".join(api.stream(model, "hi", **params))
+    if form == "acall":
+        return asyncio.run(api.acall(model, "hi", **params))
+
+    async def read() -> str:
+        return "".join([piece async for piece in api.astream(model, "hi", **params)])
+
+    return asyncio.run(read())
+
+
+FORMS = ["call", "stream", "acall", "astream"]
+
+
+@pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize(("make", "error_class", "kind", "status", "retried"), MATRIX)
 def test_fault_matrix(
     wired: ModelsAPI,
     fake: FakeLLM,
+    form: str,
     provider: str,
     make: object,
     error_class: type,
@@ -59,7 +82,7 @@ def test_fault_matrix(
 ) -> None:
     fake.enqueue(*(make() for _ in range(3)))  # type: ignore[operator]
     with pytest.raises(error_class) as caught:
-        wired(MODELS[provider], "hi", max_retries=2)
+        invoke(wired, form, MODELS[provider], max_retries=2)
     error = caught.value
     assert type(error) is error_class
     assert (error.provider, error.model, error.kind, error.retryable) == (provider, MODELS[provider], kind, retried)
@@ -98,15 +121,17 @@ def test_flaky_then_ok_counts_once_with_its_retries(wired: ModelsAPI, fake: Fake
     assert wired.usage()[MODELS[provider]].errors == 0
 
 
+@pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_retry_after_is_parsed_and_honoured(wired: ModelsAPI, fake: FakeLLM, provider: str) -> None:
+def test_retry_after_is_parsed_and_honoured(wired: ModelsAPI, fake: FakeLLM, form: str, provider: str) -> None:
     fake.enqueue(Fault.rate_limit(retry_after="0.3"))
-    r = wired(MODELS[provider], "hi")
-    assert len(fake.requests) == 2 and r.latency >= 0.3
+    start = time.perf_counter()
+    assert invoke(wired, form, MODELS[provider]) is not None
+    assert len(fake.requests) == 2 and time.perf_counter() - start >= 0.3
     fake.enqueue(Fault.rate_limit(retry_after="7"))
     with pytest.raises(RateLimitError) as caught:
-        wired(MODELS[provider], "hi", max_retries=0)
-    assert caught.value.retry_after == 7.0
+        invoke(wired, form, MODELS[provider], max_retries=0)
+    assert (caught.value.retry_after, caught.value.retryable, caught.value.status_code) == (7.0, True, 429)
 
 
 def test_a_retry_after_beyond_the_cap_is_raised_not_slept(wired: ModelsAPI, fake: FakeLLM) -> None:
@@ -116,11 +141,12 @@ def test_a_retry_after_beyond_the_cap_is_raised_not_slept(wired: ModelsAPI, fake
     assert caught.value.retry_after == 3600.0 and len(fake.requests) == 1
 
 
+@pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_slow_response_times_out_per_attempt(wired: ModelsAPI, fake: FakeLLM, provider: str) -> None:
+def test_slow_response_times_out_per_attempt(wired: ModelsAPI, fake: FakeLLM, form: str, provider: str) -> None:
     fake.enqueue(Fault(delay=1.0), Fault(delay=1.0))
     with pytest.raises(ProviderTimeoutError) as caught:
-        wired(MODELS[provider], "hi", timeout=0.2, max_retries=1)
+        invoke(wired, form, MODELS[provider], timeout=0.2, max_retries=1)
     assert isinstance(caught.value, TimeoutError)
     assert len(fake.requests) == 2
     labels = {"provider": provider, "model": MODELS[provider]}
