@@ -52,6 +52,18 @@ __all__ = [
 class ModelsError(Exception):
     """Base class of every error this library raises on purpose."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Subclasses' __init__ signatures differ, so pickling (multiprocessing sends errors
+        # between processes) rebuilds from the message and attributes instead of re-calling it.
+        return (_rebuild, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild(cls: type[ModelsError], args: tuple[object, ...], state: dict[str, object]) -> ModelsError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigurationError(ModelsError):
     """The library is set up wrongly: fix the environment or `configure()`."""
@@ -155,17 +167,6 @@ class ProviderError(ModelsError):
             if part
         )
         return f"{self.message} ({where})" if where else self.message
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (type(self), self.__dict__.copy()))
-
-
-def _rebuild(cls: type[ProviderError], state: dict[str, object]) -> ProviderError:
-    """Unpickle without re-running `__init__`, whose signature differs per subclass."""
-    error = cls.__new__(cls)
-    Exception.__init__(error, state.get("message", ""))
-    error.__dict__.update(state)
-    return error
 
 
 class AuthenticationError(ProviderError):

@@ -194,3 +194,22 @@ def test_secret_in_sdk_error_text_is_redacted(wired: ModelsAPI, fake: FakeLLM) -
         wired("gemini-2.5-flash", "hi")
     assert "***" in str(caught.value)
     _check_no_secret(wired, caught.value)
+
+
+def test_every_error_class_survives_pickle() -> None:
+    import models.errors as errors
+
+    samples = [
+        errors.MissingAPIKeyError("openai", ["OPENAI_API_KEY"]),
+        errors.InvalidCostOverrideError("MODELS_COST_X_INPUT", "bad"),
+        errors.ModelNotFoundError("gtp", ["gpt-4o"]),
+        errors.ProviderNotFoundError("nope", ["openai"]),
+        errors.BudgetExceededError(1.0, 0.5, 0.75),
+        errors.UnsupportedCapabilityError("openai/gpt-4", "image_input", "an image"),
+        errors.ServerError("down", provider="openai", model="openai/gpt-4o", status_code=503, retry_after=2.0),
+        errors.ConfigurationError("plain"),
+    ]
+    for error in samples:
+        restored = pickle.loads(pickle.dumps(error))
+        assert type(restored) is type(error) and str(restored) == str(error)
+        assert restored.__dict__ == error.__dict__
