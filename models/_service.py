@@ -8,7 +8,6 @@ does no resolution, no price lookup and no label lookup.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import warnings
@@ -48,9 +47,6 @@ __all__ = [
 DEFAULT_MAX_RETRIES = 2
 COMMON_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed"})
 _TARGET_CACHE_SIZE = 1024
-
-
-_log = logging.getLogger("models")
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +356,9 @@ class ModelService:
             try:
                 hook(event)
             except Exception:
-                _log.exception("models: hook %r failed on %s", hook, event.model)
+                import logging  # only a failing hook needs it; `import models` stays light
+
+                logging.getLogger("models").exception("models: hook %r failed on %s", hook, event.model)
 
     def add_hook(self, kind: str, hook: Hook) -> None:
         """Register a hook for "response" or "error" (copy-on-write, so calls read without a lock)."""
