@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -103,6 +104,30 @@ async def _gather_times(client_class: Any, extra: dict[str, Any], model: str, bo
     return statistics.median(raws), statistics.median(oursl)
 
 
+def _throughput(fn: Callable[[], Any], threads: int, total: int) -> float:
+    """Calls per second for `total` calls shared by `threads` threads (best of 3 rounds)."""
+    import threading
+
+    best = 0.0
+    for _ in range(3):
+        barrier = threading.Barrier(threads + 1)
+
+        def work(barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            for _ in range(total // threads):
+                fn()
+
+        pool = [threading.Thread(target=work) for _ in range(threads)]
+        for t in pool:
+            t.start()
+        barrier.wait()
+        start = time.perf_counter()
+        for t in pool:
+            t.join()
+        best = max(best, (total // threads) * threads / (time.perf_counter() - start))
+    return best
+
+
 def main(calls: int = 300) -> None:
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER.format(root=str(ROOT))], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -115,8 +140,10 @@ def main(calls: int = 300) -> None:
         from google import genai
         from prometheus_client import CollectorRegistry
 
-        from models import ModelsAPI
+        from models import ModelsAPI, ModelsWarning
         from models.providers import Request
+
+        warnings.simplefilter("ignore", ModelsWarning)  # deprecation notices of the benchmarked models
 
         api = ModelsAPI(registry=CollectorRegistry())
         api.configure("openai", api_key="sk-bench", base_url=url + "/v1")
@@ -192,6 +219,14 @@ def main(calls: int = 300) -> None:
             bound = api.bind(model)
             raw_ms, our_ms = asyncio.run(_gather_times(client_class, extra, model, bound))
             print(f"{provider:<10}{raw_ms:>9.1f}{our_ms:>10.1f}{our_ms / raw_ms:>8.3f}")
+
+        print(f"\n{'threads':<10}{'raw calls/s':>12}{'ours calls/s':>14}{'ratio':>8}")
+        bound = api.bind("gpt-4o")
+        raw_call = cases["openai"][0]
+        for n in (1, 2, 4, 8):
+            raw_rate = _throughput(raw_call, n, calls)
+            our_rate = _throughput(partial(bound, "hello"), n, calls)
+            print(f"{n:<10}{raw_rate:>12.0f}{our_rate:>14.0f}{our_rate / raw_rate:>8.3f}")
 
         os.environ["MODELS_COST_MOCK_ECHO_INPUT"] = "1"
         os.environ["MODELS_COST_MOCK_ECHO_OUTPUT"] = "1"
