@@ -120,10 +120,6 @@ class Catalog:
             for alias in row.aliases:
                 self._by_key[f"{row.provider}/{alias}".lower()] = row
 
-    def get(self, model_id: str) -> ModelInfo | None:
-        """The row for a canonical id, bare name or alias (any case), or None."""
-        return self._by_key.get(model_id.lower())
-
     def resolve(self, model: str, providers: Collection[str]) -> ModelInfo:
         """Turn what a caller wrote into a `ModelInfo` (SPEC §2); `providers` are the registered names."""
         if not isinstance(model, str):

@@ -60,7 +60,13 @@ class Price:
     ) -> int:
         """Exact cost in 1e-15 USD. `cached` and `written` are part of `input_tokens`; `written_1h`
         of `written` (writes kept for an hour, Anthropic); output includes reasoning."""
-        inp, out, cache, write, write_1h = self.for_input(input_tokens)._units
+        return self.for_input(input_tokens).flat_cost_units(input_tokens, output_tokens, cached, written, written_1h)
+
+    def flat_cost_units(
+        self, input_tokens: int, output_tokens: int, cached: int = 0, written: int = 0, written_1h: int = 0
+    ) -> int:
+        """`cost_units` at this row's own rates, for a caller that already chose the tier."""
+        inp, out, cache, write, write_1h = self._units
         uncached = max(input_tokens - cached - written, 0)
         return (
             uncached * inp
@@ -69,10 +75,6 @@ class Price:
             + written_1h * write_1h
             + output_tokens * out
         )
-
-    def cost(self, input_tokens: int, output_tokens: int, cached: int = 0, written: int = 0) -> float:
-        """USD, correctly rounded from the exact integer cost."""
-        return self.cost_units(input_tokens, output_tokens, cached, written) / COST_SCALE
 
 
 def make_price(rates: dict[str, Decimal], **details: Any) -> Price:

@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_RETRIES = 2
-COMMON_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed"})
 _TARGET_CACHE_SIZE = 1024
 
 
@@ -392,7 +391,8 @@ class ModelService:
                 4,
             )
         else:
-            units = price.cost_units(
+            row = price.for_input(c.input_tokens)  # the long-context tier, if the request reaches one
+            units = row.flat_cost_units(
                 c.input_tokens, c.output_tokens, c.cached_input_tokens, c.cache_write_tokens, c.cache_write_1h_tokens
             )
             cost = units / COST_SCALE
@@ -419,7 +419,7 @@ class ModelService:
             cost,
             c.cache_write_1h_tokens,
             "none" if price is None else price.origin,
-            None if price is None else price.for_input(c.input_tokens),
+            None if price is None else row,
         )
         info = target.info
         if self.response_hooks:

@@ -19,6 +19,9 @@ KEYS = {
     "anthropic": "sk-ant-test-ANTHROPIC-SECRET-1234",
     "google": "AIzaTEST-GOOGLE-SECRET-0123456789abcdef",
 }
+# One current model per SDK provider, as the tests that run every provider call them.
+MODELS = {"openai": "openai/gpt-4o", "anthropic": "anthropic/claude-sonnet-4-6", "google": "google/gemini-2.5-flash"}
+PROVIDERS = sorted(MODELS)
 _ENV_PREFIXES = ("MODELS_COST", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_")
 
 

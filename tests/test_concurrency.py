@@ -16,12 +16,12 @@ import pytest
 from models import Completion, ModelBinding, ModelsAPI, models
 from models.providers import Provider, Request
 
-from .conftest import sample
+from .conftest import MODELS, PROVIDERS, sample
 from .fake_llm import FakeLLM, Reply
 
 THREADS = 32
 CALLS = 12
-SDK_MODELS = ["openai/gpt-4o", "anthropic/claude-sonnet-4-6", "google/gemini-2.5-flash"]
+SDK_MODELS = [MODELS[p] for p in PROVIDERS]
 
 
 class Counted(Provider):

@@ -23,11 +23,9 @@ from models import (
     ServerError,
 )
 
-from .conftest import KEYS, sample
+from .conftest import KEYS, MODELS, PROVIDERS, sample
 from .fake_llm import FakeLLM, Fault
 
-MODELS = {"openai": "openai/gpt-4o", "anthropic": "anthropic/claude-sonnet-4-6", "google": "google/gemini-2.5-flash"}
-PROVIDERS = sorted(MODELS)
 SDK_MODULE = {"openai": "openai", "anthropic": "anthropic", "google": "google.genai"}
 
 

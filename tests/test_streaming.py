@@ -19,11 +19,9 @@ from models import (
     ServerError,
 )
 
-from .conftest import sample
+from .conftest import MODELS, PROVIDERS, sample
 from .fake_llm import FakeLLM, Fault, Reply
 
-MODELS = {"openai": "openai/gpt-4o", "anthropic": "anthropic/claude-sonnet-4-6", "google": "google/gemini-2.5-flash"}
-PROVIDERS = sorted(MODELS)
 TEXT = "The quick brown fox jumps over the lazy dog, twice over."
 USAGE = {"input_tokens": 1200, "output_tokens": 300, "cached_input_tokens": 200}
 
