@@ -1,18 +1,30 @@
-"""Prometheus metric families (SPEC §5), created once per registry, and per-model label children.
+"""Prometheus metrics (SPEC §5): our own per-model counters, exposed by a collector at scrape time.
 
-Families are created on a `ModelsAPI`'s first call, not at import. Every child a call
-touches is resolved once per model and kept, so a call does no label lookups.
+A call used to make about eight prometheus-client child operations (a lock and a few
+checks each, ~1 µs apiece). Now it takes one lock of its model's `ModelMetrics` and adds
+plain integers; the registry reads them when scraped. The cost counter is kept in exact
+integer units, so the exposed dollars are correctly rounded sums, not float drift.
+
+Under prometheus-client's multiprocess mode (`PROMETHEUS_MULTIPROC_DIR`, decided by
+prometheus-client at its import) values must live in its mmap files, so the same
+interface is backed by prometheus-client's own metric children instead (`_ClientMetrics`).
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from bisect import bisect_left
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ._costs import COST_SCALE
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
-    from prometheus_client.metrics import Counter, Gauge, Histogram
+    from prometheus_client.metrics_core import Metric
+
+    from ._types import Completion
 
 __all__ = ["TOKEN_TYPES", "Metrics", "ModelMetrics", "metrics_for"]
 
@@ -20,102 +32,182 @@ TOKEN_TYPES = ("input", "output", "cached_input", "cache_write", "reasoning")
 # LLM calls take from tens of milliseconds to minutes.
 _DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 _TTFT_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_LABELS = ("provider", "model")
+# name, help, extra label: the families of SPEC §5 plus unpriced calls
+_COUNTERS = (
+    ("models_requests", "Calls, once each whatever their retries, by outcome.", "status"),
+    ("models_tokens", "Tokens by type.", "type"),
+    ("models_cost_usd", "Cost in US dollars of priced calls.", None),
+    ("models_retries", "Retried attempts, by the error that caused them.", "reason"),
+    ("models_unpriced_requests", "Successful calls to a model with no price (cost unknown).", None),
+)
+_DURATION_HELP = "Wall time of a call, retries included."
+_TTFT_HELP = "Time from call to the first streamed piece."
+_IN_FLIGHT_HELP = "Calls started and not yet finished."
 
 
 class ModelMetrics:
-    """The label children of one model; errors and retries are resolved on first use per kind."""
+    """The counters of one (provider, model) label pair, behind one lock.
+
+    `begin` raises the in-flight gauge; `ok` records a success and lowers it; a failure is
+    `error` then `end`, so a cancelled call (no error recorded) still lowers the gauge.
+    """
 
     __slots__ = (
-        "_errors",
-        "_families",
-        "_labels",
-        "_retries",
-        "cost",
+        "cost_units",
         "duration",
+        "duration_sum",
         "in_flight",
-        "ok",
+        "labels",
+        "lock",
+        "requests",
+        "retries",
         "tokens",
         "ttft",
+        "ttft_sum",
         "unpriced",
     )
 
-    def __init__(self, families: Metrics, provider: str, model: str) -> None:
+    def __init__(self, provider: str, model: str) -> None:
+        self.labels = (provider, model)
+        self.lock = threading.Lock()
+        self.requests: dict[str, int] = {"ok": 0}  # shown at 0 from the start, as before any error
+        self.retries: dict[str, int] = {}
+        self.tokens = [0, 0, 0, 0, 0]
+        self.cost_units = 0
+        self.unpriced = 0
+        self.in_flight = 0
+        self.duration = [0] * (len(_DURATION_BUCKETS) + 1)  # per bucket, not cumulative; last is +Inf
+        self.duration_sum = 0.0
+        self.ttft = [0] * (len(_TTFT_BUCKETS) + 1)
+        self.ttft_sum = 0.0
+
+    def begin(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+
+    def end(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def ok(self, c: Completion, cost_units: int | None, seconds: float) -> None:
+        bucket = bisect_left(_DURATION_BUCKETS, seconds)
+        with self.lock:
+            self.in_flight -= 1
+            self.requests["ok"] += 1
+            tokens = self.tokens
+            tokens[0] += c.input_tokens
+            tokens[1] += c.output_tokens
+            tokens[2] += c.cached_input_tokens
+            tokens[3] += c.cache_write_tokens
+            tokens[4] += c.reasoning_tokens
+            if cost_units is None:
+                self.unpriced += 1
+            else:
+                self.cost_units += cost_units
+            self.duration[bucket] += 1
+            self.duration_sum += seconds
+
+    def error(self, kind: str, seconds: float) -> None:
+        bucket = bisect_left(_DURATION_BUCKETS, seconds)
+        with self.lock:
+            self.requests[kind] = self.requests.get(kind, 0) + 1
+            self.duration[bucket] += 1
+            self.duration_sum += seconds
+
+    def retry(self, kind: str) -> None:
+        with self.lock:
+            self.retries[kind] = self.retries.get(kind, 0) + 1
+
+    def first_token(self, seconds: float) -> None:
+        bucket = bisect_left(_TTFT_BUCKETS, seconds)
+        with self.lock:
+            self.ttft[bucket] += 1
+            self.ttft_sum += seconds
+
+
+class _ClientMetrics(ModelMetrics):
+    """`ModelMetrics` backed by prometheus-client children (multiprocess mode: mmap files)."""
+
+    __slots__ = ("_children", "_families")
+
+    def __init__(self, families: _ClientFamilies, provider: str, model: str) -> None:
+        super().__init__(provider, model)
         self._families = families
-        self._labels = (provider, model)
-        self._errors: dict[str, Counter] = {}
-        self._retries: dict[str, Counter] = {}
-        self.ok = families.requests.labels(provider, model, "ok")
-        self.tokens = tuple(families.tokens.labels(provider, model, t) for t in TOKEN_TYPES)
-        self.cost = families.cost.labels(provider, model)
-        self.duration = families.duration.labels(provider, model)
-        self.ttft = families.ttft.labels(provider, model)
-        self.in_flight = families.in_flight.labels(provider, model)
-        self.unpriced = families.unpriced.labels(provider, model)
+        self._children: dict[tuple[str, ...], Any] = {}
 
-    def error(self, kind: str) -> Counter:
-        child = self._errors.get(kind)
+    def _child(self, family: str, *extra: str) -> Any:
+        key = (family, *extra)
+        child = self._children.get(key)
         if child is None:
-            child = self._errors[kind] = self._families.requests.labels(*self._labels, kind)
+            child = self._children[key] = getattr(self._families, family).labels(*self.labels, *extra)
         return child
 
-    def retry(self, kind: str) -> Counter:
-        child = self._retries.get(kind)
-        if child is None:
-            child = self._retries[kind] = self._families.retries.labels(*self._labels, kind)
-        return child
+    def begin(self) -> None:
+        self._child("in_flight").inc()
+
+    def end(self) -> None:
+        self._child("in_flight").dec()
+
+    def ok(self, c: Completion, cost_units: int | None, seconds: float) -> None:
+        self.end()
+        self._child("requests", "ok").inc()
+        counts = (c.input_tokens, c.output_tokens, c.cached_input_tokens, c.cache_write_tokens, c.reasoning_tokens)
+        for kind, count in zip(TOKEN_TYPES, counts):
+            if count:
+                self._child("tokens", kind).inc(count)
+        if cost_units is None:
+            self._child("unpriced").inc()
+        elif cost_units:
+            self._child("cost").inc(cost_units / COST_SCALE)
+        self._child("duration").observe(seconds)
+
+    def error(self, kind: str, seconds: float) -> None:
+        self._child("requests", kind).inc()
+        self._child("duration").observe(seconds)
+
+    def retry(self, kind: str) -> None:
+        self._child("retries", kind).inc()
+
+    def first_token(self, seconds: float) -> None:
+        self._child("ttft").observe(seconds)
 
 
-class Metrics:
-    """All families of one registry."""
+class _ClientFamilies:
+    """prometheus-client metric objects, for multiprocess mode."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         from prometheus_client import Counter, Gauge, Histogram
 
-        labels = ("provider", "model")
-        self.requests = Counter(
-            "models_requests",
-            "Calls, once each whatever their retries, by outcome.",
-            (*labels, "status"),
-            registry=registry,
+        def counter(name: str, help_text: str, extra: str | None) -> Counter:
+            return Counter(name, help_text, (*_LABELS, extra) if extra else _LABELS, registry=registry)
+
+        self.requests, self.tokens, self.cost, self.retries, self.unpriced = (counter(*spec) for spec in _COUNTERS)
+        self.duration = Histogram(
+            "models_request_duration_seconds", _DURATION_HELP, _LABELS, registry=registry, buckets=_DURATION_BUCKETS
         )
-        self.tokens = Counter("models_tokens", "Tokens by type.", (*labels, "type"), registry=registry)
-        self.cost = Counter("models_cost_usd", "Cost in US dollars of priced calls.", labels, registry=registry)
-        self.duration: Histogram = Histogram(
-            "models_request_duration_seconds",
-            "Wall time of a call, retries included.",
-            labels,
-            registry=registry,
-            buckets=_DURATION_BUCKETS,
+        self.ttft = Histogram(
+            "models_time_to_first_token_seconds", _TTFT_HELP, _LABELS, registry=registry, buckets=_TTFT_BUCKETS
         )
-        self.ttft: Histogram = Histogram(
-            "models_time_to_first_token_seconds",
-            "Time from call to the first streamed piece.",
-            labels,
-            registry=registry,
-            buckets=_TTFT_BUCKETS,
+        # the sum over live worker processes
+        self.in_flight = Gauge(
+            "models_in_flight_requests", _IN_FLIGHT_HELP, _LABELS, registry=registry, multiprocess_mode="livesum"
         )
-        # Under PROMETHEUS_MULTIPROC_DIR, the sum over live worker processes.
-        self.in_flight: Gauge = Gauge(
-            "models_in_flight_requests",
-            "Calls started and not yet finished.",
-            labels,
-            registry=registry,
-            multiprocess_mode="livesum",
-        )
-        self.retries = Counter(
-            "models_retries",
-            "Retried attempts, by the error that caused them.",
-            (*labels, "reason"),
-            registry=registry,
-        )
-        self.unpriced = Counter(
-            "models_unpriced_requests",
-            "Successful calls to a model with no price (cost unknown).",
-            labels,
-            registry=registry,
-        )
+
+
+class Metrics:
+    """The metrics of one registry: a `ModelMetrics` per label pair, and the collector that exposes them."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        from prometheus_client import values
+
         self._children: dict[tuple[str, str], ModelMetrics] = {}
         self._lock = threading.Lock()
+        self._client: _ClientFamilies | None = None
+        if values.ValueClass is not values.MutexValue:  # prometheus-client's own multiprocess switch
+            self._client = _ClientFamilies(registry)
+        else:
+            registry.register(_Collector(self))
 
     def for_model(self, provider: str, model: str) -> ModelMetrics:
         key = (provider, model)
@@ -124,8 +216,72 @@ class Metrics:
             with self._lock:
                 children = self._children.get(key)
                 if children is None:
-                    children = self._children[key] = ModelMetrics(self, provider, model)
+                    client = self._client
+                    children = ModelMetrics(provider, model) if client is None else _ClientMetrics(client, *key)
+                    self._children[key] = children
         return children
+
+    def models(self) -> list[ModelMetrics]:
+        with self._lock:
+            return list(self._children.values())
+
+
+class _Collector:
+    """Turns every model's counters into metric families when the registry is scraped."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = weakref.ref(metrics)
+
+    def describe(self) -> list[Metric]:
+        return list(self._families())  # names only: the registry checks them for clashes
+
+    def collect(self) -> Iterator[Metric]:
+        metrics = self._metrics()
+        return self._families(metrics.models() if metrics is not None else [])
+
+    @staticmethod
+    def _families(models: list[ModelMetrics] | None = None) -> Iterator[Metric]:
+        from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+        requests, tokens, cost, retries, unpriced = (
+            CounterMetricFamily(name, help_text, labels=(*_LABELS, extra) if extra else _LABELS)
+            for name, help_text, extra in _COUNTERS
+        )
+        duration = HistogramMetricFamily("models_request_duration_seconds", _DURATION_HELP, labels=_LABELS)
+        ttft = HistogramMetricFamily("models_time_to_first_token_seconds", _TTFT_HELP, labels=_LABELS)
+        in_flight = GaugeMetricFamily("models_in_flight_requests", _IN_FLIGHT_HELP, labels=_LABELS)
+        for m in models or ():
+            with m.lock:  # one consistent copy per model
+                labels = list(m.labels)
+                request_counts = dict(m.requests)
+                retry_counts = dict(m.retries)
+                token_counts = list(m.tokens)
+                cost_units, unpriced_count, flying = m.cost_units, m.unpriced, m.in_flight
+                durations, duration_sum = list(m.duration), m.duration_sum
+                ttfts, ttft_sum = list(m.ttft), m.ttft_sum
+            for status, count in request_counts.items():
+                requests.add_metric([*labels, status], count)
+            for kind, count in zip(TOKEN_TYPES, token_counts):
+                tokens.add_metric([*labels, kind], count)
+            cost.add_metric(labels, cost_units / COST_SCALE)
+            for reason, count in retry_counts.items():
+                retries.add_metric([*labels, reason], count)
+            unpriced.add_metric(labels, unpriced_count)
+            duration.add_metric(labels, _cumulative(_DURATION_BUCKETS, durations), duration_sum)
+            ttft.add_metric(labels, _cumulative(_TTFT_BUCKETS, ttfts), ttft_sum)
+            in_flight.add_metric(labels, flying)
+        yield from (requests, tokens, cost, retries, unpriced, duration, ttft, in_flight)
+
+
+def _cumulative(bounds: tuple[float, ...], counts: list[int]) -> list[tuple[str, float]]:
+    from prometheus_client.utils import floatToGoString
+
+    total = 0
+    buckets: list[tuple[str, float]] = []
+    for bound, count in zip((*map(floatToGoString, bounds), "+Inf"), counts):
+        total += count
+        buckets.append((bound, total))
+    return buckets
 
 
 _BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, Metrics] = weakref.WeakKeyDictionary()
@@ -133,7 +289,7 @@ _LOCK = threading.Lock()
 
 
 def metrics_for(registry: CollectorRegistry | None) -> Metrics:
-    """The families on `registry` (default: `prometheus_client.REGISTRY`), created on first request.
+    """The metrics on `registry` (default: `prometheus_client.REGISTRY`), created on first request.
 
     Shared by every `ModelsAPI` on the same registry, since a registry takes a name once.
     """

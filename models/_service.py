@@ -248,7 +248,7 @@ class ModelService:
         if target.price_generation != self.prices.generation or (until is not None and time.time() >= until):
             target.price, target.price_until = self.prices.current(target.info)
             target.price_generation = self.prices.generation
-        target.metrics.in_flight.inc()
+        target.metrics.begin()
         return time.perf_counter()
 
     def call(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
@@ -266,12 +266,11 @@ class ModelService:
                 except Exception as exc:
                     time.sleep(self.retry_delay(target, exc, attempt, prepared, start))
                     attempt += 1
-        except BaseException:
+        except BaseException:  # counted by `fail` (or cancelled): in-flight down, budget back
+            target.metrics.end()
             if hold is not None:
                 hold.release()
             raise
-        finally:
-            target.metrics.in_flight.dec()
         return self.finish(target, completion, time.perf_counter() - start, hold)
 
     async def acall(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
@@ -291,12 +290,11 @@ class ModelService:
                 except Exception as exc:
                     await asyncio.sleep(self.retry_delay(target, exc, attempt, prepared, start))
                     attempt += 1
-        except BaseException:
+        except BaseException:  # counted by `fail` (or cancelled): in-flight down, budget back
+            target.metrics.end()
             if hold is not None:
                 hold.release()
             raise
-        finally:
-            target.metrics.in_flight.dec()
         return self.finish(target, completion, time.perf_counter() - start, hold)
 
     def retry_delay(self, target: Target, exc: Exception, attempt: int, prepared: Prepared, start: float) -> float:
@@ -306,7 +304,7 @@ class ModelService:
         if error is not None and error.retryable and attempt < prepared.max_retries:
             delay = delay_before_retry(error, attempt, self.retry_initial_delay, self.retry_max_delay)
             if delay is not None:
-                target.metrics.retry(error.kind).inc()
+                target.metrics.retry(error.kind)
                 return delay
         self.fail(target, exc, start, error)
 
@@ -341,8 +339,7 @@ class ModelService:
     def _record_error(self, target: Target, error: BaseException, start: float) -> None:
         kind = error.kind if isinstance(error, ProviderError) else "other"
         latency = time.perf_counter() - start
-        target.metrics.error(kind).inc()
-        target.metrics.duration.observe(latency)
+        target.metrics.error(kind, latency)
         target.totals.add_error()
         record_tracked_error()
         if self.error_hooks:
@@ -377,37 +374,23 @@ class ModelService:
     def finish(self, target: Target, c: Completion, latency: float, hold: Hold | None = None) -> Response:
         """Price a finished call, record it in metrics and usage, and build its `Response`."""
         price = target.price
-        metrics = target.metrics
         if price is None:
             units = None
             cost = None
-            metrics.unpriced.inc()
-            model = target.info.id
-            self._warn_once(
-                model,
-                "price",
-                f"{model} has no price, so usage.cost is None. Set MODELS_COST_{env_name(model)}_INPUT and "
-                f"MODELS_COST_{env_name(model)}_OUTPUT (USD per 1M tokens) to price it.",
-                4,
-            )
+            row = None
+            source = "none"
+            if (target.info.id, "price") not in self._warned:
+                self._warn_unpriced(target.info.id)
         else:
             row = price.for_input(c.input_tokens)  # the long-context tier, if the request reaches one
             units = row.flat_cost_units(
                 c.input_tokens, c.output_tokens, c.cached_input_tokens, c.cache_write_tokens, c.cache_write_1h_tokens
             )
             cost = units / COST_SCALE
-            if units:
-                metrics.cost.inc(cost)
+            source = price.origin
+        target.metrics.ok(c, units, latency)
         if hold is not None:
             hold.settle(units or 0)
-        metrics.ok.inc()
-        for child, count in zip(
-            metrics.tokens,
-            (c.input_tokens, c.output_tokens, c.cached_input_tokens, c.cache_write_tokens, c.reasoning_tokens),
-        ):
-            if count:
-                child.inc(count)
-        metrics.duration.observe(latency)
         target.totals.add(c, units)
         record_tracked(c, units)
         usage = Usage(
@@ -418,10 +401,18 @@ class ModelService:
             c.reasoning_tokens,
             cost,
             c.cache_write_1h_tokens,
-            "none" if price is None else price.origin,
-            None if price is None else row,
+            source,
+            row,
         )
         info = target.info
         if self.response_hooks:
             self._emit(self.response_hooks, CallEvent(info.id, info.provider, usage, cost, latency, None, None))
         return Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)
+
+    def _warn_unpriced(self, model: str) -> None:
+        name = env_name(model)
+        message = (
+            f"{model} has no price, so usage.cost is None. Set MODELS_COST_{name}_INPUT and "
+            f"MODELS_COST_{name}_OUTPUT (USD per 1M tokens) to price it."
+        )
+        self._warn_once(model, "price", message, 5)

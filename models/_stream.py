@@ -59,7 +59,7 @@ class _StreamState:
         return self._target.info.id
 
     def _first_piece(self, piece: str | None) -> None:
-        self._target.metrics.ttft.observe(time.perf_counter() - self._start)
+        self._target.metrics.first_token(time.perf_counter() - self._start)
         if piece is not None:
             self._parts.append(piece)
 
@@ -69,13 +69,12 @@ class _StreamState:
         if result is None or self._response is not None:
             return
         result.text = "".join(self._parts)
-        self._target.metrics.in_flight.dec()
         self._response = self._service.finish(self._target, result, time.perf_counter() - self._start, self._hold)
 
     def _failed(self, exc: Exception) -> NoReturn:
         """A failure after the first piece: count it once and raise it normalised."""
         self._result = None
-        self._target.metrics.in_flight.dec()
+        self._target.metrics.end()
         if self._hold is not None:
             self._hold.release()
         self._service.fail(self._target, exc, self._start)
@@ -138,7 +137,7 @@ class Stream(_StreamState):
                 try:
                     delay = service.retry_delay(target, exc, attempt, prepared, self._start)
                 except BaseException:
-                    target.metrics.in_flight.dec()
+                    target.metrics.end()
                     if self._hold is not None:
                         self._hold.release()
                     raise
@@ -232,7 +231,7 @@ class AsyncStream(_StreamState):
                 try:
                     delay = service.retry_delay(target, exc, attempt, prepared, self._start)
                 except BaseException:
-                    target.metrics.in_flight.dec()
+                    target.metrics.end()
                     if self._hold is not None:
                         self._hold.release()
                     raise

@@ -142,7 +142,7 @@ def test_a_binding_moves_to_a_scheduled_price_when_it_begins(api: ModelsAPI) -> 
     assert target.price is price
     target.price_until = time.time() - 1  # as if 2027 had come: the next call re-fetches
     api._service.start(target)
-    target.metrics.in_flight.dec()
+    target.metrics.end()
     assert target.price_until == until  # re-fetched: the stale deadline was replaced
 
 
