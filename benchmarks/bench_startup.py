@@ -38,27 +38,37 @@ models("gpt-4o", "hi")
 """
 
 
-def _median_ms(code: str, runs: int) -> float:
-    times = []
+def _run_ms(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def _medians_ms(codes: dict[str, str], runs: int) -> dict[str, float]:
+    """Median wall time of each snippet in a fresh interpreter, rounds interleaved so that a
+    busy moment on this shared machine hits every snippet alike."""
+    times: dict[str, list[float]] = {label: [] for label in codes}
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        for label, code in codes.items():
+            times[label].append(_run_ms(code))
+    return {label: statistics.median(values) for label, values in times.items()}
 
 
 def main(runs: int = 9) -> None:
-    bare = _median_ms("pass", runs)
+    # A wheel installed by pip ships compiled bytecode, as the SDKs in site-packages do; an
+    # editable checkout (and PYTHONDONTWRITEBYTECODE) would otherwise recompile us every run.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "models")], check=True)
     rows = {
+        "(bare interpreter)": "pass",
         "from models import models": "from models import models",
         "import openai": "import openai",
         "import anthropic": "import anthropic",
         "from google import genai": "from google import genai",
     }
+    medians = _medians_ms(rows, runs)
+    bare = medians["(bare interpreter)"]
     print(f"{'import (fresh interpreter)':<28}{'median ms':>10}{'over bare':>11}")
-    print(f"{'(bare interpreter)':<28}{bare:>10.0f}{0:>11.0f}")
-    for label, code in rows.items():
-        ms = _median_ms(code, runs)
+    for label, ms in medians.items():
         print(f"{label:<28}{ms:>10.0f}{ms - bare:>11.0f}")
     probe = (
         "import json, resource, sys; from models import models; "
@@ -74,8 +84,8 @@ def main(runs: int = 9) -> None:
     assert server.stdout is not None
     url = server.stdout.readline().strip()
     try:
-        raw = _median_ms(FIRST_RAW.format(url=url), runs)
-        ours = _median_ms(FIRST_OURS.format(url=url), runs)
+        first = _medians_ms({"raw": FIRST_RAW.format(url=url), "ours": FIRST_OURS.format(url=url)}, runs)
+        raw, ours = first["raw"], first["ours"]
     finally:
         server.stdin.close()  # type: ignore[union-attr]
         server.wait(10)

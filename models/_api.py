@@ -7,28 +7,33 @@ builds no option dict at all.
 
 from __future__ import annotations
 
+import _thread  # the lock, without importing threading (1.4 ms) before the first call
 import builtins
-import datetime as _dt
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
-from decimal import Decimal
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
 
 from . import errors as _errors
-from ._budget import Budget
-from ._catalog import Capability, ModelInfo
-from ._costs import COST_SCALE
-from ._service import Hook, ModelService, Prepared, Target
-from ._stream import AsyncStream, Stream
-from ._types import Response
-from ._usage import Tracker, UsageTotals
 from .errors import ModelNotFoundError
-from .providers._base import Provider
 
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~4 ms; mypy reads either
 if TYPE_CHECKING:
+    import datetime as _dt
+    from collections.abc import Iterable, Mapping
+    from decimal import Decimal
+    from typing import Any
+
     from prometheus_client import CollectorRegistry
+
+    from ._budget import Budget
+    from ._catalog import Capability, ModelInfo
+    from ._service import Hook, ModelService, Prepared, Target
+    from ._stream import AsyncStream, Stream
+    from ._types import Response
+    from ._usage import Tracker, UsageTotals
+    from .providers._base import Provider
+
+# Everything else is imported on first use: `from models import models` loads this module,
+# `errors` and nothing heavy (no SDK, prometheus-client, dataclasses, decimal or asyncio).
 
 __all__ = ["ModelBinding", "ModelsAPI"]
 
@@ -56,6 +61,8 @@ def _is_secret(name: str) -> bool:
 
 def _iso_day(at: _dt.date | _dt.datetime | None) -> str | None:
     """The UTC calendar day of `at`, as the price history keys it."""
+    import datetime as _dt
+
     if at is None:
         return None
     if isinstance(at, _dt.datetime):
@@ -74,6 +81,8 @@ def _blended(model: ModelInfo) -> Decimal:
 
 
 def _price_order(model: ModelInfo) -> tuple[int, Decimal, str]:
+    from decimal import Decimal
+
     return (model.price is None, model.price.input if model.price is not None else Decimal(0), model.id)
 
 
@@ -127,12 +136,26 @@ class ModelsAPI:
         retry_max_delay: float = 8.0,
         max_model_labels: int = 100,
     ) -> None:
-        self._service = ModelService(
-            registry,
-            retry_initial_delay=retry_initial_delay,
-            retry_max_delay=retry_max_delay,
-            max_model_labels=max_model_labels,
-        )
+        self._settings = (registry, retry_initial_delay, retry_max_delay, max_model_labels)
+        self._lock = _thread.allocate_lock()
+
+    _service: ModelService  # built on first use by __getattr__, then a plain attribute
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached while `_service` is missing: building it imports the whole library,
+        # which `from models import models` must not pay for.
+        if name != "_service":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        with self._lock:
+            service = self.__dict__.get("_service")
+            if service is None:
+                from ._service import ModelService
+
+                registry, initial, most, labels = self._settings
+                service = self.__dict__["_service"] = ModelService(
+                    registry, retry_initial_delay=initial, retry_max_delay=most, max_model_labels=labels
+                )
+        return service
 
     def __repr__(self) -> str:
         return f"<ModelsAPI providers={sorted(self._service.models.provider_classes.names)}>"
@@ -177,6 +200,8 @@ class ModelsAPI:
         target, prepared = self._prepare(
             model, _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         )
+        from ._stream import Stream
+
         return Stream(self._service, target, prompt, system, prepared)
 
     async def acall(
@@ -219,6 +244,8 @@ class ModelsAPI:
         target, prepared = self._prepare(
             model, _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         )
+        from ._stream import AsyncStream
+
         return AsyncStream(self._service, target, prompt, system, prepared)
 
     def _prepare(self, model: str, params: dict[str, Any]) -> tuple[Target, Prepared]:
@@ -283,6 +310,8 @@ class ModelsAPI:
         price = self._service.prices.lookup(self._service.models.resolve(model), _iso_day(at))
         if price is None:
             return None
+        from ._costs import COST_SCALE
+
         units = price.cost_units(
             input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens
         )
@@ -291,6 +320,8 @@ class ModelsAPI:
     # -- the catalog ---------------------------------------------------------------------
     def info(self, model: str) -> ModelInfo:
         """Everything known about a model (read-only), with the price in force today."""
+        from dataclasses import replace
+
         info = self._service.models.resolve(model)
         return replace(info, price=self._service.prices.lookup(info))
 
@@ -307,6 +338,11 @@ class ModelsAPI:
         `status=None` includes deprecated and retired models; `max_input_price` is USD per 1M
         input tokens (unpriced models never pass it).
         """
+        from dataclasses import replace
+        from decimal import Decimal
+
+        from ._catalog import Capability
+
         wanted = {Capability(c) for c in capabilities} | ({Capability(capability)} if capability else set())
         name = None if provider is None else self._service.models.provider_name(provider)
         limit = None if max_input_price is None else Decimal(str(max_input_price))
@@ -341,6 +377,8 @@ class ModelsAPI:
 
     def search(self, query: str, limit: int = 10) -> builtins.list[ModelInfo]:
         """Catalog models whose id, name, display name or aliases contain every word of `query`."""
+        from dataclasses import replace
+
         return [replace(m, price=self._service.prices.lookup(m)) for m in self._service.models.catalog.search(query)][
             :limit
         ]
@@ -359,16 +397,22 @@ class ModelsAPI:
 
     def track(self) -> Tracker:
         """`with models.track() as t:` gives the totals of the calls made inside the block."""
+        from ._usage import Tracker
+
         return Tracker()
 
     # -- budgets -------------------------------------------------------------------------
     def budget(self, usd: float | Decimal | str) -> Budget:
         """`with models.budget(usd=0.50) as b:` — calls inside fail with `BudgetExceededError`
         once they would take `b` past its limit; `b.spent` is exact. Nests; follows tasks."""
+        from ._budget import Budget
+
         return Budget(usd)
 
     def set_budget(self, usd: float | Decimal | str | None) -> Budget | None:
         """A limit for every call of this instance, from now on (None removes it)."""
+        from ._budget import Budget
+
         self._service.budget = None if usd is None else Budget(usd)
         return self._service.budget
 
@@ -515,6 +559,8 @@ class ModelBinding:
     ) -> Stream:
         """`models.stream(...)` on the bound model."""
         prepared = self._prepare(_collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries))
+        from ._stream import Stream
+
         return Stream(self._api._service, self._target, prompt, self._system if system is None else system, prepared)
 
     async def acall(
@@ -553,6 +599,8 @@ class ModelBinding:
         """`models.astream(...)` on the bound model."""
         prepared = self._prepare(_collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries))
         system = self._system if system is None else system
+        from ._stream import AsyncStream
+
         return AsyncStream(self._api._service, self._target, prompt, system, prepared)
 
     def _prepare(self, params: dict[str, Any]) -> Prepared:
