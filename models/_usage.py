@@ -48,7 +48,8 @@ class _Totals:
         self.counts = [0] * 9
 
     def add(self, c: Completion, cost_units: int | None) -> None:
-        with self._lock:
+        self._lock.acquire()  # not `with`: this runs on every call, and `with` costs twice as much
+        try:
             counts = self.counts
             counts[0] += 1
             counts[2] += c.input_tokens
@@ -60,6 +61,8 @@ class _Totals:
                 counts[8] += 1
             else:
                 counts[7] += cost_units
+        finally:
+            self._lock.release()
 
     def add_error(self) -> None:
         with self._lock:
