@@ -1,0 +1,485 @@
+"""Client-side rate limits: `models.limit("openai/gpt-5", rpm=500, tpm=200_000)`.
+
+A limit is two token buckets (requests and tokens per minute) that start full and refill
+continuously. A call reserves 1 request and its estimated tokens from every limit that
+applies (its provider's, then its model's) before anything is sent, waiting for capacity when
+allowed; afterwards the caller settles the actual tokens: a refund, or a debt that delays
+later calls. The arithmetic is in integers (microseconds, and tokens scaled by 60e6 so a
+per-minute rate refills a whole number of units each microsecond), so every wait is exact
+and a simulated clock gives deterministic results. Buckets live in a store: in this process
+behind one lock, or in Redis (one Lua script, the server's clock) shared by processes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+import weakref
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from .errors import ConfigurationError, RateLimitError
+
+__all__ = ["Limit", "Limits", "MemoryStore", "RedisStore", "Remaining", "Reservation", "Store", "Timing"]
+
+_US = 1_000_000  # microseconds per second
+_UNIT = 60 * _US  # units per token (or request): a bucket of N per minute refills N units per microsecond
+_TAKE, _PEEK, _FORCE = "take", "peek", "force"  # take if it fits / only report / add or remove regardless
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_FRESH = 1 << 128  # a level above any capacity, so a bucket never used reads as full
+
+Outcome = tuple[int, int, int, int]
+"""What a store reports: wait in µs until both buckets cover the need (0: now), the bucket that
+needs longest (0 none, 1 rpm, 2 tpm), and the rpm and tpm levels in units before the operation."""
+
+
+class Timing(NamedTuple):
+    """The clock and sleeps a limit waits with; tests pass a simulated clock."""
+
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    asleep: Callable[[float], Awaitable[None]] | None = None  # None: asyncio.sleep, imported when first needed
+
+
+class Remaining(NamedTuple):
+    """Capacity available now; negative while a debt is being paid off. None: no such bucket."""
+
+    requests: float | None
+    tokens: float | None
+
+
+class Store(ABC):
+    """Where buckets live. `apply` is atomic for both buckets of one key, whatever the mode."""
+
+    blocking = False
+    """True when `apply` does I/O, so the async path runs it in a worker thread."""
+
+    @abstractmethod
+    def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
+        """Take `requests` and `tokens` (negative: give back) per `mode`, and report the wait."""
+
+
+class MemoryStore(Store):
+    """Buckets of this process, behind one lock (held for microseconds, so async calls take it too)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, list[int]] = {}  # key -> [rpm level, its µs, tpm level, its µs]
+        _FORKABLE.add(self)
+
+    def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
+        # Unrolled for the two buckets: this runs under the lock on every call.
+        wait = which = rpm_level = tpm_level = 0
+        with self._lock:
+            now = round(self._clock() * _US)
+            state = self._buckets.get(key)
+            if state is None:
+                state = self._buckets[key] = [_FRESH, 0, _FRESH, 0]
+            if rpm is not None:
+                rpm_level = min(rpm * _UNIT, state[0] + max(0, now - state[1]) * rpm)
+                needed = -((rpm_level - requests * _UNIT) // rpm)  # µs until the level covers the need
+                if needed > wait:
+                    wait, which = needed, 1
+            if tpm is not None:
+                tpm_level = min(tpm * _UNIT, state[2] + max(0, now - state[3]) * tpm)
+                needed = -((tpm_level - tokens * _UNIT) // tpm)
+                if needed > wait:
+                    wait, which = needed, 2
+            if mode == _FORCE or (mode == _TAKE and not wait):
+                if rpm is not None:
+                    state[0], state[1] = min(rpm * _UNIT, rpm_level - requests * _UNIT), now
+                if tpm is not None:
+                    state[2], state[3] = min(tpm * _UNIT, tpm_level - tokens * _UNIT), now
+        return wait, which, rpm_level, tpm_level
+
+    def __repr__(self) -> str:
+        return "memory"
+
+
+# The same rule as MemoryStore.apply, run inside Redis so take-or-report is atomic across
+# processes, on the server's clock so they agree. Lua numbers are doubles: exact while
+# tpm * 60e6 < 2**53 (tpm up to 150 million). TIME before a write needs Redis >= 5.
+_LUA = """
+local t = redis.call('TIME')
+local now, key, mode, unit = t[1] * 1000000 + t[2], KEYS[1], ARGV[5], 60000000
+local rates = {tonumber(ARGV[1]), tonumber(ARGV[2])}
+local needs = {tonumber(ARGV[3]) * unit, tonumber(ARGV[4]) * unit}
+local stored = redis.call('HMGET', key, 'l1', 's1', 'l2', 's2')
+local levels, wait, which = {0, 0}, 0, 0
+for i = 1, 2 do
+  local rate, level = rates[i], tonumber(stored[2 * i - 1])
+  if rate > 0 then
+    local full = rate * unit
+    levels[i] = level and math.min(full, level + math.max(0, now - tonumber(stored[2 * i])) * rate) or full
+    local short = needs[i] - levels[i]
+    local w = math.floor(short / rate)
+    if w * rate < short then w = w + 1 end -- an exact ceiling, however the division rounded
+    if w > wait then wait, which = w, i end
+  end
+end
+if mode == 'force' or (mode == 'take' and wait == 0) then
+  local ttl = 0
+  for i = 1, 2 do
+    local rate = rates[i]
+    if rate > 0 then
+      local level = math.min(rate * unit, levels[i] - needs[i])
+      redis.call('HSET', key, 'l' .. i, string.format('%.0f', level), 's' .. i, string.format('%.0f', now))
+      ttl = math.max(ttl, math.ceil((rate * unit - level) / rate / 1000))
+    end
+  end
+  redis.call('PEXPIRE', key, ttl + 1000)
+end
+return {wait, which, levels[1], levels[2]}
+"""
+
+
+class RedisStore(Store):
+    """Buckets in Redis under `models:limit:<key>`, shared by every process using that server.
+
+    A key expires once its buckets would be full again, since a missing key reads as full.
+    The async path runs this sync client in a worker thread (`asyncio.to_thread`) rather than
+    using `redis.asyncio`: one connection pool per store (which redis-py already makes safe
+    across `fork`), no client per event loop to track and close, and the loop never blocks on
+    the socket; the thread hop costs tens of microseconds, little next to an LLM call.
+    """
+
+    blocking = True
+
+    def __init__(self, url: str) -> None:
+        try:
+            import redis
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"store={redacted(url)!r} needs the redis package: pip install 'models[redis]'"
+            ) from exc
+        self.url = url
+        # Without timeouts an unreachable server would hang every call; the URL may set others.
+        client = redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=5.0)
+        self._script = client.register_script(_LUA)
+
+    def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
+        reply = self._script(keys=[f"models:limit:{key}"], args=[rpm or 0, tpm or 0, requests, tokens, mode])
+        wait, which, rpm_level, tpm_level = (int(value) for value in reply)
+        return wait, which, rpm_level, tpm_level
+
+    def __repr__(self) -> str:
+        return redacted(self.url)
+
+
+def redacted(url: str) -> str:
+    """A store URL safe to print: the password (in the user part or the query) becomes ***."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{netloc.rsplit('@', 1)[1]}"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs], safe="*")
+    return f"{parts.scheme}://{netloc}{parts.path}{'?' if query else ''}{query}"  # urlunsplit would drop unix:'s //
+
+
+def _check_int(name: str, value: object, low: int | None, *, optional: bool = False) -> None:
+    """A clear error naming the argument: an int (never a bool) of at least `low`."""
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int{' or None' if optional else ''}, not {value!r}")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, not {value!r}")
+
+
+def _check(key: object, rpm: object, tpm: object, block: object) -> None:
+    if not isinstance(key, str):
+        raise TypeError(f"key must be a provider name or a canonical model id such as 'openai/gpt-5', not {key!r}")
+    if not key:
+        raise ValueError("key must not be empty")
+    _check_int("rpm", rpm, 1, optional=True)
+    _check_int("tpm", tpm, 1, optional=True)
+    if not isinstance(block, bool):
+        raise TypeError(f"block must be True or False, not {block!r}")
+
+
+class Limit:
+    """One limit (rpm and/or tpm) on a key: a provider name or a canonical model id."""
+
+    __slots__ = ("block", "key", "rpm", "store", "timing", "tpm")
+
+    def __init__(
+        self,
+        key: str,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        *,
+        block: bool = True,
+        store: Store | None = None,
+        timing: Timing | None = None,
+    ) -> None:
+        _check(key, rpm, tpm, block)
+        if rpm is None and tpm is None:
+            raise ValueError(f"a limit on {key!r} needs rpm or tpm")
+        self.key, self.rpm, self.tpm, self.block = key, rpm, tpm, block
+        self.timing = timing or Timing()
+        self.store = store or MemoryStore(self.timing.clock)
+
+    def acquire(self, tokens: int = 0, *, timeout: float | None = None) -> Reservation:
+        """Reserve 1 request and `tokens`, waiting up to `timeout` seconds (None: as long as needed)."""
+        return acquire_all((self,), tokens, timeout=timeout)
+
+    async def aacquire(self, tokens: int = 0, *, timeout: float | None = None) -> Reservation:
+        """`acquire` that awaits instead of sleeping."""
+        return await aacquire_all((self,), tokens, timeout=timeout)
+
+    def settle(self, tokens_delta: int) -> None:
+        """Charge `tokens_delta` more tokens (negative: refund); a charge may leave a debt."""
+        _check_int("tokens_delta", tokens_delta, None)
+        if self.tpm is not None and tokens_delta:
+            self.store.apply(self.key, None, self.tpm, 0, tokens_delta, _FORCE)
+
+    def remaining(self) -> Remaining:
+        """Requests and tokens available now."""
+        _, _, requests, tokens = self.store.apply(self.key, self.rpm, self.tpm, 0, 0, _PEEK)
+        return Remaining(None if self.rpm is None else requests / _UNIT, None if self.tpm is None else tokens / _UNIT)
+
+    def __repr__(self) -> str:
+        return f"Limit({self.key!r}, rpm={self.rpm}, tpm={self.tpm}, block={self.block}, store={str(self.store)!r})"
+
+
+class Reservation:
+    """What one call took from its limits; `settle` turns the estimate into the actual tokens."""
+
+    __slots__ = ("limits", "tokens")
+
+    def __init__(self, limits: tuple[Limit, ...], tokens: int) -> None:
+        self.limits = limits
+        self.tokens = tokens  # charged so far, so settling twice adjusts instead of double-counting
+
+    def settle(self, actual_tokens: int) -> None:
+        """Refund or charge the difference between what was reserved and `actual_tokens`."""
+        _check_int("actual_tokens", actual_tokens, 0)
+        delta, self.tokens = actual_tokens - self.tokens, actual_tokens
+        for limit in self.limits:
+            limit.settle(delta)
+
+    async def asettle(self, actual_tokens: int) -> None:
+        """`settle` that keeps the event loop free while a remote store answers."""
+        if any(limit.store.blocking for limit in self.limits):
+            import asyncio
+
+            await asyncio.to_thread(self.settle, actual_tokens)
+        else:
+            self.settle(actual_tokens)
+
+
+_Where = tuple[str | None, str | None]  # the call's model and provider, for the error
+
+
+def _error(limit: Limit, which: int, reason: str, where: _Where, retry_after: float | None = None) -> RateLimitError:
+    """Raised before sending; model and provider default to what the limit's key names."""
+    model, provider = where
+    name, value = ("rpm", limit.rpm) if which == 1 else ("tpm", limit.tpm)
+    return RateLimitError(
+        f"client-side limit for {limit.key} reached ({name}={value}): {reason}",
+        provider=provider or limit.key.split("/", 1)[0],
+        model=model or (limit.key if "/" in limit.key else None),
+        retry_after=retry_after,
+        retryable=retry_after is not None,  # without a time to retry after, it can never fit
+    )
+
+
+def _deadline(limits: tuple[Limit, ...], tokens: int, timeout: float | None, timing: Timing, where: _Where) -> float:
+    """Validate, refuse at once what can never fit, and return the deadline on `timing.clock`."""
+    _check_int("tokens", tokens, 0)
+    if timeout is not None:
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+            raise TypeError(f"timeout must be seconds or None, not {timeout!r}")
+        if not timeout >= 0:  # NaN too
+            raise ValueError(f"timeout must be >= 0 seconds, not {timeout!r}")
+    for limit in limits:
+        if limit.tpm is not None and tokens > limit.tpm:
+            fix = f"raise tpm via models.limit({limit.key!r}, tpm=...) or lower max_tokens"
+            raise _error(limit, 2, f"this call needs {tokens} tokens (prompt estimate + max_tokens); {fix}", where)
+    return math.inf if timeout is None else timing.clock() + timeout
+
+
+_Miss = tuple[int, Limit, int]  # wait in µs, the limit, its short bucket
+
+
+def _take_all(limits: tuple[Limit, ...], tokens: int) -> list[_Miss]:
+    """Take from every limit in order, or from none: what was taken is given back on a miss."""
+    taken: list[Limit] = []
+    misses: list[_Miss] = []
+    try:
+        for limit in limits:  # after a miss, only ask how long the others would need
+            mode = _PEEK if misses else _TAKE
+            wait, which, _, _ = limit.store.apply(limit.key, limit.rpm, limit.tpm, 1, tokens, mode)
+            if wait:
+                misses.append((wait, limit, which))
+            elif not misses:
+                taken.append(limit)
+    finally:
+        if len(taken) < len(limits):  # a miss, or an error from a store
+            for limit in taken:
+                limit.store.apply(limit.key, limit.rpm, limit.tpm, -1, -tokens, _FORCE)
+    return misses
+
+
+def _delay(misses: list[_Miss], deadline: float, timing: Timing, where: _Where) -> float:
+    """Seconds to sleep until every limit has room, or the error to raise now instead."""
+    wait, limit, which = max(misses, key=lambda miss: miss[0])
+    delay = wait / _US
+    stop = next((miss for miss in misses if not miss[1].block), None)
+    if stop is not None:
+        _, limit, which = stop
+        reason = f"capacity in {delay:.3f} s, and block=False, so not waiting"
+    elif delay > (left := deadline - timing.clock()):
+        reason = f"capacity in {delay:.3f} s, beyond the remaining timeout of {left:.3f} s"
+    else:
+        return delay
+    raise _error(limit, which, reason, where, retry_after=delay)
+
+
+def acquire_all(
+    limits: tuple[Limit, ...],
+    tokens: int,
+    *,
+    timeout: float | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+) -> Reservation:
+    """Reserve 1 request and `tokens` from every limit, all or none, waiting up to `timeout` seconds
+    (None: as long as needed), or raise `RateLimitError` naming `model` and `provider`.
+
+    Waits on the first limit's clock and sleep: a registry gives all its limits the same ones.
+    """
+    if not limits:
+        return Reservation(limits, tokens)
+    timing, where = limits[0].timing, (model, provider)
+    deadline = _deadline(limits, tokens, timeout, timing, where)
+    while misses := _take_all(limits, tokens):
+        timing.sleep(_delay(misses, deadline, timing, where))
+    return Reservation(limits, tokens)
+
+
+async def aacquire_all(
+    limits: tuple[Limit, ...],
+    tokens: int,
+    *,
+    timeout: float | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+) -> Reservation:
+    """`acquire_all` that awaits its sleeps, and runs a remote store's round trips in a worker thread."""
+    import asyncio  # here, so that `import models` does not import asyncio
+
+    if not limits:
+        return Reservation(limits, tokens)
+    timing, where = limits[0].timing, (model, provider)
+    deadline = _deadline(limits, tokens, timeout, timing, where)
+    asleep = timing.asleep or asyncio.sleep
+    in_thread = any(limit.store.blocking for limit in limits)
+    while misses := await asyncio.to_thread(_take_all, limits, tokens) if in_thread else _take_all(limits, tokens):
+        await asleep(_delay(misses, deadline, timing, where))
+    return Reservation(limits, tokens)
+
+
+_NONE: tuple[Limit, ...] = ()
+
+
+class Limits:
+    """The limits of one `ModelsAPI`, by key: a provider name or a canonical model id.
+
+    The table is replaced, never changed in place, so `for_model` (on every call's path)
+    reads it without the lock.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        asleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        self.timing = Timing(clock, sleep, asleep)
+        self._memory = MemoryStore(clock)
+        self._redis: dict[str, RedisStore] = {}  # one connection pool per URL
+        self._table: dict[str, Limit] = {}
+        self._lock = threading.Lock()
+        _FORKABLE.add(self)
+
+    def set(
+        self,
+        key: str,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        *,
+        block: bool = True,
+        store: str | Store | None = None,
+    ) -> Limit | None:
+        """Set (or replace) the limit on `key`; rpm and tpm both None remove it and return None.
+
+        A replaced limit keeps its buckets' levels (same key and store), so re-setting a limit
+        never refills it. `store`: None or "memory" (this process), a redis:// URL, or a `Store`.
+        """
+        _check(key, rpm, tpm, block)
+        limit = None
+        if rpm is not None or tpm is not None:
+            limit = Limit(key, rpm, tpm, block=block, store=self._store(store), timing=self.timing)
+        with self._lock:
+            table = {k: v for k, v in self._table.items() if k != key}
+            if limit is not None:
+                table[key] = limit
+            self._table = table
+        return limit
+
+    def _store(self, store: str | Store | None) -> Store:
+        if store is None or store == "memory":
+            return self._memory
+        if isinstance(store, Store):
+            return store
+        if not isinstance(store, str):
+            raise TypeError(f"store must be None, 'memory', a redis:// URL or a Store, not {store!r}")
+        if not store.startswith(_REDIS_SCHEMES):
+            raise ValueError(f"store must be None, 'memory', a redis:// URL or a Store, not {store!r}")
+        cached = self._redis.get(store)
+        if cached is None:
+            built = RedisStore(store)  # outside the lock: it imports redis
+            with self._lock:
+                cached = self._redis.setdefault(store, built)
+        return cached
+
+    def get(self, key: str) -> Limit | None:
+        return self._table.get(key)
+
+    def for_model(self, model_id: str, provider: str) -> tuple[Limit, ...]:
+        """The limits a call to `model_id` must fit, in a fixed order: its provider's, then its own."""
+        table = self._table
+        if not table:
+            return _NONE
+        by_provider, by_model = table.get(provider), table.get(model_id)
+        if by_provider is None:
+            return _NONE if by_model is None else (by_model,)
+        return (by_provider,) if by_model is None else (by_provider, by_model)
+
+    # The module's functions, so that holding the registry is enough to take from its limits.
+    acquire_all = staticmethod(acquire_all)
+    aacquire_all = staticmethod(aacquire_all)
+
+    def __repr__(self) -> str:
+        return f"Limits({list(self._table.values())!r})"
+
+
+_FORKABLE: weakref.WeakSet[MemoryStore | Limits] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A lock held by another thread at `fork` would stay held forever in the child."""
+    for owner in list(_FORKABLE):
+        owner._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,363 @@
+"""Per-model health: breaker states, probes, cooldowns, error rate, EWMA latency, threads."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from models._health import Health, ModelHealth
+
+M = "openai/gpt-5"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make(clock: Clock, **kwargs: Any) -> Health:
+    return Health(clock=clock, **kwargs)
+
+
+def fail(health: Health, times: int, model: str = M) -> None:
+    for _ in range(times):
+        health.record(model, False)
+
+
+def open_breaker(health: Health, model: str = M) -> None:
+    fail(health, 3, model)
+    assert health.get(model).state == "open"
+
+
+def test_unseen_model_is_closed_with_zeros(clock: Clock) -> None:
+    health = make(clock)
+    assert health.allow(M) is True
+    assert health.latency(M) is None
+    assert health.get(M) == ModelHealth(M, "closed", 0, 0.0, 0, None, 0.0)
+    assert health.snapshot() == {}  # asking about a model does not create it
+
+
+def test_opens_exactly_at_the_threshold(clock: Clock) -> None:
+    health = make(clock, failure_threshold=3)
+    fail(health, 2)
+    assert health.get(M).state == "closed"
+    assert health.get(M).consecutive_failures == 2
+    assert health.allow(M) is True
+    fail(health, 1)
+    assert health.get(M).state == "open"
+    assert health.get(M).consecutive_failures == 3
+    assert health.allow(M) is False
+
+
+def test_a_success_resets_the_consecutive_failures(clock: Clock) -> None:
+    health = make(clock, failure_threshold=3)
+    fail(health, 2)
+    health.record(M, True, 0.5)
+    assert health.get(M).consecutive_failures == 0
+    fail(health, 2)
+    assert health.get(M).state == "closed"
+    fail(health, 1)
+    assert health.get(M).state == "open"
+
+
+def test_retry_in_is_exact_while_open(clock: Clock) -> None:
+    health = make(clock, cooldown=30.0)
+    open_breaker(health)
+    assert health.get(M).retry_in == 30.0
+    clock.advance(12.5)
+    assert health.get(M).retry_in == 17.5
+    assert health.allow(M) is False
+    clock.advance(17.5)
+    view = health.get(M)  # cooldown over: reported half-open before anyone asks
+    assert (view.state, view.retry_in) == ("half_open", 0.0)
+
+
+def test_half_open_lets_exactly_one_probe_through(clock: Clock) -> None:
+    health = make(clock, cooldown=30.0)
+    open_breaker(health)
+    clock.advance(30.0)
+    assert health.allow(M) is True
+    assert health.allow(M) is False
+    assert health.allow(M) is False
+    assert health.get(M).state == "half_open"
+    assert health.get(M).retry_in == 0.0
+
+
+def test_probe_success_closes(clock: Clock) -> None:
+    health = make(clock, cooldown=30.0)
+    open_breaker(health)
+    clock.advance(30.0)
+    assert health.allow(M) is True
+    health.record(M, True, 1.0)
+    view = health.get(M)
+    assert (view.state, view.consecutive_failures, view.retry_in) == ("closed", 0, 0.0)
+    assert health.allow(M) is True
+    assert health.allow(M) is True
+
+
+def test_probe_failure_reopens_with_doubled_cooldown_up_to_the_cap(clock: Clock) -> None:
+    health = make(clock, cooldown=10.0, max_cooldown=50.0)
+    open_breaker(health)
+    for expected in (20.0, 40.0, 50.0, 50.0):
+        clock.advance(health.get(M).retry_in)
+        assert health.allow(M) is True
+        health.record(M, False)
+        view = health.get(M)
+        assert (view.state, view.retry_in) == ("open", expected)
+        clock.advance(expected - 0.5)
+        assert health.allow(M) is False
+        clock.advance(0.5)
+    assert health.get(M).consecutive_failures == 7
+
+
+def test_a_close_resets_the_cooldown_to_base(clock: Clock) -> None:
+    health = make(clock, cooldown=10.0, max_cooldown=300.0)
+    open_breaker(health)
+    clock.advance(10.0)
+    assert health.allow(M)
+    health.record(M, False)
+    assert health.get(M).retry_in == 20.0
+    clock.advance(20.0)
+    assert health.allow(M)
+    health.record(M, True)
+    assert health.get(M).state == "closed"
+    open_breaker(health)
+    assert health.get(M).retry_in == 10.0
+
+
+def test_release_frees_the_probe_without_an_outcome(clock: Clock) -> None:
+    health = make(clock, cooldown=30.0)
+    open_breaker(health)
+    clock.advance(30.0)
+    assert health.allow(M) is True
+    health.release(M)
+    view = health.get(M)
+    assert (view.state, view.consecutive_failures, view.requests) == ("half_open", 3, 3)
+    assert health.allow(M) is True
+    assert health.allow(M) is False
+
+
+def test_release_outside_half_open_changes_nothing(clock: Clock) -> None:
+    health = make(clock)
+    health.release("never/seen")
+    assert health.snapshot() == {}
+    fail(health, 1)
+    before = health.get(M)
+    health.release(M)
+    assert health.get(M) == before
+    fail(health, 2)
+    health.release(M)
+    assert health.get(M).state == "open"
+    assert health.allow(M) is False
+
+
+def test_a_stale_probe_lets_another_through(clock: Clock) -> None:
+    health = make(clock, cooldown=30.0)
+    open_breaker(health)
+    clock.advance(30.0)
+    assert health.allow(M) is True  # this probe is never settled
+    clock.advance(29.5)
+    assert health.allow(M) is False
+    clock.advance(0.5)  # outstanding for a full cooldown
+    assert health.allow(M) is True
+    assert health.allow(M) is False
+
+
+def test_late_outcomes_while_open_leave_the_breaker_open(clock: Clock) -> None:
+    health = make(clock, cooldown=30.0)
+    open_breaker(health)
+    clock.advance(10.0)
+    fail(health, 1)  # a call sent before the opening fails late: no longer cooldown
+    assert health.get(M).retry_in == 20.0
+    health.record(M, True, 2.0)  # nor does a late success close it
+    view = health.get(M)
+    assert (view.state, view.consecutive_failures, view.requests, view.latency) == ("open", 0, 5, 2.0)
+    assert health.allow(M) is False
+
+
+def test_error_rate_is_exact_over_the_window(clock: Clock) -> None:
+    health = make(clock, window=60.0, failure_threshold=100)
+    health.record(M, True)  # t = 0
+    clock.advance(10.0)
+    fail(health, 1)  # t = 10
+    clock.advance(10.0)
+    fail(health, 2)  # t = 20
+    health.record(M, True)
+    view = health.get(M)
+    assert (view.requests, view.error_rate) == (5, 0.6)
+    clock.advance(40.0)  # t = 60: the first outcome expires exactly now
+    view = health.get(M)
+    assert (view.requests, view.error_rate) == (4, 0.75)
+    clock.advance(9.75)
+    assert health.get(M).requests == 4
+    clock.advance(0.25)  # t = 70
+    assert (health.get(M).requests, health.get(M).error_rate) == (3, 2 / 3)
+    clock.advance(10.0)  # t = 80: all gone
+    view = health.get(M)
+    assert (view.requests, view.error_rate) == (0, 0.0)
+    assert view.consecutive_failures == 0  # the count is not windowed; the last outcome succeeded
+
+
+def test_max_samples_keeps_only_the_newest_outcomes(clock: Clock) -> None:
+    health = make(clock, max_samples=4, failure_threshold=100)
+    fail(health, 6)
+    health.record(M, True)
+    health.record(M, True)
+    view = health.get(M)
+    assert (view.requests, view.error_rate) == (4, 0.5)
+
+
+def test_ewma_latency_is_exact(clock: Clock) -> None:
+    health = make(clock, alpha=0.5)
+    assert health.latency(M) is None
+    health.record(M, True, 1.0)  # the first observation sets it
+    assert health.latency(M) == 1.0
+    health.record(M, True, 2.0)
+    assert health.latency(M) == 1.5
+    health.record(M, True, 0.5)
+    assert health.latency(M) == 1.0
+    health.record(M, False, 100.0)  # failures do not count
+    health.record(M, True)  # nor does a success without a timing
+    assert health.latency(M) == 1.0
+    assert health.get(M).latency == 1.0
+
+
+def test_default_alpha_weighs_the_new_value(clock: Clock) -> None:
+    health = make(clock)
+    health.record(M, True, 2.0)
+    health.record(M, True, 4.0)
+    assert health.latency(M) == 2.0 + 0.3 * (4.0 - 2.0)
+
+
+def test_latency_stays_none_after_failures_only(clock: Clock) -> None:
+    health = make(clock)
+    health.record(M, False, 1.0)
+    assert health.latency(M) is None
+    assert health.get(M).latency is None
+
+
+def test_snapshot_get_and_reset(clock: Clock) -> None:
+    health = make(clock, cooldown=30.0)
+    health.record("a/one", True, 0.25)
+    open_breaker(health, "b/two")
+    clock.advance(5.0)
+    everything = health.snapshot()
+    assert list(everything) == ["a/one", "b/two"]
+    assert everything["a/one"] == ModelHealth("a/one", "closed", 0, 0.0, 1, 0.25, 0.0)
+    assert everything["b/two"] == ModelHealth("b/two", "open", 3, 1.0, 3, None, 25.0)
+    assert health.get("b/two") == everything["b/two"]
+    chosen = health.snapshot(m for m in ("b/two", "c/new"))
+    assert chosen == {"b/two": everything["b/two"], "c/new": ModelHealth("c/new", "closed", 0, 0.0, 0, None, 0.0)}
+    health.reset("b/two")
+    assert health.get("b/two") == ModelHealth("b/two", "closed", 0, 0.0, 0, None, 0.0)
+    assert health.allow("b/two") is True
+    assert list(health.snapshot()) == ["a/one"]
+    health.reset()
+    assert health.snapshot() == {}
+    assert health.latency("a/one") is None
+
+
+def test_model_health_is_immutable_comparable_and_readable() -> None:
+    view = ModelHealth(M, "open", 3, 0.75, 4, 1.23456789, 12.5)
+    with pytest.raises(AttributeError, match="immutable"):
+        view.state = "closed"
+    with pytest.raises(AttributeError, match="immutable"):
+        del view.model
+    assert not hasattr(view, "__dict__")
+    assert view == ModelHealth(M, "open", 3, 0.75, 4, 1.23456789, 12.5)
+    assert view != ModelHealth(M, "open", 3, 0.75, 4, 1.23456789, 12.0)
+    assert hash(view) == hash(ModelHealth(M, "open", 3, 0.75, 4, 1.23456789, 12.5))
+    assert repr(view) == (
+        "ModelHealth(model='openai/gpt-5', state='open', consecutive_failures=3, error_rate=0.75, "
+        "requests=4, latency=1.2346, retry_in=12.5)"
+    )
+    assert "latency=None" in repr(ModelHealth(M, "closed", 0, 0.0, 0, None, 0.0))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"failure_threshold": 0}, "failure_threshold"),
+        ({"failure_threshold": 2.5}, "failure_threshold"),
+        ({"failure_threshold": True}, "failure_threshold"),
+        ({"cooldown": 0}, "cooldown"),
+        ({"cooldown": -1.0}, "cooldown"),
+        ({"cooldown": float("nan")}, "cooldown"),
+        ({"max_cooldown": 0.0}, "max_cooldown"),
+        ({"cooldown": 60.0, "max_cooldown": 30.0}, "max_cooldown"),
+        ({"window": 0.0}, "window"),
+        ({"alpha": 0.0}, "alpha"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"alpha": float("nan")}, "alpha"),
+        ({"max_samples": 0}, "max_samples"),
+    ],
+)
+def test_invalid_arguments_name_the_argument(kwargs: dict[str, Any], name: str) -> None:
+    with pytest.raises(ValueError, match=f"^{name}"):
+        Health(**kwargs)
+
+
+def test_boundary_arguments_are_accepted() -> None:
+    health = Health(failure_threshold=1, cooldown=5, max_cooldown=5, alpha=1.0, max_samples=1)
+    health.record(M, True, 3.0)
+    health.record(M, True, 1.0)
+    assert health.latency(M) == 1.0  # alpha 1: the last value
+    health.record(M, False)
+    assert health.get(M).state == "open"  # one failure is enough
+    assert health.get(M).requests == 1
+
+
+def test_threads_recording_keep_exact_counts(clock: Clock) -> None:
+    health = make(clock, failure_threshold=10**9, max_samples=10_000)
+    start = threading.Barrier(8)
+
+    def work(index: int) -> None:
+        start.wait()
+        for i in range(1000):
+            health.record(M, i % 2 == 0, 1.0)
+            health.record(f"thread/{index}", False)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    view = health.get(M)
+    assert (view.requests, view.error_rate, view.latency) == (8000, 0.5, 1.0)
+    for n in range(8):
+        assert health.get(f"thread/{n}").consecutive_failures == 1000
+
+
+def test_only_one_of_many_concurrent_half_open_callers_probes(clock: Clock) -> None:
+    health = make(clock, cooldown=30.0)
+    open_breaker(health)
+    clock.advance(30.0)
+    callers = 32
+    start = threading.Barrier(callers)
+    answers: list[bool] = []
+
+    def ask() -> None:
+        start.wait()
+        answers.append(health.allow(M))
+
+    threads = [threading.Thread(target=ask) for _ in range(callers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [False] * (callers - 1) + [True]

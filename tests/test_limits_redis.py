@@ -1,0 +1,207 @@
+"""Rate limits shared through a real `redis-server`, started by the tests on a free local port.
+
+Redis's clock runs in real time, so each wait is checked against bounds read from the
+server's own `TIME` around the operation: exact up to the time the test itself took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from models._limits import Limit, Limits, RedisStore, Reservation
+from models.errors import RateLimitError
+
+if TYPE_CHECKING:
+    import redis
+
+KEY = "openai/gpt-5"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    pytest.importorskip("redis", reason="the redis package is not installed (pip install 'models[redis]')")
+    import redis
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(host="127.0.0.1", port=port)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    import redis
+
+    with redis.Redis.from_url(redis_url) as connection:
+        connection.flushdb()
+        yield connection
+
+
+def _now(client: redis.Redis) -> float:
+    seconds, micros = client.time()
+    return int(seconds) + int(micros) / 1_000_000
+
+
+def test_the_lua_bucket_takes_exactly_its_capacity_then_reports_the_wait(client: redis.Redis, redis_url: str) -> None:
+    gpt = Limits().set(KEY, rpm=30, block=False, store=redis_url)  # one request per 2 s
+    assert gpt is not None
+    before = _now(client)
+    taken = 0
+    with pytest.raises(RateLimitError) as caught:
+        for _ in range(40):
+            gpt.acquire()
+            taken += 1
+    elapsed = _now(client) - before
+    assert elapsed < 1.0  # so refill cannot have added a whole request
+    assert taken == 30
+    error = caught.value
+    assert error.retry_after is not None
+    assert 2.0 - elapsed <= error.retry_after <= 2.0
+    assert error.message.startswith("client-side limit for openai/gpt-5 reached (rpm=30): capacity in ")
+    assert (error.provider, error.model) == ("openai", KEY)
+    remaining = gpt.remaining()
+    assert remaining.tokens is None
+    assert remaining.requests is not None
+    assert 0.0 <= remaining.requests <= elapsed / 2
+
+
+def test_buckets_live_under_a_namespaced_key_that_expires_once_full_again(client: redis.Redis, redis_url: str) -> None:
+    gpt = Limits().set(KEY, rpm=30, tpm=6000, store=redis_url)
+    assert gpt is not None
+    gpt.acquire(3000)  # the tpm bucket needs 30 s to refill, the rpm bucket 2 s
+    assert client.keys("*") == [b"models:limit:openai/gpt-5"]
+    assert sorted(client.hkeys("models:limit:openai/gpt-5")) == [b"l1", b"l2", b"s1", b"s2"]
+    assert 30_000 < client.pttl("models:limit:openai/gpt-5") <= 31_000  # 30 s to full, plus a second
+
+
+def test_tpm_settle_and_all_or_nothing_through_redis(client: redis.Redis, redis_url: str) -> None:
+    gpt = Limits().set(KEY, rpm=30, tpm=60, block=False, store=redis_url)  # 1 token per second
+    assert gpt is not None
+    before = _now(client)
+    reservation = gpt.acquire(50)
+    with pytest.raises(RateLimitError, match=r"\(tpm=60\)"):
+        gpt.acquire(20)
+    reservation.settle(80)  # 30 tokens more than reserved: a debt
+    remaining = gpt.remaining()
+    elapsed = _now(client) - before
+    assert remaining.requests is not None
+    assert remaining.tokens is not None
+    assert 29.0 <= remaining.requests <= 29.0 + elapsed / 2  # the refused call took no request
+    assert -20.0 <= remaining.tokens <= -20.0 + elapsed
+    reservation.settle(10)  # the actual count was lower after all: refund 70
+    assert 50.0 <= (gpt.remaining().tokens or 0.0) <= 50.0 + (_now(client) - before)
+
+
+def test_a_memory_limit_and_a_redis_limit_roll_back_together(client: redis.Redis, redis_url: str) -> None:
+    limits = Limits()
+    provider = limits.set("openai", rpm=1000, tpm=100_000)  # in this process
+    model = limits.set(KEY, rpm=30, block=False, store=redis_url)
+    assert provider is not None
+    assert model is not None
+    both = limits.for_model(KEY, "openai")
+    for _ in range(30):
+        limits.acquire_all(both, 1000)
+    with pytest.raises(RateLimitError, match="client-side limit for openai/gpt-5 reached"):
+        limits.acquire_all(both, 1000)
+    requests, tokens = provider.remaining()
+    assert requests is not None
+    assert tokens is not None
+    assert 970.0 <= requests < 971.0  # 30 taken, the refused call's share given back
+    assert 70_000.0 <= tokens < 70_000.0 + 100_000 / 60  # less than a second of refill
+
+
+def test_async_acquire_and_settle_on_redis(client: redis.Redis, redis_url: str) -> None:
+    gpt = Limits().set(KEY, rpm=30, tpm=60_000, block=False, store=redis_url)
+    assert gpt is not None
+
+    async def main() -> int:
+        results = await asyncio.gather(*(gpt.aacquire(1000) for _ in range(40)), return_exceptions=True)
+        reservations = [result for result in results if isinstance(result, Reservation)]
+        assert sum(isinstance(result, RateLimitError) for result in results) == 40 - len(reservations)
+        await reservations[0].asettle(0)
+        return len(reservations)
+
+    before = _now(client)
+    assert asyncio.run(main()) == 30
+    tokens = gpt.remaining().tokens
+    assert tokens is not None
+    assert 31_000.0 <= tokens <= 31_000.0 + 1000 * (_now(client) - before)
+
+
+def _worker(url: str, attempts: int, barrier: threading.Barrier) -> tuple[int, float]:
+    """In a fresh process: how many block=False acquisitions succeed, and how long they took."""
+    gpt = Limits().set(KEY, rpm=30, block=False, store=url)
+    assert gpt is not None
+    gpt.store.apply("warm-up", 1, None, 0, 0, "peek")  # connect and load the script before the race
+    barrier.wait()  # a manager's proxy of a threading.Barrier, shared by both processes
+    started, taken = time.monotonic(), 0
+    for _ in range(attempts):
+        try:
+            gpt.acquire()
+            taken += 1
+        except RateLimitError:
+            pass
+    return taken, time.monotonic() - started
+
+
+def test_two_processes_together_get_exactly_the_capacity(client: redis.Redis, redis_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(2)
+        with context.Pool(2) as pool:
+            results = pool.starmap(_worker, [(redis_url, 40, barrier)] * 2)
+    assert all(elapsed < 1.0 for _, elapsed in results)  # refill cannot have added a whole request
+    assert sum(taken for taken, _ in results) == 30
+
+
+def _reserve_and_settle(url: str, tokens: int, actual: int) -> None:
+    limit = Limit(KEY, tpm=60, store=RedisStore(url))
+    limit.acquire(tokens).settle(actual)
+
+
+def test_a_debt_settled_in_another_process_delays_this_one(client: redis.Redis, redis_url: str) -> None:
+    gpt = Limits().set(KEY, tpm=60, block=False, store=redis_url)  # 1 token per second
+    assert gpt is not None
+    before = _now(client)
+    child = multiprocessing.get_context("spawn").Process(target=_reserve_and_settle, args=(redis_url, 50, 80))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    with pytest.raises(RateLimitError) as caught:
+        gpt.acquire(1)
+    elapsed = _now(client) - before
+    assert caught.value.retry_after is not None
+    assert 21.0 - elapsed <= caught.value.retry_after <= 21.0  # 20 tokens of debt, then 1
