@@ -12,7 +12,8 @@ both happen on first use.
 from __future__ import annotations
 
 from . import errors
-from ._api import ModelBinding, ModelsAPI
+from ._api import ModelsAPI
+from ._binding import ModelBinding
 from .errors import (
     AuthenticationError,
     BudgetExceededError,

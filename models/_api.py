@@ -1,4 +1,4 @@
-"""The facade: `ModelsAPI` (what `from models import models` gives) and `ModelBinding`.
+"""The facade: `ModelsAPI`, what `from models import models` gives.
 
 Both turn keyword arguments into a `Prepared` and hand a `Target` to the service; a
 binding prepares its bound parameters once, so a call without call-time parameters
@@ -13,12 +13,13 @@ import os
 from types import ModuleType
 
 from . import errors as _errors
+from ._binding import ModelBinding, collect, fallback_ids
 from .errors import ModelNotFoundError
 
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~4 ms; mypy reads either
 if TYPE_CHECKING:
     import datetime as _dt
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
     from decimal import Decimal
     from typing import Any
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
     from ._budget import Budget
     from ._catalog import Capability, ModelInfo
+    from ._health import ModelHealth
+    from ._limits import Limit
+    from ._resilience import Plan
+    from ._router import Router
     from ._service import Hook, ModelService, Prepared, Target
     from ._stream import AsyncStream, Stream
     from ._types import Response
@@ -35,28 +40,12 @@ if TYPE_CHECKING:
 # Everything else is imported on first use: `from models import models` loads this module,
 # `errors` and nothing heavy (no SDK, prometheus-client, dataclasses, decimal or asyncio).
 
-__all__ = ["ModelBinding", "ModelsAPI"]
+__all__ = ["ModelsAPI"]
 
-_SECRET_NAMES = frozenset(
-    {
-        "key",
-        "token",
-        "secret",
-        "password",
-        "authorization",
-        "headers",
-        "extra_headers",
-        "default_headers",
-        "extra_query",
-    }
+_ERROR_KINDS = frozenset(
+    {"authentication", "rate_limit", "invalid_request", "context_window", "content_filter", "timeout", "connection"}
+    | {"server", "other"}
 )
-_SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password")
-
-
-def _is_secret(name: str) -> bool:
-    """Parameters whose values a repr must not show (keys, tokens, headers that may carry them)."""
-    name = name.lower()
-    return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
 
 
 def _iso_day(at: _dt.date | _dt.datetime | None) -> str | None:
@@ -84,37 +73,6 @@ def _price_order(model: ModelInfo) -> tuple[int, Decimal, str]:
     from decimal import Decimal
 
     return (model.price is None, model.price.input if model.price is not None else Decimal(0), model.id)
-
-
-def _collect(
-    kwargs: dict[str, Any],
-    temperature: float | None,
-    max_tokens: int | None,
-    top_p: float | None,
-    stop: str | list[str] | None,
-    seed: int | None,
-    timeout: float | None,
-    max_retries: int | None,
-) -> dict[str, Any]:
-    """The given (non-None) parameters, added to the `**kwargs` dict Python already built.
-
-    Plain `if`s: this runs on every call, so it builds nothing it does not return.
-    """
-    if temperature is not None:
-        kwargs["temperature"] = temperature
-    if max_tokens is not None:
-        kwargs["max_tokens"] = max_tokens
-    if top_p is not None:
-        kwargs["top_p"] = top_p
-    if stop is not None:
-        kwargs["stop"] = stop
-    if seed is not None:
-        kwargs["seed"] = seed
-    if timeout is not None:
-        kwargs["timeout"] = timeout
-    if max_retries is not None:
-        kwargs["max_retries"] = max_retries
-    return kwargs
 
 
 class ModelsAPI:
@@ -173,12 +131,20 @@ class ModelsAPI:
         seed: int | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        fallbacks: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> Response:
-        """Call `model` with `prompt`; other keywords go to the provider SDK unchanged."""
-        target, prepared = self._prepare(
-            model, _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
-        )
+        """Call `model` with `prompt`; other keywords go to the provider SDK unchanged.
+
+        `fallbacks`: models to try in order when `model` fails with a rate limit, timeout,
+        connection or server error (after its own retries), or its context window overflows.
+        """
+        params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        if fallbacks is not None:
+            from ._resilience import call_chain
+
+            return call_chain(self._service, self._plan(model, fallbacks, params), prompt, system)
+        target, prepared = self._prepare(model, params)
         return self._service.call(target, prompt, system, prepared)
 
     def stream(
@@ -194,15 +160,16 @@ class ModelsAPI:
         seed: int | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        fallbacks: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> Stream:
-        """Iterate the answer's text pieces as they arrive; then `.response` has usage and cost."""
-        target, prepared = self._prepare(
-            model, _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
-        )
+        """Iterate the answer's text pieces as they arrive; then `.response` has usage and cost.
+
+        With `fallbacks`, the next model is tried only while no piece has arrived."""
         from ._stream import Stream
 
-        return Stream(self._service, target, prompt, system, prepared)
+        params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        return Stream(self._service, self._plan(model, fallbacks, params), prompt, system)
 
     async def acall(
         self,
@@ -217,12 +184,16 @@ class ModelsAPI:
         seed: int | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        fallbacks: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> Response:
         """`models(...)` for asyncio, on the provider SDK's native async client."""
-        target, prepared = self._prepare(
-            model, _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
-        )
+        params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        if fallbacks is not None:
+            from ._resilience import acall_chain
+
+            return await acall_chain(self._service, self._plan(model, fallbacks, params), prompt, system)
+        target, prepared = self._prepare(model, params)
         return await self._service.acall(target, prompt, system, prepared)
 
     def astream(
@@ -238,15 +209,14 @@ class ModelsAPI:
         seed: int | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        fallbacks: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> AsyncStream:
         """`async for piece in models.astream(...)`; then `.response` has usage and cost."""
-        target, prepared = self._prepare(
-            model, _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
-        )
         from ._stream import AsyncStream
 
-        return AsyncStream(self._service, target, prompt, system, prepared)
+        params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        return AsyncStream(self._service, self._plan(model, fallbacks, params), prompt, system)
 
     def _prepare(self, model: str, params: dict[str, Any]) -> tuple[Target, Prepared]:
         service = self._service
@@ -254,6 +224,13 @@ class ModelsAPI:
         prepared = service.prepare(target, params) if params else target.default
         assert prepared is not None
         return target, prepared
+
+    def _plan(self, model: str, fallbacks: Sequence[str] | None, params: dict[str, Any]) -> Plan:
+        """The model and its fallbacks, each resolved and with the parameters translated for it."""
+        return self._plan_models((model, *fallback_ids(fallbacks)), params)
+
+    def _plan_models(self, models: Sequence[str], params: dict[str, Any]) -> Plan:
+        return tuple(self._prepare(m, params) for m in models)
 
     def bind(
         self,
@@ -267,11 +244,90 @@ class ModelsAPI:
         seed: int | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        fallbacks: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> ModelBinding:
-        """Resolve `model`, its provider and price once, for calls in a hot loop."""
-        params = _collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
-        return ModelBinding(self, model, system, params)
+        """Resolve `model`, its provider and price once, for calls in a hot loop (fallbacks too)."""
+        params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
+        return ModelBinding(self, model, system, params, fallback_ids(fallbacks))
+
+    # -- resilience and routing ----------------------------------------------------------
+    def router(
+        self,
+        candidates: Sequence[str] | None = None,
+        strategy: str = "balanced",
+        *,
+        capabilities: Iterable[Capability | str] = (),
+        provider: str | None = None,
+        quality: Mapping[str, int] | None = None,
+        weights: tuple[float, float] = (0.5, 0.5),
+        fallback: bool = True,
+        system: str | None = None,
+        **params: Any,
+    ) -> Router:
+        """A `Router` over `candidates` (default: every active, priced catalog model with the
+        `capabilities`, of `provider` if given) that picks a model per call by `strategy`:
+        cost, latency, quality, balanced, round_robin or manual. With `fallback`, a failed
+        call moves down the ranking. `params` are bound like `bind`'s."""
+        from ._router import Router
+
+        return Router(
+            self,
+            candidates,
+            strategy,
+            capabilities=capabilities,
+            provider=provider,
+            quality=quality,
+            weights=weights,
+            fallback=fallback,
+            system=system,
+            params=params,
+        )
+
+    def limit(
+        self,
+        model: str,
+        *,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        block: bool = True,
+        store: str | None = None,
+    ) -> Limit | None:
+        """A client-side rate limit for a model ("openai/gpt-5") or a provider ("openai"): requests
+        and tokens per minute. A call waits for capacity up to its timeout, or raises
+        `RateLimitError` (with `retry_after`) at once when `block=False`. `store="redis://..."`
+        shares the limit between processes. Neither rpm nor tpm removes the limit."""
+        return self._service.limit(model, rpm, tpm, block, store)
+
+    def health(self) -> dict[str, ModelHealth]:
+        """Each model's circuit-breaker state, recent error rate and average latency.
+
+        Recording starts with the first call to this, a router or a call with fallbacks."""
+        return self._service.health().snapshot()
+
+    def configure_resilience(
+        self,
+        *,
+        fallback_on: Iterable[str] | None = None,
+        failure_threshold: int = 3,
+        cooldown: float = 30.0,
+        max_cooldown: float = 300.0,
+        window: float = 60.0,
+    ) -> None:
+        """Which error kinds move a call to its next model (default: rate_limit, timeout,
+        connection, server), and the circuit breaker: `failure_threshold` consecutive failures
+        put a model in cooldown for `cooldown` seconds (doubling up to `max_cooldown` while its
+        probes fail); error rates are over the last `window` seconds. Resets health."""
+        if fallback_on is not None:
+            kinds = frozenset(fallback_on)
+            unknown = kinds - _ERROR_KINDS
+            if unknown or isinstance(fallback_on, str):
+                kinds_list = ", ".join(sorted(_ERROR_KINDS))
+                raise ValueError(f"fallback_on takes error kinds ({kinds_list}), not {fallback_on!r}")
+            self._service.fallback_on = kinds
+        self._service.health(
+            failure_threshold=failure_threshold, cooldown=cooldown, max_cooldown=max_cooldown, window=window
+        )
 
     # -- costs ---------------------------------------------------------------------------
     def cost(
@@ -471,146 +527,3 @@ class ModelsAPI:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
         return start_http_server(port, addr, registry=registry)
-
-
-class ModelBinding:
-    """A model with parameters resolved and translated once: `gpt = models.bind("gpt-4o")`.
-
-    Immutable; call-time parameters win over bound ones. Pickles by model id and
-    parameters, and re-resolves on the default `models` instance after unpickling.
-    """
-
-    __slots__ = ("_api", "_model", "_params", "_prepared", "_system", "_target")
-    _api: ModelsAPI
-    _model: str
-    _params: dict[str, Any]
-    _prepared: Prepared
-    _system: str | None
-    _target: Target
-
-    def __init__(self, api: ModelsAPI, model: str, system: str | None, params: dict[str, Any]) -> None:
-        service = api._service
-        target: Target = service.target(model)
-        setattr_ = object.__setattr__
-        setattr_(self, "_api", api)
-        setattr_(self, "_model", model)
-        setattr_(self, "_system", system)
-        setattr_(self, "_params", dict(params))
-        setattr_(self, "_target", target)
-        setattr_(self, "_prepared", service.prepare(target, params))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("ModelBinding is immutable; use models.bind(...) for other parameters")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("ModelBinding is immutable")
-
-    @property
-    def model(self) -> str:
-        """The canonical `provider/name` this binding calls."""
-        return self._target.info.id
-
-    @property
-    def params(self) -> Mapping[str, Any]:
-        return dict(self._params)
-
-    def __repr__(self) -> str:
-        shown = [repr(self.model)]
-        if self._system is not None:
-            shown.append(f"system={self._system!r}")
-        for name, value in self._params.items():
-            shown.append(f"{name}={'***' if _is_secret(name) else repr(value)}")
-        return f"ModelBinding({', '.join(shown)})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebind, (self._model, self._system, self._params))
-
-    def __call__(
-        self,
-        prompt: str | list[dict[str, Any]],
-        *,
-        system: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | list[str] | None = None,
-        seed: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        **kwargs: Any,
-    ) -> Response:
-        """Call the bound model; parameters given here win over the bound ones."""
-        prepared = self._prepare(_collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries))
-        return self._api._service.call(self._target, prompt, self._system if system is None else system, prepared)
-
-    def stream(
-        self,
-        prompt: str | list[dict[str, Any]],
-        *,
-        system: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | list[str] | None = None,
-        seed: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        **kwargs: Any,
-    ) -> Stream:
-        """`models.stream(...)` on the bound model."""
-        prepared = self._prepare(_collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries))
-        from ._stream import Stream
-
-        return Stream(self._api._service, self._target, prompt, self._system if system is None else system, prepared)
-
-    async def acall(
-        self,
-        prompt: str | list[dict[str, Any]],
-        *,
-        system: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | list[str] | None = None,
-        seed: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        **kwargs: Any,
-    ) -> Response:
-        """`models.acall(...)` on the bound model."""
-        prepared = self._prepare(_collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries))
-        system = self._system if system is None else system
-        return await self._api._service.acall(self._target, prompt, system, prepared)
-
-    def astream(
-        self,
-        prompt: str | list[dict[str, Any]],
-        *,
-        system: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | list[str] | None = None,
-        seed: int | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        **kwargs: Any,
-    ) -> AsyncStream:
-        """`models.astream(...)` on the bound model."""
-        prepared = self._prepare(_collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries))
-        system = self._system if system is None else system
-        from ._stream import AsyncStream
-
-        return AsyncStream(self._api._service, self._target, prompt, system, prepared)
-
-    def _prepare(self, params: dict[str, Any]) -> Prepared:
-        """The bound options, or bound and call-time ones merged (call-time wins)."""
-        if not params:
-            return self._prepared
-        return self._api._service.prepare(self._target, {**self._params, **params})
-
-
-def _rebind(model: str, system: str | None, params: dict[str, Any]) -> ModelBinding:
-    from . import models
-
-    return models.bind(model, system=system, **params)

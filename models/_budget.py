@@ -21,7 +21,11 @@ from ._messages import text_of
 from .errors import BudgetExceededError
 from .providers._base import Request
 
-__all__ = ["Budget", "Hold", "active_budgets", "estimate_units"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._limits import Reservation
+
+__all__ = ["Budget", "Hold", "active_budgets", "estimate_tokens", "estimate_units"]
 
 _OUTPUT_LIMITS = ("max_tokens", "max_completion_tokens", "max_output_tokens")  # as each SDK spells it
 
@@ -90,19 +94,28 @@ def active_budgets(instance_budget: Budget | None) -> tuple[Budget, ...]:
     return scoped if instance_budget is None else (*scoped, instance_budget)
 
 
-def estimate_units(price: Price | None, request: Request) -> int:
-    """The estimated cost of a request before it is sent: prompt characters / 4, plus max output."""
-    if price is None:
-        return 0
+def _estimate(request: Request) -> tuple[int, int]:
+    """(input, output) tokens of a request before it is sent: prompt characters / 4, and max output."""
     chars = len(request.system or "") + sum(len(text_of(m["content"])) for m in request.messages)
     output = next((request.options[k] for k in _OUTPUT_LIMITS if isinstance(request.options.get(k), int)), 0)
-    return price.cost_units(chars // 4 + 1, output)
+    return chars // 4 + 1, output
+
+
+def estimate_units(price: Price | None, request: Request) -> int:
+    """The estimated cost of a request before it is sent."""
+    return 0 if price is None else price.cost_units(*_estimate(request))
+
+
+def estimate_tokens(request: Request) -> int:
+    """The tokens a request may take, for tokens-per-minute limits."""
+    return sum(_estimate(request))
 
 
 class Hold:
-    """The reservations one call made; turned into its exact cost, or released."""
+    """The reservations one call made (budgets, and client-side rate limits when set); turned
+    into its exact cost and tokens, or released."""
 
-    __slots__ = ("budgets", "units")
+    __slots__ = ("budgets", "reservation", "units")
 
     def __init__(self, budgets: tuple[Budget, ...], units: int) -> None:
         done: list[Budget] = []
@@ -116,10 +129,13 @@ class Hold:
             raise
         self.budgets = budgets
         self.units = units
+        self.reservation: Reservation | None = None
 
-    def settle(self, actual: int) -> None:
+    def settle(self, actual: int, tokens: int = 0) -> None:
         for budget in self.budgets:
             budget.settle(self.units, actual)
+        if self.reservation is not None:
+            self.reservation.settle(tokens)
 
     def release(self) -> None:
         self.settle(0)

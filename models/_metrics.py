@@ -40,6 +40,7 @@ _COUNTERS = (
     ("models_cost_usd", "Cost in US dollars of priced calls.", None),
     ("models_retries", "Retried attempts, by the error that caused them.", "reason"),
     ("models_unpriced_requests", "Successful calls to a model with no price (cost unknown).", None),
+    ("models_fallbacks", "Calls that moved on to the next model (fallbacks, routers), by the error.", "reason"),
 )
 _DURATION_HELP = "Wall time of a call, retries included."
 _TTFT_HELP = "Time from call to the first streamed piece."
@@ -57,6 +58,7 @@ class ModelMetrics:
         "cost_units",
         "duration",
         "duration_sum",
+        "fallbacks",
         "in_flight",
         "labels",
         "lock",
@@ -73,6 +75,7 @@ class ModelMetrics:
         self.lock = threading.Lock()
         self.requests: dict[str, int] = {"ok": 0}  # shown at 0 from the start, as before any error
         self.retries: dict[str, int] = {}
+        self.fallbacks: dict[str, int] = {}
         self.tokens = [0, 0, 0, 0, 0]
         self.cost_units = 0
         self.unpriced = 0
@@ -125,6 +128,10 @@ class ModelMetrics:
         with self.lock:
             self.retries[kind] = self.retries.get(kind, 0) + 1
 
+    def fallback(self, kind: str) -> None:
+        with self.lock:
+            self.fallbacks[kind] = self.fallbacks.get(kind, 0) + 1
+
     def first_token(self, seconds: float) -> None:
         bucket = bisect_left(_TTFT_BUCKETS, seconds)
         with self.lock:
@@ -175,6 +182,9 @@ class _ClientMetrics(ModelMetrics):
     def retry(self, kind: str) -> None:
         self._child("retries", kind).inc()
 
+    def fallback(self, kind: str) -> None:
+        self._child("fallbacks", kind).inc()
+
     def first_token(self, seconds: float) -> None:
         self._child("ttft").observe(seconds)
 
@@ -188,7 +198,9 @@ class _ClientFamilies:
         def counter(name: str, help_text: str, extra: str | None) -> Counter:
             return Counter(name, help_text, (*_LABELS, extra) if extra else _LABELS, registry=registry)
 
-        self.requests, self.tokens, self.cost, self.retries, self.unpriced = (counter(*spec) for spec in _COUNTERS)
+        self.requests, self.tokens, self.cost, self.retries, self.unpriced, self.fallbacks = (
+            counter(*spec) for spec in _COUNTERS
+        )
         self.duration = Histogram(
             "models_request_duration_seconds", _DURATION_HELP, _LABELS, registry=registry, buckets=_DURATION_BUCKETS
         )
@@ -249,7 +261,7 @@ class _Collector:
     def _families(models: list[ModelMetrics] | None = None) -> Iterator[Metric]:
         from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-        requests, tokens, cost, retries, unpriced = (
+        requests, tokens, cost, retries, unpriced, fallbacks = (
             CounterMetricFamily(name, help_text, labels=(*_LABELS, extra) if extra else _LABELS)
             for name, help_text, extra in _COUNTERS
         )
@@ -261,6 +273,7 @@ class _Collector:
                 labels = list(m.labels)
                 request_counts = dict(m.requests)
                 retry_counts = dict(m.retries)
+                fallback_counts = dict(m.fallbacks)
                 token_counts = list(m.tokens)
                 cost_units, unpriced_count, flying = m.cost_units, m.unpriced, m.in_flight
                 durations, duration_sum = list(m.duration), m.duration_sum
@@ -273,10 +286,12 @@ class _Collector:
             for reason, count in retry_counts.items():
                 retries.add_metric([*labels, reason], count)
             unpriced.add_metric(labels, unpriced_count)
+            for reason, count in fallback_counts.items():
+                fallbacks.add_metric([*labels, reason], count)
             duration.add_metric(labels, _cumulative(_DURATION_BUCKETS, durations), duration_sum)
             ttft.add_metric(labels, _cumulative(_TTFT_BUCKETS, ttfts), ttft_sum)
             in_flight.add_metric(labels, flying)
-        yield from (requests, tokens, cost, retries, unpriced, duration, ttft, in_flight)
+        yield from (requests, tokens, cost, retries, unpriced, fallbacks, duration, ttft, in_flight)
 
 
 def _cumulative(bounds: tuple[float, ...], counts: list[int]) -> list[tuple[str, float]]:

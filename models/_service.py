@@ -15,20 +15,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._budget import Budget, Hold, active_budgets, estimate_units
+from ._budget import Budget, Hold, active_budgets, estimate_tokens, estimate_units
 from ._capabilities import check_messages, check_options, has_capability_data
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE, Price
+from ._health import Health
+from ._limits import Limit, Limits, aacquire_all, acquire_all
 from ._messages import normalize
 from ._metrics import Metrics, ModelMetrics, metrics_for
 from ._overrides import env_name
 from ._params import check_params
 from ._pricebook import PriceBook
 from ._registry import SimpleModelRegistry
+from ._resilience import DEFAULT_FALLBACK_ON
 from ._retry import delay_before_retry
 from ._types import Completion, Response, Usage
 from ._usage import UsageLedger, _Totals, record_tracked, record_tracked_error
-from .errors import ProviderError
+from .errors import ProviderError, ProviderNotFoundError, RateLimitError
 from .providers._base import DEFAULT_TIMEOUT, Provider, Request
 
 if TYPE_CHECKING:
@@ -45,6 +48,9 @@ __all__ = [
 ]
 
 DEFAULT_MAX_RETRIES = 2
+# Failures that say a model is unwell (they count towards its circuit breaker); others, like
+# a caller's invalid request, say nothing about it.
+_UNHEALTHY = frozenset({"rate_limit", "timeout", "connection", "server"})
 _TARGET_CACHE_SIZE = 1024
 
 
@@ -145,6 +151,17 @@ class ModelService:
         self.budget: Budget | None = None  # set_budget: applies to every call of this instance
         self.response_hooks: tuple[Hook, ...] = ()
         self.error_hooks: tuple[Hook, ...] = ()
+        self.fallback_on: frozenset[str] = DEFAULT_FALLBACK_ON
+        self.limits = Limits()
+        self._health: Health | None = None  # made by the first fallback, router or health() call
+
+    def health(self, **settings: Any) -> Health:
+        """The circuit breakers and latency averages of this instance's models, created on first use;
+        from then on every call records its outcome (about 1 µs a call). `settings` replace them."""
+        with self._lock:
+            if self._health is None or settings:
+                self._health = Health(**settings)
+            return self._health
 
     # -- resolution ----------------------------------------------------------------------
     def metrics(self) -> Metrics:
@@ -234,12 +251,54 @@ class ModelService:
             check_messages(target.info, messages)
         return Request(target.info, messages, system, prepared.options, prepared.timeout)
 
-    def hold(self, target: Target, request: Request) -> Hold | None:
-        """Reserve the call's estimated cost in every budget in force, or raise `BudgetExceededError`."""
+    def hold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
+        """Reserve the call's estimated cost in every budget in force (or raise `BudgetExceededError`)
+        and take its place in the client-side rate limits (waiting up to its timeout)."""
+        hold = self._budget_hold(target, request)
+        info = target.info
+        limits = self.limits.for_model(info.id, info.provider)
+        if limits:
+            hold = hold or Hold((), 0)
+            try:
+                hold.reservation = acquire_all(
+                    limits, estimate_tokens(request), timeout=prepared.timeout, model=info.id, provider=info.provider
+                )
+            except RateLimitError as error:
+                self._limited(target, hold, error)
+        return hold
+
+    async def ahold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
+        """`hold`, waiting for rate-limit capacity without blocking the event loop."""
+        hold = self._budget_hold(target, request)
+        info = target.info
+        limits = self.limits.for_model(info.id, info.provider)
+        if limits:
+            hold = hold or Hold((), 0)
+            try:
+                hold.reservation = await aacquire_all(
+                    limits, estimate_tokens(request), timeout=prepared.timeout, model=info.id, provider=info.provider
+                )
+            except RateLimitError as error:
+                self._limited(target, hold, error)
+        return hold
+
+    def _budget_hold(self, target: Target, request: Request) -> Hold | None:
         budgets = active_budgets(self.budget)
-        if not budgets:
-            return None
-        return Hold(budgets, estimate_units(target.price, request))
+        return Hold(budgets, estimate_units(target.price, request)) if budgets else None
+
+    def _limited(self, target: Target, hold: Hold, error: RateLimitError) -> NoReturn:
+        """A client-side limit refused the call: counted as a `rate_limit` failure, nothing sent."""
+        hold.release()
+        self._record_error(target, error, time.perf_counter(), counts_for_health=False)
+        raise error
+
+    def limit(self, key: str, rpm: int | None, tpm: int | None, block: bool, store: str | None) -> Limit | None:
+        """Set (or, with neither rate, remove) the limit of a model or provider id."""
+        try:  # a provider ("openai"), else a model ("gpt-5", "openai/gpt-5") by its canonical id
+            key = self.models.provider_name(key)
+        except ProviderNotFoundError:
+            key = self.models.resolve(key).id
+        return self.limits.set(key, rpm, tpm, block=block, store=store)
 
     def start(self, target: Target) -> float:
         """Begin a call: refresh the price if `reload_costs()` or a scheduled price change replaced it,
@@ -255,7 +314,7 @@ class ModelService:
         """One call: validate, attempt with retries, then price and record it."""
         request = self.request(target, prompt, system, prepared)
         provider = target.provider
-        hold = self.hold(target, request)
+        hold = self.hold(target, request, prepared)
         start = self.start(target)
         attempt = 0
         try:
@@ -279,7 +338,7 @@ class ModelService:
 
         request = self.request(target, prompt, system, prepared)
         provider = target.provider
-        hold = self.hold(target, request)
+        hold = await self.ahold(target, request, prepared)
         start = self.start(target)
         attempt = 0
         try:
@@ -336,10 +395,18 @@ class ModelService:
         instead = f"; use {info.replacement} instead" if info.replacement else ""
         self._warn_once(info.id, "lifecycle", f"{info.id} {state}{instead}.", 5)
 
-    def _record_error(self, target: Target, error: BaseException, start: float) -> None:
+    def _record_error(
+        self, target: Target, error: BaseException, start: float, *, counts_for_health: bool = True
+    ) -> None:
         kind = error.kind if isinstance(error, ProviderError) else "other"
         latency = time.perf_counter() - start
         target.metrics.error(kind, latency)
+        health = self._health
+        if health is not None:
+            if counts_for_health and kind in _UNHEALTHY:
+                health.record(target.info.id, False)
+            else:
+                health.release(target.info.id)
         target.totals.add_error()
         record_tracked_error()
         if self.error_hooks:
@@ -389,8 +456,10 @@ class ModelService:
             cost = units / COST_SCALE
             source = price.origin
         target.metrics.ok(c, units, latency)
+        if self._health is not None:
+            self._health.record(target.info.id, True, latency)
         if hold is not None:
-            hold.settle(units or 0)
+            hold.settle(units or 0, c.input_tokens + c.output_tokens)
         target.totals.add(c, units)
         record_tracked(c, units)
         usage = Usage(

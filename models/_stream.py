@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, NoReturn
 
 from ._budget import Hold
 from ._capabilities import check_streaming
-from ._types import Completion, Response
+from ._types import Attempt, Completion, Response
+from .errors import ModelsError
 
 if TYPE_CHECKING:
+    from ._resilience import Plan
     from ._service import ModelService, Prepared, Target
 
 __all__ = ["AsyncStream", "Stream"]
@@ -29,23 +31,29 @@ class _StreamState:
 
     __slots__ = (
         "__weakref__",
+        "_attempts",
         "_hold",
         "_parts",
+        "_plan",
         "_prepared",
+        "_prompt",
         "_request",
         "_response",
         "_result",
         "_service",
         "_start",
+        "_system",
         "_target",
     )
 
-    def __init__(
-        self, service: ModelService, target: Target, prompt: object, system: str | None, prepared: Prepared
-    ) -> None:
+    def __init__(self, service: ModelService, plan: Plan, prompt: object, system: str | None) -> None:
+        target, prepared = plan[0]
         check_streaming(target.info)
         self._request = service.request(target, prompt, system, prepared)  # bad input fails here
         self._service = service
+        self._plan = plan  # the model, then its fallbacks: tried in turn until a first piece arrives
+        self._prompt, self._system = prompt, system
+        self._attempts: tuple[Attempt, ...] = ()
         self._target = target
         self._prepared = prepared
         self._parts: list[str] = []
@@ -69,7 +77,14 @@ class _StreamState:
         if result is None or self._response is not None:
             return
         result.text = "".join(self._parts)
-        self._response = self._service.finish(self._target, result, time.perf_counter() - self._start, self._hold)
+        response = self._service.finish(self._target, result, time.perf_counter() - self._start, self._hold)
+        self._response = response._with_attempts(self._attempts) if self._attempts else response
+
+    def _use(self, target: Target, prepared: Prepared) -> None:
+        """Switch to a fallback model (its own validation, its own request)."""
+        check_streaming(target.info)
+        self._request = self._service.request(target, self._prompt, self._system, prepared)
+        self._target, self._prepared = target, prepared
 
     def _failed(self, exc: Exception) -> NoReturn:
         """A failure after the first piece: count it once and raise it normalised."""
@@ -89,10 +104,8 @@ class Stream(_StreamState):
 
     __slots__ = ("_pieces",)
 
-    def __init__(
-        self, service: ModelService, target: Target, prompt: object, system: str | None, prepared: Prepared
-    ) -> None:
-        super().__init__(service, target, prompt, system, prepared)
+    def __init__(self, service: ModelService, plan: Plan, prompt: object, system: str | None) -> None:
+        super().__init__(service, plan, prompt, system)
         self._pieces: Iterator[str] | None = None
 
     def __iter__(self) -> Stream:
@@ -117,9 +130,32 @@ class Stream(_StreamState):
         return piece
 
     def _open(self) -> str:
+        """Open the stream on the first model of the plan that gives a first piece."""
+        if len(self._plan) == 1:
+            return self._open_one()
+        from ._resilience import Chain
+
+        chain, last = Chain(self._service), len(self._plan) - 1
+        for index, (target, prepared) in enumerate(self._plan):
+            if not chain.usable(target):
+                continue
+            started = time.perf_counter()
+            try:
+                if index:
+                    self._use(target, prepared)
+                first = self._open_one()
+            except ModelsError as error:
+                if not chain.failed(target, error, started, index < last):
+                    raise
+                continue
+            self._attempts = tuple(chain.attempts)
+            return first
+        chain.exhausted()
+
+    def _open_one(self) -> str:
         """Send the request, retrying until the first piece arrives (or the answer is empty)."""
         service, target, prepared = self._service, self._target, self._prepared
-        self._hold = service.hold(target, self._request)
+        self._hold = service.hold(target, self._request, prepared)
         self._start = service.start(target)
         attempt = 0
         while True:
@@ -184,10 +220,8 @@ class AsyncStream(_StreamState):
 
     __slots__ = ("_pieces",)
 
-    def __init__(
-        self, service: ModelService, target: Target, prompt: object, system: str | None, prepared: Prepared
-    ) -> None:
-        super().__init__(service, target, prompt, system, prepared)
+    def __init__(self, service: ModelService, plan: Plan, prompt: object, system: str | None) -> None:
+        super().__init__(service, plan, prompt, system)
         self._pieces: AsyncIterator[str] | None = None
 
     def __aiter__(self) -> AsyncStream:
@@ -212,8 +246,31 @@ class AsyncStream(_StreamState):
         return piece
 
     async def _open(self) -> str:
+        """Open the stream on the first model of the plan that gives a first piece."""
+        if len(self._plan) == 1:
+            return await self._open_one()
+        from ._resilience import Chain
+
+        chain, last = Chain(self._service), len(self._plan) - 1
+        for index, (target, prepared) in enumerate(self._plan):
+            if not chain.usable(target):
+                continue
+            started = time.perf_counter()
+            try:
+                if index:
+                    self._use(target, prepared)
+                first = await self._open_one()
+            except ModelsError as error:
+                if not chain.failed(target, error, started, index < last):
+                    raise
+                continue
+            self._attempts = tuple(chain.attempts)
+            return first
+        chain.exhausted()
+
+    async def _open_one(self) -> str:
         service, target, prepared = self._service, self._target, self._prepared
-        self._hold = service.hold(target, self._request)
+        self._hold = await service.ahold(target, self._request, prepared)
         self._start = service.start(target)
         attempt = 0
         while True:

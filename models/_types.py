@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._costs import Price
 
-__all__ = ["Completion", "Lazy", "Response", "Usage"]
+__all__ = ["Attempt", "Completion", "Lazy", "Response", "Usage"]
 
 
 class Usage:
@@ -121,6 +121,46 @@ class Usage:
         return (Usage, self._fields())
 
 
+class Attempt:
+    """A model tried before the one that answered (or before the error raised): fallbacks and routers.
+
+    `error_kind` is an error kind (`rate_limit`, `server`, ...) or why it was passed over:
+    `cooldown` (its circuit breaker is open), `context_window` (its window is no larger than one
+    that already overflowed) or `not_configured` (no API key). `error` is the exception, if one
+    was raised; `latency` the seconds spent on it.
+    """
+
+    __slots__ = ("_error", "_kind", "_latency", "_model")
+
+    def __init__(self, model: str, error_kind: str, error: BaseException | None = None, latency: float = 0.0) -> None:
+        self._model = model
+        self._kind = error_kind
+        self._error = error
+        self._latency = latency
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def error_kind(self) -> str:
+        return self._kind
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    @property
+    def latency(self) -> float:
+        return self._latency
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Attempt, (self._model, self._kind, self._error, self._latency))
+
+    def __repr__(self) -> str:
+        return f"Attempt({self._model!r}, {self._kind!r}, latency={self._latency:.3f}s)"
+
+
 class Lazy:
     """A value built on first use: a provider's typed SDK object costs more to build than our
     own parsing, so `Response.raw` builds it only when someone reads it."""
@@ -181,7 +221,7 @@ class Response:
     on first access; `latency` is the wall time of the whole call in seconds, retries included.
     """
 
-    __slots__ = ("_finish", "_latency", "_model", "_provider", "_raw", "_text", "_usage")
+    __slots__ = ("_attempts", "_finish", "_latency", "_model", "_provider", "_raw", "_text", "_usage")
 
     def __init__(
         self,
@@ -192,7 +232,9 @@ class Response:
         finish_reason: str | None,
         latency: float,
         raw: Any = None,
+        attempts: tuple[Attempt, ...] = (),
     ) -> None:
+        self._attempts = attempts
         self._text = text
         self._model = model
         self._provider = provider
@@ -226,6 +268,16 @@ class Response:
         return self._latency
 
     @property
+    def attempts(self) -> tuple[Attempt, ...]:
+        """The models tried before this one answered (fallbacks, routers); empty when the first did."""
+        return self._attempts
+
+    def _with_attempts(self, attempts: tuple[Attempt, ...]) -> Response:
+        response = Response(self._text, self._model, self._provider, self._usage, self._finish, self._latency)
+        response._raw, response._attempts = self._raw, attempts
+        return response
+
+    @property
     def raw(self) -> Any:
         raw = self._raw
         if isinstance(raw, Lazy):
@@ -251,7 +303,8 @@ class Response:
     __hash__ = None  # type: ignore[assignment]  # `raw` may be unhashable; equal responses need not hash
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Response, (self._text, self._model, self._provider, self._usage, self._finish, self._latency, self.raw))
+        fields = (self._text, self._model, self._provider, self._usage, self._finish, self._latency)
+        return (Response, (*fields, self.raw, self._attempts))
 
     def __repr__(self) -> str:
         text = self._text if len(self._text) <= 60 else self._text[:57] + "..."

@@ -28,6 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._types import Attempt
+
 __all__ = [
     "AuthenticationError",
     "BudgetExceededError",
@@ -50,7 +54,13 @@ __all__ = [
 
 
 class ModelsError(Exception):
-    """Base class of every error this library raises on purpose."""
+    """Base class of every error this library raises on purpose.
+
+    `attempts` lists the models a call with fallbacks (or a router) tried, this one's
+    failure last; empty for a plain call.
+    """
+
+    attempts: tuple[Attempt, ...] = ()
 
     def __reduce__(self) -> tuple[object, ...]:
         # Subclasses' __init__ signatures differ, so pickling (multiprocessing sends errors

@@ -113,6 +113,7 @@ def test_signature_parity_across_call_forms(form: str) -> None:
         "seed",
         "timeout",
         "max_retries",
+        "fallbacks",
         "kwargs",
     ]
     assert _params(getattr(ModelsAPI, form), 2) == call
