@@ -11,6 +11,7 @@ import pytest
 
 import models as package
 from models import ModelBinding, ModelsAPI, models
+from models._router import Router
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,6 +119,8 @@ def test_signature_parity_across_call_forms(form: str) -> None:
     ]
     assert _params(getattr(ModelsAPI, form), 2) == call
     assert _params(getattr(ModelBinding, form), 1) == call  # self; a binding has no model
+    assert _params(getattr(Router, form), 1) == call
     assert _params(ModelsAPI.bind, 2) == [p for p in call if p[0] != "prompt"]
     assert inspect.iscoroutinefunction(getattr(ModelsAPI, form)) == (form == "acall")
     assert inspect.iscoroutinefunction(getattr(ModelBinding, form)) == (form == "acall")
+    assert inspect.iscoroutinefunction(getattr(Router, form)) == (form == "acall")

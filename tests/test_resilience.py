@@ -229,3 +229,100 @@ def test_a_limited_model_falls_back(wired: ModelsAPI, fake: FakeLLM) -> None:
     assert (r.model, [a.error_kind for a in r.attempts]) == (CHAIN[1], ["rate_limit"])
     health = wired.health()[CHAIN[0]]
     assert (health.requests, health.consecutive_failures) == (1, 0)  # our own limit says nothing of its health
+
+
+@pytest.fixture
+def priced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Three offline models with prices (USD per 1M: input/output) from overrides."""
+    for name, (inp, out) in {"CHEAP": (1, 2), "MID": (3, 6), "DEAR": (10, 20)}.items():
+        monkeypatch.setenv(f"MODELS_COST_MOCK_{name}_INPUT", str(inp))
+        monkeypatch.setenv(f"MODELS_COST_MOCK_{name}_OUTPUT", str(out))
+    return ["mock/dear", "mock/cheap", "mock/mid"]
+
+
+QUALITY = {"mock/dear": 5, "mock/mid": 4, "mock/cheap": 2}
+
+
+def test_cost_strategy_picks_the_cheapest_for_the_estimated_tokens(api: ModelsAPI, priced: list[str]) -> None:
+    router = api.router(priced, "cost")
+    # "hi" is 1 estimated input token; no max_tokens: 1,024 output tokens
+    assert [(c.model, c.score) for c in router.explain("hi")] == [
+        ("mock/cheap", 0.002049),
+        ("mock/mid", 0.006147),
+        ("mock/dear", 0.02049),
+    ]
+    assert router("hi").model == "mock/cheap"
+    assert router.explain("hi", max_tokens=10)[0].score == (1 * 1 + 10 * 2) / 1e6
+
+
+def test_quality_strategy_with_user_tiers(api: ModelsAPI, priced: list[str]) -> None:
+    router = api.router(priced, "quality", quality=QUALITY)
+    assert [(c.model, c.score) for c in router.explain("hi")] == [
+        ("mock/dear", 5.0),
+        ("mock/mid", 4.0),
+        ("mock/cheap", 2.0),
+    ]
+    assert router("hi").model == "mock/dear"
+
+
+def test_balanced_strategy_is_the_documented_score(api: ModelsAPI, priced: list[str]) -> None:
+    import math
+
+    router = api.router(priced, "balanced", quality=QUALITY)
+    # costs are 1x, 3x and 10x the cheapest: log places 0, log(3)/log(10), 1
+    mid = 0.5 * 4 / 5 + 0.5 * (1 - math.log(3) / math.log(10))
+    assert [(c.model, c.score) for c in router.explain("hi")] == [
+        ("mock/cheap", 0.7),
+        ("mock/mid", round(mid, 6)),
+        ("mock/dear", 0.5),
+    ]
+    weighted = api.router(priced, "balanced", quality=QUALITY, weights=(1.0, 0.0))  # quality only
+    assert weighted.explain("hi")[0].model == "mock/dear"
+
+
+def test_round_robin_and_manual(api: ModelsAPI, priced: list[str]) -> None:
+    router = api.router(priced, "round_robin")
+    assert [router("hi").model for _ in range(4)] == ["mock/dear", "mock/cheap", "mock/mid", "mock/dear"]
+    assert api.router(priced, "manual")("hi").model == "mock/dear"
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        api.router(priced, "fastest")
+
+
+def test_latency_strategy_explores_then_prefers_the_fastest(wired: ModelsAPI, fake: FakeLLM) -> None:
+    router = wired.router(CHAIN, "latency")
+    assert [c.reason for c in router.explain("hi")] == ["not measured yet: explored first"] * 3
+    fake.enqueue(Fault(delay=0.3))  # the first model answers slowly
+    assert [router("hi").model for _ in range(3)] == CHAIN  # each unmeasured model in turn
+    ranking = router.explain("hi")
+    assert ranking[-1].model == CHAIN[0] and ranking[-1].score is not None and ranking[-1].score >= 0.3
+    assert router("hi").model != CHAIN[0]
+    assert set(router.health()) == set(CHAIN)
+
+
+def test_a_router_falls_back_down_its_ranking(wired: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(Fault.server())
+    r = wired.router(CHAIN, "manual", max_retries=0)("hi")
+    assert (r.model, [a.model for a in r.attempts]) == (CHAIN[1], [CHAIN[0]])
+    fake.enqueue(Fault.server())
+    with pytest.raises(ServerError):
+        wired.router(CHAIN, "manual", fallback=False, max_retries=0)("hi")
+
+
+def test_capabilities_and_prompt_size_filter_candidates(wired: ModelsAPI, fake: FakeLLM) -> None:
+    router = wired.router(["openai/gpt-4o", "mock/echo", MODELS["google"]], "manual", capabilities=["image_input"])
+    big = "word " * 120_000  # ~150K tokens: more than gpt-4o's 128K window
+    choices = router.explain(big)
+    assert [(c.model, c.eligible) for c in choices] == [
+        (MODELS["google"], True),
+        ("openai/gpt-4o", False),
+        ("mock/echo", False),
+    ]
+    assert choices[1].reason == "~151025 tokens exceed its 128000"  # 600,000 chars / 4 + 1 + 1,024
+    assert choices[2].reason.startswith("lacks ") and "image_input" in choices[2].reason
+    assert router(big).model == MODELS["google"]
+
+
+def test_a_router_over_the_catalog(api: ModelsAPI) -> None:
+    router = api.router(provider="google", capabilities=["image_input"], strategy="cost")
+    listed = {m.id for m in api.list(provider="google", capability="image_input") if m.price is not None}
+    assert set(router.models) == listed and len(listed) >= 3
