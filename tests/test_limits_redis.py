@@ -205,3 +205,35 @@ def test_a_debt_settled_in_another_process_delays_this_one(client: redis.Redis, 
     elapsed = _now(client) - before
     assert caught.value.retry_after is not None
     assert 21.0 - elapsed <= caught.value.retry_after <= 21.0  # 20 tokens of debt, then 1
+
+
+def _calls_through_models(url: str, model: str, attempts: int, barrier: threading.Barrier) -> int:
+    """In a fresh process: calls through `models.limit(..., store=redis)`; how many were let through."""
+    import warnings
+
+    from models import ModelsAPI
+
+    warnings.simplefilter("ignore")  # the mock model is unpriced
+    api = ModelsAPI()
+    api.limit(model, rpm=30, block=False, store=url)
+    api.limit("mock/warm-up", rpm=30, store=url)
+    api("mock/warm-up", "hi")  # connects and loads the script, outside the shared limit
+    barrier.wait()  # both processes start together: refill (1 request per 2 s) adds nothing whole
+    done = 0
+    for _ in range(attempts):
+        try:
+            api(model, "hi")
+            done += 1
+        except RateLimitError:
+            pass
+    return done
+
+
+def test_models_limit_shared_by_two_processes_through_redis(client: redis.Redis, redis_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    model = "mock/shared-limit"
+    with context.Manager() as manager:
+        barrier = manager.Barrier(2)
+        with context.Pool(2) as pool:
+            done = pool.starmap(_calls_through_models, [(redis_url, model, 25, barrier)] * 2)
+    assert sum(done) == 30  # rpm=30 across both processes, whatever their split
