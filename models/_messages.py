@@ -23,7 +23,7 @@ def normalize(prompt: object, system: str | None, model: str) -> tuple[str | Non
     if system is not None and not isinstance(system, str):
         raise TypeError(f"system must be a str, not {type(system).__name__}")
     if isinstance(prompt, str):
-        if not prompt.strip():
+        if not prompt or prompt.isspace():  # not .strip(): that copies the whole prompt
             raise InvalidRequestError("The prompt is empty: pass some text.", model=model)
         return system or None, [{"role": "user", "content": prompt}]
     if not isinstance(prompt, Sequence) or isinstance(prompt, (bytes, bytearray)):
