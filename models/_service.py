@@ -254,37 +254,41 @@ class ModelService:
     def hold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
         """Reserve the call's estimated cost in every budget in force (or raise `BudgetExceededError`)
         and take its place in the client-side rate limits (waiting up to its timeout)."""
-        hold = self._budget_hold(target, request)
-        info = target.info
-        limits = self.limits.for_model(info.id, info.provider)
+        hold, limits = self._budget_hold(target, request)
         if limits:
             hold = hold or Hold((), 0)
             try:
-                hold.reservation = acquire_all(
-                    limits, estimate_tokens(request), timeout=prepared.timeout, model=info.id, provider=info.provider
-                )
+                hold.reservation = acquire_all(limits, **self._limit_args(target, request, prepared))
             except RateLimitError as error:
                 self._limited(target, hold, error)
         return hold
 
     async def ahold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
         """`hold`, waiting for rate-limit capacity without blocking the event loop."""
-        hold = self._budget_hold(target, request)
-        info = target.info
-        limits = self.limits.for_model(info.id, info.provider)
+        hold, limits = self._budget_hold(target, request)
         if limits:
             hold = hold or Hold((), 0)
             try:
-                hold.reservation = await aacquire_all(
-                    limits, estimate_tokens(request), timeout=prepared.timeout, model=info.id, provider=info.provider
-                )
+                hold.reservation = await aacquire_all(limits, **self._limit_args(target, request, prepared))
             except RateLimitError as error:
                 self._limited(target, hold, error)
         return hold
 
-    def _budget_hold(self, target: Target, request: Request) -> Hold | None:
+    def _budget_hold(self, target: Target, request: Request) -> tuple[Hold | None, tuple[Limit, ...]]:
+        """The budget reservation, if any budget is in force, and the rate limits that apply."""
         budgets = active_budgets(self.budget)
-        return Hold(budgets, estimate_units(target.price, request)) if budgets else None
+        hold = Hold(budgets, estimate_units(target.price, request)) if budgets else None
+        return hold, self.limits.for_model(target.info.id, target.info.provider)
+
+    @staticmethod
+    def _limit_args(target: Target, request: Request, prepared: Prepared) -> dict[str, Any]:
+        info = target.info
+        return {
+            "tokens": estimate_tokens(request),
+            "timeout": prepared.timeout,
+            "model": info.id,
+            "provider": info.provider,
+        }
 
     def _limited(self, target: Target, hold: Hold, error: RateLimitError) -> NoReturn:
         """A client-side limit refused the call: counted as a `rate_limit` failure, nothing sent."""
