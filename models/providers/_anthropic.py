@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from .._catalog import ModelInfo
-from .._types import Completion
+from .._types import Completion, Lazy
 from ..errors import (
     AuthenticationError,
     ContextWindowExceededError,
@@ -19,7 +20,15 @@ from ..errors import (
     ServerError,
 )
 from ._base import Provider, Request
-from ._common import error_for_status, import_sdk, redact, retry_after_from_headers, transport_error
+from ._common import (
+    error_for_status,
+    field,
+    import_sdk,
+    json_object,
+    redact,
+    retry_after_from_headers,
+    transport_error,
+)
 
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens; sent when the caller gives none
 _FINISH = {
@@ -69,30 +78,52 @@ def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
 
 
 def _counts(usage: Any, result: Completion) -> None:
-    """Token counts of a usage object into `result`; fields the object lacks or has as None are kept.
+    """Token counts of a usage object (a JSON body's or a stream event's) into `result`; fields
+    it lacks or has as null are kept, since a stream reports input and output in separate events.
 
     The API's input_tokens excludes cache reads and writes; ours counts every prompt token.
     """
-    cached = getattr(usage, "cache_read_input_tokens", None)
-    written = getattr(usage, "cache_creation_input_tokens", None)
+    cached = field(usage, "cache_read_input_tokens")
+    written = field(usage, "cache_creation_input_tokens")
     if cached is not None:
         result.cached_input_tokens = cached
     if written is not None:
         result.cache_write_tokens = written
-    breakdown = getattr(usage, "cache_creation", None)  # 5-minute and 1-hour writes, priced apart
+    breakdown = field(usage, "cache_creation")  # 5-minute and 1-hour writes, priced apart
     if breakdown is not None:
-        result.cache_write_1h_tokens = getattr(breakdown, "ephemeral_1h_input_tokens", 0) or 0
-    if getattr(usage, "input_tokens", None) is not None:
-        result.input_tokens = usage.input_tokens + result.cached_input_tokens + result.cache_write_tokens
-    if usage.output_tokens is not None:
-        result.output_tokens = usage.output_tokens
+        result.cache_write_1h_tokens = field(breakdown, "ephemeral_1h_input_tokens") or 0
+    input_tokens = field(usage, "input_tokens")
+    if input_tokens is not None:
+        result.input_tokens = input_tokens + result.cached_input_tokens + result.cache_write_tokens
+    output_tokens = field(usage, "output_tokens")
+    if output_tokens is not None:
+        result.output_tokens = output_tokens
 
 
-def _completion(response: Any) -> Completion:
-    text = "".join(block.text for block in response.content if block.type == "text")
-    result = Completion(text, finish_reason=_FINISH.get(response.stop_reason or ""), raw=response)
-    _counts(response.usage, result)
+def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
+    """Our result from the body of a `with_raw_response` call (sync or async): parsed with the
+    stdlib, the SDK's `Message` built only if someone reads `Response.raw`."""
+    request_id = raw.request_id
+    body = json_object(raw.http_response.content, "Anthropic", provider, model.id, request_id)
+    text = "".join(field(block, "text") or "" for block in body.get("content") or () if field(block, "type") == "text")
+    result = Completion(
+        text,
+        finish_reason=_FINISH.get(body.get("stop_reason") or ""),
+        raw=Lazy(partial(_typed, body, request_id, raw.workspace_id)),
+    )
+    _counts(body.get("usage"), result)
     return result
+
+
+def _typed(body: dict[str, Any], request_id: str | None, workspace_id: str | None) -> Any:
+    """The SDK's `Message` for `body`, built as its client builds one: constructed without
+    validation, the request and workspace ids attached."""
+    from anthropic.types import Message
+
+    message = Message.model_construct(**body)
+    message._request_id = request_id
+    message._workspace_id = workspace_id
+    return message
 
 
 def _apply_event(event: Any, result: Completion) -> str | None:
@@ -138,10 +169,12 @@ class AnthropicProvider(Provider):
         return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0)
 
     def complete(self, request: Request) -> Completion:
-        return _completion(self.client().messages.create(**_kwargs(request)))
+        raw = self.client().messages.with_raw_response.create(**_kwargs(request))
+        return _completion(raw, self.name, request.model)
 
     async def acomplete(self, request: Request) -> Completion:
-        return _completion(await self.async_client().messages.create(**_kwargs(request)))
+        raw = await self.async_client().messages.with_raw_response.create(**_kwargs(request))
+        return _completion(raw, self.name, request.model)
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
         with self.client().messages.create(**_kwargs(request, stream=True)) as events:

@@ -1,9 +1,11 @@
-"""What the SDK providers share: status-code mapping, Retry-After, redaction, lazy SDK import."""
+"""What the SDK providers share: status-code mapping, Retry-After, redaction, lazy SDK import,
+and reading a JSON body the providers parse themselves."""
 
 from __future__ import annotations
 
 import email.utils
 import importlib
+import json
 import re
 import sys
 import time
@@ -22,7 +24,16 @@ from ..errors import (
     ServerError,
 )
 
-__all__ = ["body_error", "error_for_status", "import_sdk", "redact", "retry_after_from_headers", "transport_error"]
+__all__ = [
+    "body_error",
+    "error_for_status",
+    "field",
+    "import_sdk",
+    "json_object",
+    "redact",
+    "retry_after_from_headers",
+    "transport_error",
+]
 
 
 def import_sdk(module: str, package: str) -> ModuleType:
@@ -112,3 +123,27 @@ def transport_error(error: BaseException, label: str, where: dict[str, Any]) -> 
     if isinstance(error, httpx.TransportError):
         return ProviderConnectionError(f"The connection to {label} failed ({type(error).__name__}).", **where)
     return None
+
+
+def json_object(content: bytes, label: str, provider: str, model: str, request_id: str | None) -> dict[str, Any]:
+    """The JSON object of a successful response body, which the providers parse themselves
+    (much cheaper than the SDKs' typed objects); anything else is a `ProviderError`."""
+    try:
+        body = json.loads(content)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
+        raise ProviderError(
+            f"{label} answered with a body that is not JSON.", provider=provider, model=model, request_id=request_id
+        ) from exc
+    if not isinstance(body, dict):
+        raise ProviderError(
+            f"{label} answered with JSON that is not an object.", provider=provider, model=model, request_id=request_id
+        )
+    return body
+
+
+def field(source: Any, name: str) -> Any:
+    """`source[name]` of a parsed JSON object or `source.name` of an SDK object, None when absent,
+    so one usage rule per provider reads both plain bodies and the SDKs' stream events."""
+    if isinstance(source, dict):
+        return source.get(name)
+    return getattr(source, name, None)

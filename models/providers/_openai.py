@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from .._catalog import ModelInfo
-from .._types import Completion
+from .._types import Completion, Lazy
 from ..errors import (
     AuthenticationError,
     ContentFilterError,
@@ -20,7 +21,16 @@ from ..errors import (
     ServerError,
 )
 from ._base import Provider, Request
-from ._common import body_error, error_for_status, import_sdk, redact, retry_after_from_headers, transport_error
+from ._common import (
+    body_error,
+    error_for_status,
+    field,
+    import_sdk,
+    json_object,
+    redact,
+    retry_after_from_headers,
+    transport_error,
+)
 
 _FINISH = {
     "stop": "stop",
@@ -59,25 +69,41 @@ def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
 
 
 def _counts(usage: Any, result: Completion) -> None:
-    """Token counts of a `CompletionUsage` (prompt_tokens includes cached ones) into `result`."""
-    details = usage.prompt_tokens_details
-    out_details = usage.completion_tokens_details
-    result.input_tokens = usage.prompt_tokens
-    result.output_tokens = usage.completion_tokens
-    result.cached_input_tokens = (details.cached_tokens or 0) if details is not None else 0
-    result.reasoning_tokens = (out_details.reasoning_tokens or 0) if out_details is not None else 0
+    """Token counts of a usage object (a JSON body's or a stream chunk's) into `result`;
+    prompt_tokens includes cached ones, and an absent or null count is 0."""
+    result.input_tokens = field(usage, "prompt_tokens") or 0
+    result.output_tokens = field(usage, "completion_tokens") or 0
+    result.cached_input_tokens = field(field(usage, "prompt_tokens_details"), "cached_tokens") or 0
+    result.reasoning_tokens = field(field(usage, "completion_tokens_details"), "reasoning_tokens") or 0
 
 
-def _completion(response: Any) -> Completion:
-    choice = response.choices[0] if response.choices else None
+def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
+    """Our result from the body of a `with_raw_response` call (sync or async): parsed with the
+    stdlib, the SDK's `ChatCompletion` built only if someone reads `Response.raw`."""
+    request_id = raw.request_id
+    body = json_object(raw.http_response.content, "OpenAI", provider, model.id, request_id)
+    choices = body.get("choices")
+    choice = choices[0] if choices else None
+    message = field(choice, "message")
     result = Completion(
-        (choice.message.content or "") if choice is not None else "",
-        finish_reason=_FINISH.get(choice.finish_reason) if choice is not None else None,
-        raw=response,
+        field(message, "content") or "",
+        finish_reason=_FINISH.get(field(choice, "finish_reason")),
+        raw=Lazy(partial(_typed, body, request_id)),
     )
-    if response.usage is not None:
-        _counts(response.usage, result)
+    usage = body.get("usage")
+    if usage is not None:
+        _counts(usage, result)
     return result
+
+
+def _typed(body: dict[str, Any], request_id: str | None) -> Any:
+    """The SDK's `ChatCompletion` for `body`, built as its client builds one: constructed
+    without validation, the request id attached."""
+    from openai.types.chat import ChatCompletion
+
+    completion = ChatCompletion.model_construct(**body)
+    completion._request_id = request_id
+    return completion
 
 
 def _apply_chunk(chunk: Any, result: Completion) -> str | None:
@@ -118,12 +144,12 @@ class OpenAIProvider(Provider):
         return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
 
     def complete(self, request: Request) -> Completion:
-        response = self.client().chat.completions.create(**_kwargs(request))
-        return _completion(response)
+        raw = self.client().chat.completions.with_raw_response.create(**_kwargs(request))
+        return _completion(raw, self.name, request.model)
 
     async def acomplete(self, request: Request) -> Completion:
-        response = await self.async_client().chat.completions.create(**_kwargs(request))
-        return _completion(response)
+        raw = await self.async_client().chat.completions.with_raw_response.create(**_kwargs(request))
+        return _completion(raw, self.name, request.model)
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
         with self.client().chat.completions.create(**_kwargs(request, stream=True)) as chunks:
