@@ -22,7 +22,7 @@ from models import (
     Response,
     ServerError,
 )
-from models._types import Lazy
+from models._types import Completion, Lazy
 from models.providers import _anthropic, _openai
 
 from .conftest import KEYS
@@ -362,3 +362,24 @@ def test_google_multi_turn_keeps_its_roles(wired: ModelsAPI, fake: FakeLLM, form
         {"role": "user", "parts": [{"text": "c"}]},
     ]
     assert body["systemInstruction"]["parts"] == [{"text": "Be brief."}]
+
+
+def test_server_sent_events_are_decoded_as_the_format_says() -> None:
+    from models.providers._common import sse_events
+
+    lines = [": keep-alive", "event: a", "data: one", "data:two", "", "", "data: {\"x\": 1}", "", "data: tail"]
+    assert list(sse_events(lines)) == [("a", "one\ntwo"), (None, '{"x": 1}'), (None, "tail")]
+
+
+def test_in_stream_error_chunks_raise_the_sdks_own_errors() -> None:
+    import httpx2
+
+    response = httpx2.Response(200, request=httpx2.Request("POST", "http://127.0.0.1/v1/x"))
+    with pytest.raises(openai.APIError) as caught:
+        _openai._apply_chunk('{"error": {"message": "boom", "type": "server_error"}}', Completion(""), response)
+    assert (caught.value.message, caught.value.type) == ("boom", "server_error")
+    body = '{"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}'
+    with pytest.raises(anthropic.APIStatusError) as raised:
+        _anthropic._apply_event("error", body, Completion(""), response)
+    assert (raised.value.status_code, raised.value.type) == (200, "overloaded_error")
+    assert _anthropic._apply_event("ping", "{}", Completion(""), response) is None

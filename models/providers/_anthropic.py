@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
@@ -21,12 +22,14 @@ from ..errors import (
 )
 from ._base import Provider, Request
 from ._common import (
+    asse_events,
     error_for_status,
     field,
     import_sdk,
     json_object,
     redact,
     retry_after_from_headers,
+    sse_events,
     transport_error,
 )
 
@@ -126,19 +129,33 @@ def _typed(body: dict[str, Any], request_id: str | None, workspace_id: str | Non
     return message
 
 
-def _apply_event(event: Any, result: Completion) -> str | None:
-    """Record a stream event's usage and stop reason; return its text, if any.
+def _apply_event(name: str | None, data: str, result: Completion, response: Any) -> str | None:
+    """Record one server-sent event's usage and stop reason; return its text, if any.
 
     Input usage comes in `message_start`, output usage and the stop reason in `message_delta`.
+    An `error` event is raised as the SDK's `APIStatusError` (with the stream's status, 200),
+    as its own stream would, so `map_error` sees what it always sees.
     """
-    kind = event.type
+    if name == "error":
+        import anthropic
+
+        try:
+            body: Any = json.loads(data)
+        except ValueError:
+            body = data
+        raise anthropic.APIStatusError(f"{body}" if data else "Error", response=response, body=body)
+    if name is None or name == "ping" or not data:
+        return None
+    event = json.loads(data)
+    kind = event.get("type")
     if kind == "content_block_delta":
-        return event.delta.text if event.delta.type == "text_delta" else None
+        delta = event.get("delta") or {}
+        return delta.get("text") if delta.get("type") == "text_delta" else None
     if kind == "message_start":
-        _counts(event.message.usage, result)
+        _counts((event.get("message") or {}).get("usage"), result)
     elif kind == "message_delta":
-        _counts(event.usage, result)
-        result.finish_reason = _FINISH.get(event.delta.stop_reason or "")
+        _counts(event.get("usage"), result)
+        result.finish_reason = _FINISH.get((event.get("delta") or {}).get("stop_reason") or "")
     return None
 
 
@@ -177,16 +194,19 @@ class AnthropicProvider(Provider):
         return _completion(raw, self.name, request.model)
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
-        with self.client().messages.create(**_kwargs(request, stream=True)) as events:
-            for event in events:
-                piece = _apply_event(event, result)
+        # The SDK's transport, auth and status errors; the events decoded here (see sse_events).
+        with self.client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
+            response = r.http_response
+            for name, data in sse_events(r.iter_lines()):
+                piece = _apply_event(name, data, result, response)
                 if piece:
                     yield piece
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
-        async with await self.async_client().messages.create(**_kwargs(request, stream=True)) as events:
-            async for event in events:
-                piece = _apply_event(event, result)
+        async with self.async_client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
+            response = r.http_response
+            async for name, data in asse_events(r.iter_lines()):
+                piece = _apply_event(name, data, result, response)
                 if piece:
                     yield piece
 

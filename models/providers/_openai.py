@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
@@ -22,6 +23,7 @@ from ..errors import (
 )
 from ._base import Provider, Request
 from ._common import (
+    asse_events,
     body_error,
     error_for_status,
     field,
@@ -29,6 +31,7 @@ from ._common import (
     json_object,
     redact,
     retry_after_from_headers,
+    sse_events,
     transport_error,
 )
 
@@ -106,16 +109,37 @@ def _typed(body: dict[str, Any], request_id: str | None) -> Any:
     return completion
 
 
-def _apply_chunk(chunk: Any, result: Completion) -> str | None:
-    """Record a stream chunk's usage and finish reason; return its text, if any."""
-    if chunk.usage is not None:
-        _counts(chunk.usage, result)
-    if not chunk.choices:
+def _apply_chunk(data: str, result: Completion, response: Any) -> str | None:
+    """Record one server-sent chunk's usage and finish reason; return its text, if any.
+
+    An error event is raised as the SDK's own `APIError`, as its stream would, so `map_error`
+    sees what it always sees.
+    """
+    chunk = json.loads(data)
+    if not isinstance(chunk, dict):
         return None
-    choice = chunk.choices[0]
-    if choice.finish_reason is not None:
-        result.finish_reason = _FINISH.get(choice.finish_reason)
-    content: str | None = choice.delta.content if choice.delta is not None else None
+    error = chunk.get("error")
+    if error:
+        import openai
+
+        message = error.get("message") if isinstance(error, dict) else None
+        raise openai.APIError(
+            message if isinstance(message, str) and message else "An error occurred during streaming",
+            response.request,
+            body=error,
+        )
+    usage = chunk.get("usage")
+    if usage is not None:
+        _counts(usage, result)
+    choices = chunk.get("choices")
+    if not choices:
+        return None
+    choice = choices[0]
+    reason = choice.get("finish_reason")
+    if reason is not None:
+        result.finish_reason = _FINISH.get(reason)
+    delta = choice.get("delta")
+    content: str | None = delta.get("content") if delta else None
     return content
 
 
@@ -152,16 +176,24 @@ class OpenAIProvider(Provider):
         return _completion(raw, self.name, request.model)
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
-        with self.client().chat.completions.create(**_kwargs(request, stream=True)) as chunks:
-            for chunk in chunks:
-                piece = _apply_chunk(chunk, result)
+        # The SDK's transport, auth and status errors; the chunks decoded here (see sse_events).
+        with self.client().chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
+            response = r.http_response
+            for _, data in sse_events(r.iter_lines()):
+                if data.startswith("[DONE]"):
+                    return
+                piece = _apply_chunk(data, result, response)
                 if piece:
                     yield piece
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
-        async with await self.async_client().chat.completions.create(**_kwargs(request, stream=True)) as chunks:
-            async for chunk in chunks:
-                piece = _apply_chunk(chunk, result)
+        client = self.async_client()
+        async with client.chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
+            response = r.http_response
+            async for _, data in asse_events(r.iter_lines()):
+                if data.startswith("[DONE]"):
+                    return
+                piece = _apply_chunk(data, result, response)
                 if piece:
                     yield piece
 
