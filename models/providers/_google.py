@@ -72,7 +72,10 @@ def _kwargs(request: Request) -> dict[str, Any]:
         config["http_options"] = {"timeout": _ms(request.timeout)}
     if request.system is not None:
         config["system_instruction"] = request.system
-    return {"model": request.model.name, "contents": _contents(request), "config": config}
+    kwargs: dict[str, Any] = {"model": request.model.name, "contents": _contents(request)}
+    if config:  # even an empty config costs the SDK a conversion pass
+        kwargs["config"] = config
+    return kwargs
 
 
 def _apply(response: Any, result: Completion, model: ModelInfo) -> str:
