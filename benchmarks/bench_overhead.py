@@ -111,8 +111,11 @@ def _compare_streams(raw: Callable[[], Any], ours: Callable[[], Any], count: int
     return [statistics.median(column) for column in samples]
 
 
-async def _gather_times(client_class: Any, extra: dict[str, Any], model: str, bound: Any) -> tuple[float, float]:
-    """Median ms of 200 concurrent calls, raw async client vs binding, 5 interleaved rounds."""
+async def _gather_times(
+    client_class: Any, extra: dict[str, Any], model: str, bound: Any
+) -> tuple[float, float, float, float]:
+    """Median wall ms and client CPU ms of 200 concurrent calls, raw async client vs binding;
+    9 rounds, the order alternating so neither side always runs second."""
     raw = client_class(api_key="sk-bench", max_retries=0, **extra)
     msgs = [{"role": "user", "content": "hello"}]
     if "openai" in type(raw).__module__:
@@ -120,16 +123,19 @@ async def _gather_times(client_class: Any, extra: dict[str, Any], model: str, bo
     else:
         one = partial(raw.messages.create, model=model, messages=msgs, max_tokens=4096, timeout=600)
     ours = partial(bound.acall, "hello")
-    raws, oursl = [], []
+    walls: dict[Any, list[float]] = {one: [], ours: []}
+    cpus: dict[Any, list[float]] = {one: [], ours: []}
     for fn in (one, ours):  # warm both connection pools
         await asyncio.gather(*(fn() for _ in range(200)))
-    for _ in range(5):
-        for samples, fn in ((raws, one), (oursl, ours)):
-            start = time.perf_counter()
+    for turn in range(9):
+        for fn in (one, ours) if turn % 2 else (ours, one):
+            start, cpu = time.perf_counter(), time.process_time()
             await asyncio.gather(*(fn() for _ in range(200)))
-            samples.append((time.perf_counter() - start) * 1000)
+            walls[fn].append((time.perf_counter() - start) * 1000)
+            cpus[fn].append((time.process_time() - cpu) * 1000)
     await raw.close()  # in this loop: the SDK's __del__ would schedule it after the loop is gone
-    return statistics.median(raws), statistics.median(oursl)
+    med = statistics.median
+    return med(walls[one]), med(walls[ours]), med(cpus[one]), med(cpus[ours])
 
 
 def _throughput(fn: Callable[[], Any], threads: int, total: int) -> float:
@@ -303,12 +309,17 @@ def main(calls: int = 300) -> None:
             "openai": (openai.AsyncOpenAI, {"base_url": url + "/v1"}),
             "anthropic": (anthropic.AsyncAnthropic, {"base_url": url}),
         }
-        print(f"\n{'200 async':<10}{'raw ms':>9}{'ours ms':>10}{'ratio':>8}")
+        print(
+            f"\n{'200 async':<10}{'raw ms':>9}{'ours ms':>10}{'ratio':>8}{'raw CPU ms':>12}{'ours CPU':>10}{'ratio':>8}"
+        )
         for provider, (client_class, extra) in raw_async.items():
             model = cases[provider][1]
             bound = api.bind(model)
-            raw_ms, our_ms = asyncio.run(_gather_times(client_class, extra, model, bound))
-            print(f"{provider:<10}{raw_ms:>9.1f}{our_ms:>10.1f}{our_ms / raw_ms:>8.3f}")
+            raw_ms, our_ms, raw_cpu, our_cpu = asyncio.run(_gather_times(client_class, extra, model, bound))
+            print(
+                f"{provider:<10}{raw_ms:>9.1f}{our_ms:>10.1f}{our_ms / raw_ms:>8.3f}"
+                f"{raw_cpu:>12.1f}{our_cpu:>10.1f}{our_cpu / raw_cpu:>8.3f}"
+            )
 
         print(f"\n{'threads':<10}{'raw calls/s':>12}{'ours calls/s':>14}{'ratio':>8}")
         bound = api.bind("gpt-4o")
