@@ -20,11 +20,10 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .errors import ConfigurationError, RateLimitError
+from .errors import RateLimitError
 
-__all__ = ["Limit", "Limits", "MemoryStore", "RedisStore", "Remaining", "Reservation", "Store", "Timing"]
+__all__ = ["Limit", "Limits", "MemoryStore", "Remaining", "Reservation", "Store", "Timing"]
 
 _US = 1_000_000  # microseconds per second
 _UNIT = 60 * _US  # units per token (or request): a bucket of N per minute refills N units per microsecond
@@ -99,87 +98,6 @@ class MemoryStore(Store):
 
     def __repr__(self) -> str:
         return "memory"
-
-
-# The same rule as MemoryStore.apply, run inside Redis so take-or-report is atomic across
-# processes, on the server's clock so they agree. Lua numbers are doubles: exact while
-# tpm * 60e6 < 2**53 (tpm up to 150 million). TIME before a write needs Redis >= 5.
-_LUA = """
-local t = redis.call('TIME')
-local now, key, mode, unit = t[1] * 1000000 + t[2], KEYS[1], ARGV[5], 60000000
-local rates = {tonumber(ARGV[1]), tonumber(ARGV[2])}
-local needs = {tonumber(ARGV[3]) * unit, tonumber(ARGV[4]) * unit}
-local stored = redis.call('HMGET', key, 'l1', 's1', 'l2', 's2')
-local levels, wait, which = {0, 0}, 0, 0
-for i = 1, 2 do
-  local rate, level = rates[i], tonumber(stored[2 * i - 1])
-  if rate > 0 then
-    local full = rate * unit
-    levels[i] = level and math.min(full, level + math.max(0, now - tonumber(stored[2 * i])) * rate) or full
-    local short = needs[i] - levels[i]
-    local w = math.floor(short / rate)
-    if w * rate < short then w = w + 1 end -- an exact ceiling, however the division rounded
-    if w > wait then wait, which = w, i end
-  end
-end
-if mode == 'force' or (mode == 'take' and wait == 0) then
-  local ttl = 0
-  for i = 1, 2 do
-    local rate = rates[i]
-    if rate > 0 then
-      local level = math.min(rate * unit, levels[i] - needs[i])
-      redis.call('HSET', key, 'l' .. i, string.format('%.0f', level), 's' .. i, string.format('%.0f', now))
-      ttl = math.max(ttl, math.ceil((rate * unit - level) / rate / 1000))
-    end
-  end
-  redis.call('PEXPIRE', key, ttl + 1000)
-end
-return {wait, which, levels[1], levels[2]}
-"""
-
-
-class RedisStore(Store):
-    """Buckets in Redis under `models:limit:<key>`, shared by every process using that server.
-
-    A key expires once its buckets would be full again, since a missing key reads as full.
-    The async path runs this sync client in a worker thread (`asyncio.to_thread`) rather than
-    using `redis.asyncio`: one connection pool per store (which redis-py already makes safe
-    across `fork`), no client per event loop to track and close, and the loop never blocks on
-    the socket; the thread hop costs tens of microseconds, little next to an LLM call.
-    """
-
-    blocking = True
-
-    def __init__(self, url: str) -> None:
-        try:
-            import redis
-        except ImportError as exc:
-            raise ConfigurationError(
-                f"store={redacted(url)!r} needs the redis package: pip install 'models[redis]'"
-            ) from exc
-        self.url = url
-        # Without timeouts an unreachable server would hang every call; the URL may set others.
-        client = redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=5.0)
-        self._script = client.register_script(_LUA)
-
-    def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
-        reply = self._script(keys=[f"models:limit:{key}"], args=[rpm or 0, tpm or 0, requests, tokens, mode])
-        wait, which, rpm_level, tpm_level = (int(value) for value in reply)
-        return wait, which, rpm_level, tpm_level
-
-    def __repr__(self) -> str:
-        return redacted(self.url)
-
-
-def redacted(url: str) -> str:
-    """A store URL safe to print: the password (in the user part or the query) becomes ***."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = f"{parts.username or ''}:***@{netloc.rsplit('@', 1)[1]}"
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs], safe="*")
-    return f"{parts.scheme}://{netloc}{parts.path}{'?' if query else ''}{query}"  # urlunsplit would drop unix:'s //
 
 
 def _check_int(name: str, value: object, low: int | None, *, optional: bool = False) -> None:
@@ -405,7 +323,7 @@ class Limits:
     ) -> None:
         self.timing = Timing(clock, sleep, asleep)
         self._memory = MemoryStore(clock)
-        self._redis: dict[str, RedisStore] = {}  # one connection pool per URL
+        self._redis: dict[str, Store] = {}  # one Redis store (connection pool) per URL
         self._table: dict[str, Limit] = {}
         self._lock = threading.Lock()
         _FORKABLE.add(self)
@@ -446,7 +364,9 @@ class Limits:
             raise ValueError(f"store must be None, 'memory', a redis:// URL or a Store, not {store!r}")
         cached = self._redis.get(store)
         if cached is None:
-            built = RedisStore(store)  # outside the lock: it imports redis
+            from ._limits_redis import RedisStore  # only for a shared limit: it imports redis
+
+            built = RedisStore(store)  # outside the lock
             with self._lock:
                 cached = self._redis.setdefault(store, built)
         return cached

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from models._limits import Limit, Limits, MemoryStore, Outcome, Store, Timing, redacted
+from models._limits import Limit, Limits, MemoryStore, Outcome, Store, Timing
+from models._limits_redis import redacted
 from models.errors import ConfigurationError, RateLimitError
 
 

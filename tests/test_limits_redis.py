@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from models._limits import Limit, Limits, RedisStore, Reservation
+from models._limits import Limit, Limits, Reservation
+from models._limits_redis import RedisStore
 from models.errors import RateLimitError
 
 if TYPE_CHECKING:
