@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from ._budget import Budget
     from ._catalog import Capability, ModelInfo
     from ._costs import Price
-    from ._service import CallEvent, ModelsWarning
+    from ._hooks import CallEvent
+    from ._service import ModelsWarning
     from ._stream import AsyncStream, Stream
     from ._types import Completion, Response, Usage
     from ._usage import Tracker, UsageTotals
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "AsyncStream": "_stream",
     "Budget": "_budget",
-    "CallEvent": "_service",
+    "CallEvent": "_hooks",
     "Capability": "_catalog",
     "Completion": "_types",
     "ModelInfo": "_catalog",

@@ -28,10 +28,11 @@ if TYPE_CHECKING:
     from ._budget import Budget
     from ._catalog import Capability, ModelInfo
     from ._health import ModelHealth
+    from ._hooks import Hook
     from ._limits import Limit
     from ._resilience import Plan
     from ._router import Router
-    from ._service import Hook, ModelService, Prepared, Target
+    from ._service import ModelService, Prepared, Target
     from ._stream import AsyncStream, Stream
     from ._types import Response
     from ._usage import Tracker, UsageTotals
@@ -475,17 +476,17 @@ class ModelsAPI:
     # -- hooks ---------------------------------------------------------------------------
     def on_response(self, hook: Hook) -> Hook:
         """Call `hook(event)` after every successful call (a `CallEvent`); usable as a decorator."""
-        self._service.add_hook("response", hook)
+        self._service.hooks.add("response", hook)
         return hook
 
     def on_error(self, hook: Hook) -> Hook:
         """Call `hook(event)` after every failed call, with the error and its kind."""
-        self._service.add_hook("error", hook)
+        self._service.hooks.add("error", hook)
         return hook
 
     def remove_hook(self, hook: Hook) -> None:
         """Stop calling `hook`."""
-        self._service.remove_hook(hook)
+        self._service.hooks.remove(hook)
 
     # -- providers -----------------------------------------------------------------------
     def register_provider(self, name: str, provider_class: type[Provider]) -> None:

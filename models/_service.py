@@ -11,8 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._budget import Budget, Hold, active_budgets, estimate_tokens, estimate_units
@@ -20,6 +19,7 @@ from ._capabilities import check_messages, check_options, has_capability_data
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE, Price
 from ._health import Health
+from ._hooks import CallEvent, Hooks
 from ._limits import Limit, Limits, aacquire_all, acquire_all
 from ._messages import normalize
 from ._metrics import Metrics, ModelMetrics, metrics_for
@@ -52,26 +52,6 @@ DEFAULT_MAX_RETRIES = 2
 # a caller's invalid request, say nothing about it.
 _UNHEALTHY = frozenset({"rate_limit", "timeout", "connection", "server"})
 _TARGET_CACHE_SIZE = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class CallEvent:
-    """What `on_response` and `on_error` hooks receive after every call (streams included).
-
-    On success `usage` and `cost` are set and `error_kind`/`error` are None; on failure the
-    reverse. `latency` is seconds, retries included.
-    """
-
-    model: str
-    provider: str
-    usage: Usage | None
-    cost: float | None
-    latency: float
-    error_kind: str | None
-    error: BaseException | None
-
-
-Hook = Callable[[CallEvent], object]
 
 
 class ModelsWarning(UserWarning):
@@ -149,8 +129,7 @@ class ModelService:
         self.max_model_labels = max_model_labels
         self._extra_labels: set[str] = set()  # ids outside the catalog that got a label of their own
         self.budget: Budget | None = None  # set_budget: applies to every call of this instance
-        self.response_hooks: tuple[Hook, ...] = ()
-        self.error_hooks: tuple[Hook, ...] = ()
+        self.hooks = Hooks()
         self.fallback_on: frozenset[str] = DEFAULT_FALLBACK_ON
         self.limits = Limits()
         self._health: Health | None = None  # made by the first fallback, router or health() call
@@ -413,34 +392,9 @@ class ModelService:
                 health.release(target.info.id)
         target.totals.add_error()
         record_tracked_error()
-        if self.error_hooks:
+        if self.hooks.error:
             info = target.info
-            self._emit(self.error_hooks, CallEvent(info.id, info.provider, None, None, latency, kind, error))
-
-    def _emit(self, hooks: tuple[Hook, ...], event: CallEvent) -> None:
-        """Run hooks; one that raises is logged and never breaks the call or the other hooks."""
-        for hook in hooks:
-            try:
-                hook(event)
-            except Exception:
-                import logging  # only a failing hook needs it; `import models` stays light
-
-                logging.getLogger("models").exception("models: hook %r failed on %s", hook, event.model)
-
-    def add_hook(self, kind: str, hook: Hook) -> None:
-        """Register a hook for "response" or "error" (copy-on-write, so calls read without a lock)."""
-        if not callable(hook):
-            raise TypeError(f"a hook must be callable, not {type(hook).__name__}")
-        with self._lock:
-            if kind == "response":
-                self.response_hooks = (*self.response_hooks, hook)
-            else:
-                self.error_hooks = (*self.error_hooks, hook)
-
-    def remove_hook(self, hook: Hook) -> None:
-        with self._lock:
-            self.response_hooks = tuple(h for h in self.response_hooks if h is not hook)
-            self.error_hooks = tuple(h for h in self.error_hooks if h is not hook)
+            self.hooks.emit(self.hooks.error, CallEvent(info.id, info.provider, None, None, latency, kind, error))
 
     def finish(self, target: Target, c: Completion, latency: float, hold: Hold | None = None) -> Response:
         """Price a finished call, record it in metrics and usage, and build its `Response`."""
@@ -478,8 +432,8 @@ class ModelService:
             row,
         )
         info = target.info
-        if self.response_hooks:
-            self._emit(self.response_hooks, CallEvent(info.id, info.provider, usage, cost, latency, None, None))
+        if self.hooks.response:
+            self.hooks.emit(self.hooks.response, CallEvent(info.id, info.provider, usage, cost, latency, None, None))
         return Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)
 
     def _warn_unpriced(self, model: str) -> None:
