@@ -25,7 +25,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._limits import Reservation
 
-__all__ = ["Budget", "Hold", "active_budgets", "estimate_tokens", "estimate_units"]
+__all__ = ["Budget", "Hold", "active_budgets", "estimate_tokens", "estimate_units", "scoped_budgets"]
 
 _OUTPUT_LIMITS = ("max_tokens", "max_completion_tokens", "max_output_tokens")  # as each SDK spells it
 
@@ -86,6 +86,8 @@ class Budget:
 
 
 _ACTIVE: ContextVar[tuple[Budget, ...]] = ContextVar("models_budgets", default=())
+scoped_budgets = _ACTIVE.get
+"""The `with models.budget(...)` blocks in force here (empty: none), for the hot path's quick check."""
 
 
 def active_budgets(instance_budget: Budget | None) -> tuple[Budget, ...]:

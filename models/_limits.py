@@ -324,7 +324,7 @@ class Limits:
         self.timing = Timing(clock, sleep, asleep)
         self._memory = MemoryStore(clock)
         self._redis: dict[str, Store] = {}  # one Redis store (connection pool) per URL
-        self._table: dict[str, Limit] = {}
+        self.table: dict[str, Limit] = {}  # replaced, never changed in place: read without the lock
         self._lock = threading.Lock()
         _FORKABLE.add(self)
 
@@ -347,10 +347,10 @@ class Limits:
         if rpm is not None or tpm is not None:
             limit = Limit(key, rpm, tpm, block=block, store=self._store(store), timing=self.timing)
         with self._lock:
-            table = {k: v for k, v in self._table.items() if k != key}
+            table = {k: v for k, v in self.table.items() if k != key}
             if limit is not None:
                 table[key] = limit
-            self._table = table
+            self.table = table
         return limit
 
     def _store(self, store: str | Store | None) -> Store:
@@ -372,11 +372,11 @@ class Limits:
         return cached
 
     def get(self, key: str) -> Limit | None:
-        return self._table.get(key)
+        return self.table.get(key)
 
     def for_model(self, model_id: str, provider: str) -> tuple[Limit, ...]:
         """The limits a call to `model_id` must fit, in a fixed order: its provider's, then its own."""
-        table = self._table
+        table = self.table
         if not table:
             return _NONE
         by_provider, by_model = table.get(provider), table.get(model_id)
@@ -389,7 +389,7 @@ class Limits:
     aacquire_all = staticmethod(aacquire_all)
 
     def __repr__(self) -> str:
-        return f"Limits({list(self._table.values())!r})"
+        return f"Limits({list(self.table.values())!r})"
 
 
 _FORKABLE: weakref.WeakSet[MemoryStore | Limits] = weakref.WeakSet()

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._budget import Budget, Hold, active_budgets, estimate_tokens, estimate_units
+from ._budget import Budget, Hold, active_budgets, estimate_tokens, estimate_units, scoped_budgets
 from ._capabilities import check_messages, check_options, has_capability_data
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE, Price
@@ -297,7 +297,9 @@ class ModelService:
         """One call: validate, attempt with retries, then price and record it."""
         request = self.request(target, prompt, system, prepared)
         provider = target.provider
-        hold = self.hold(target, request, prepared)
+        # The common case, no budget and no limit, decided without a call.
+        holds = self.budget is not None or self.limits.table or scoped_budgets()
+        hold = self.hold(target, request, prepared) if holds else None
         start = self.start(target)
         attempt = 0
         try:
@@ -321,7 +323,8 @@ class ModelService:
 
         request = self.request(target, prompt, system, prepared)
         provider = target.provider
-        hold = await self.ahold(target, request, prepared)
+        holds = self.budget is not None or self.limits.table or scoped_budgets()
+        hold = await self.ahold(target, request, prepared) if holds else None
         start = self.start(target)
         attempt = 0
         try:
