@@ -182,3 +182,12 @@ def test_concurrent_calls_keep_exact_totals(api: ModelsAPI, priced: None) -> Non
     assert (totals.requests, totals.input_tokens) == (2000, 8000)
     assert totals.cost == 2000 * (4 * 1.5 + 4 * 2) / 1e6
     assert sample(api, "models_requests_total", status="ok", **MOCK) == 2000
+
+
+def test_the_cost_counter_is_the_exact_sum(api: ModelsAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELS_COST_MOCK_ECHO_INPUT", "100000")  # one input token: $0.10 a call
+    monkeypatch.setenv("MODELS_COST_MOCK_ECHO_OUTPUT", "0")
+    costs = [api("mock/echo", "hi").usage.cost for _ in range(10)]
+    assert costs == [0.1] * 10 and sum(costs) == 0.9999999999999999  # what float counters would show
+    assert sample(api, "models_cost_usd_total", provider="mock", model="mock/echo") == 1.0
+    assert api.usage()["mock/echo"].cost == 1.0
