@@ -326,3 +326,17 @@ def test_a_router_over_the_catalog(api: ModelsAPI) -> None:
     router = api.router(provider="google", capabilities=["image_input"], strategy="cost")
     listed = {m.id for m in api.list(provider="google", capability="image_input") if m.price is not None}
     assert set(router.models) == listed and len(listed) >= 3
+
+
+def test_a_router_passes_over_a_model_in_cooldown(wired: ModelsAPI, fake: FakeLLM) -> None:
+    clock = Clock()
+    wired._service.health(failure_threshold=1, cooldown=20.0, clock=clock)
+    router = wired.router(CHAIN, "manual", max_retries=0)
+    fake.enqueue(Fault.server())
+    assert router("hi").model == CHAIN[1]  # the first failed once: its breaker opens
+    assert router.explain("hi")[0].reason == "manual order; cooling down (20 s left), passed over"
+    fake.requests.clear()
+    r = router("hi")
+    assert (r.model, [(a.model, a.error_kind) for a in r.attempts]) == (CHAIN[1], [(CHAIN[0], "cooldown")])
+    assert [req.provider for req in fake.requests] == ["openai"]
+    assert router.health()[CHAIN[0]].state == "open"
