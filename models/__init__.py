@@ -41,16 +41,24 @@ if TYPE_CHECKING:
     from ._budget import Budget
     from ._catalog import Capability, ModelInfo
     from ._costs import Price
+    from ._health import ModelHealth
     from ._hooks import CallEvent
+    from ._limits import Limit
+    from ._router import RouteChoice, Router
     from ._service import ModelsWarning
     from ._stream import AsyncStream, Stream
-    from ._types import Completion, Response, Usage
+    from ._types import Attempt, Completion, Response, Usage
     from ._usage import Tracker, UsageTotals
     from .providers import Provider
 
 # Public names whose modules load on first access (PEP 562), so `import models` stays small.
 _LAZY = {
     "AsyncStream": "_stream",
+    "Attempt": "_types",
+    "Limit": "_limits",
+    "ModelHealth": "_health",
+    "RouteChoice": "_router",
+    "Router": "_router",
     "Budget": "_budget",
     "CallEvent": "_hooks",
     "Capability": "_catalog",
@@ -89,6 +97,7 @@ models = ModelsAPI()
 
 __all__ = [
     "AsyncStream",
+    "Attempt",
     "AuthenticationError",
     "Budget",
     "BudgetExceededError",
@@ -100,8 +109,10 @@ __all__ = [
     "ContextWindowExceededError",
     "InvalidCostOverrideError",
     "InvalidRequestError",
+    "Limit",
     "MissingAPIKeyError",
     "ModelBinding",
+    "ModelHealth",
     "ModelInfo",
     "ModelNotFoundError",
     "ModelsAPI",
@@ -115,6 +126,8 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "Response",
+    "RouteChoice",
+    "Router",
     "ServerError",
     "Stream",
     "Tracker",

@@ -38,14 +38,14 @@ if TYPE_CHECKING:
     from ._stream import AsyncStream, Stream
     from ._types import Response
 
-__all__ = ["STRATEGIES", "Choice", "Router"]
+__all__ = ["STRATEGIES", "RouteChoice", "Router"]
 
 STRATEGIES = ("cost", "latency", "quality", "balanced", "round_robin", "manual")
 DEFAULT_OUTPUT_TOKENS = 1024
 """Output tokens assumed for ranking and size checks when a call sets no `max_tokens`."""
 
 
-class Choice:
+class RouteChoice:
     """One candidate in `Router.explain`: its rank (None when excluded), score and why."""
 
     __slots__ = ("eligible", "model", "rank", "reason", "score")
@@ -59,7 +59,7 @@ class Choice:
 
     def __repr__(self) -> str:
         where = f"#{self.rank}" if self.rank is not None else "excluded"
-        return f"Choice({self.model!r}, {where}, score={self.score!r}, {self.reason!r})"
+        return f"RouteChoice({self.model!r}, {where}, score={self.score!r}, {self.reason!r})"
 
 
 class Router:
@@ -112,10 +112,12 @@ class Router:
         return f"Router({list(self.models)!r}, strategy={self.strategy!r})"
 
     # -- ranking --------------------------------------------------------------------------
-    def explain(self, prompt: str | list[dict[str, Any]], *, system: str | None = None, **params: Any) -> list[Choice]:
+    def explain(
+        self, prompt: str | list[dict[str, Any]], *, system: str | None = None, **params: Any
+    ) -> list[RouteChoice]:
         """The candidates for this prompt, ranked, and the excluded ones, each with the reason."""
         ranked, excluded = self._rank(prompt, system, {**self._params, **params}, advance=False)
-        return [*(Choice(t.info.id, i + 1, score, why) for i, (t, score, why) in enumerate(ranked)), *excluded]
+        return [*(RouteChoice(t.info.id, i + 1, score, why) for i, (t, score, why) in enumerate(ranked)), *excluded]
 
     def health(self) -> dict[str, ModelHealth]:
         """Each candidate's circuit-breaker state, recent error rate and average latency."""
@@ -123,21 +125,23 @@ class Router:
 
     def _rank(
         self, prompt: object, system: str | None, params: Mapping[str, Any], *, advance: bool = True
-    ) -> tuple[list[tuple[Target, float | None, str]], list[Choice]]:
+    ) -> tuple[list[tuple[Target, float | None, str]], list[RouteChoice]]:
         system, messages = normalize(prompt, self._system if system is None else system, "router")
         input_tokens = (len(system or "") + sum(len(text_of(m["content"])) for m in messages)) // 4 + 1
         output = next((params[k] for k in _OUTPUT_LIMITS if isinstance(params.get(k), int)), DEFAULT_OUTPUT_TOKENS)
         health = self._api._service.health()
         eligible: list[Target] = []
-        excluded: list[Choice] = []
+        excluded: list[RouteChoice] = []
         for target in self._targets:
             info = target.info
             missing = sorted(c.value for c in self._capabilities - info.capabilities)
             if missing:
-                excluded.append(Choice(info.id, None, None, f"lacks {', '.join(missing)}"))
+                excluded.append(RouteChoice(info.id, None, None, f"lacks {', '.join(missing)}"))
             elif info.context_window is not None and input_tokens + output > info.context_window:
                 excluded.append(
-                    Choice(info.id, None, None, f"~{input_tokens + output} tokens exceed its {info.context_window}")
+                    RouteChoice(
+                        info.id, None, None, f"~{input_tokens + output} tokens exceed its {info.context_window}"
+                    )
                 )
             else:
                 eligible.append(target)

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 import models as package
-from models import ModelBinding, ModelsAPI, models
-from models._router import Router
+from models import ModelBinding, ModelsAPI, Router, models
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,6 +55,11 @@ def test_all_is_curated_and_complete() -> None:
         "ModelsWarning",
         "Tracker",
         "UsageTotals",
+        "Attempt",
+        "Limit",
+        "ModelHealth",
+        "RouteChoice",
+        "Router",
     }
     assert package.__all__ == sorted(package.__all__, key=lambda n: (n[0].islower(), n))
     for name in package.__all__:
