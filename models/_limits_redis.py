@@ -72,9 +72,16 @@ class RedisStore(Store):
         # Without timeouts an unreachable server would hang every call; the URL may set others.
         client = redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=5.0)
         self._script = client.register_script(_LUA)
+        self._errors = redis.RedisError
 
     def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
-        reply = self._script(keys=[f"models:limit:{key}"], args=[rpm or 0, tpm or 0, requests, tokens, mode])
+        try:
+            reply = self._script(keys=[f"models:limit:{key}"], args=[rpm or 0, tpm or 0, requests, tokens, mode])
+        except self._errors as exc:  # not a redis traceback from deep inside the call path
+            raise ConfigurationError(
+                f"The rate-limit store {redacted(self.url)} failed ({type(exc).__name__}: {exc}). Check that "
+                f"Redis is up, or set the limit without store= to keep it in this process."
+            ) from exc
         wait, which, rpm_level, tpm_level = (int(value) for value in reply)
         return wait, which, rpm_level, tpm_level
 

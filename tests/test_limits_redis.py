@@ -238,3 +238,16 @@ def test_models_limit_shared_by_two_processes_through_redis(client: redis.Redis,
         with context.Pool(2) as pool:
             done = pool.starmap(_calls_through_models, [(redis_url, model, 25, barrier)] * 2)
     assert sum(done) == 30  # rpm=30 across both processes, whatever their split
+
+
+def test_an_unreachable_store_is_a_clear_error() -> None:
+    from models import ConfigurationError, ModelsAPI
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = ModelsAPI()
+    api.limit("mock/echo", rpm=10, store=f"redis://:s3cret@127.0.0.1:{port}/0")
+    with pytest.raises(ConfigurationError, match=r"rate-limit store redis://:\*\*\*@127\.0\.0\.1") as caught:
+        api("mock/echo", "hi")
+    assert "s3cret" not in str(caught.value)
