@@ -361,3 +361,16 @@ def test_only_one_of_many_concurrent_half_open_callers_probes(clock: Clock) -> N
     for t in threads:
         t.join()
     assert sorted(answers) == [False] * (callers - 1) + [True]
+
+
+def test_a_fork_while_the_lock_is_held_leaves_the_child_working() -> None:
+    import os
+
+    health = Health()
+    with health._lock:  # another thread holds it at the moment of the fork
+        pid = os.fork()
+        if pid == 0:  # the child: its lock is fresh
+            health.record("m", True, 0.5)
+            os._exit(0 if health.get("m").latency == 0.5 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
