@@ -226,7 +226,7 @@ class ModelService:
     def request(target: Target, prompt: object, system: str | None, prepared: Prepared) -> Request:
         """Validate the prompt (bad input fails here, before anything is sent) into a `Request`."""
         system, messages = normalize(prompt, system, target.info.id)
-        if target.checks_parts:
+        if target.checks_parts and not isinstance(prompt, str):  # a string has no image/audio parts
             check_messages(target.info, messages)
         return Request(target.info, messages, system, prepared.options, prepared.timeout)
 
