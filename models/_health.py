@@ -222,6 +222,16 @@ class Health:
         b = self._breakers.get(model)
         return None if b is None else b.latency
 
+    def cooling(self, model: str) -> float:
+        """Seconds until an open breaker lets a probe through; 0.0 when `model` may be tried.
+
+        O(1) and lock-free (a stale answer is harmless), for ranking on every call; `get`
+        counts the window and is for display."""
+        b = self._breakers.get(model)
+        if b is None or b.state != _OPEN:
+            return 0.0
+        return max(0.0, b.until - self._clock())
+
     def get(self, model: str) -> ModelHealth:
         """A snapshot of `model`; one never recorded is closed with zeros."""
         with self._lock:

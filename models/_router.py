@@ -147,10 +147,10 @@ class Router:
                 eligible.append(target)
         costs = {t.info.id: _cost(t, input_tokens, output) for t in eligible}
         ranked = self._order(eligible, costs, health.latency, advance)
-        cooling = {m: h for m, h in health.snapshot(t.info.id for t, _, _ in ranked).items() if h.state == "open"}
+        cooling = {t.info.id: wait for t, _, _ in ranked if (wait := health.cooling(t.info.id))}
         if cooling:
             ranked = [
-                (t, s, f"{why}; cooling down ({cooling[t.info.id].retry_in:.0f} s left), passed over")
+                (t, s, f"{why}; cooling down ({cooling[t.info.id]:.0f} s left), passed over")
                 if t.info.id in cooling
                 else (t, s, why)
                 for t, s, why in ranked

@@ -374,3 +374,14 @@ def test_a_fork_while_the_lock_is_held_leaves_the_child_working() -> None:
             os._exit(0 if health.get("m").latency == 0.5 else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_cooling_is_the_wait_of_an_open_breaker_only() -> None:
+    clock = Clock()
+    health = Health(failure_threshold=1, cooldown=10.0, clock=clock)
+    assert health.cooling("m") == 0.0
+    health.record("m", False)
+    clock.now += 4.0
+    assert health.cooling("m") == 6.0
+    clock.now += 6.0
+    assert health.cooling("m") == 0.0  # due: the next allow() is the probe
