@@ -13,15 +13,16 @@ import math
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsIndex, overload
 
+from ._display import Table, repr_html, repr_pretty
 from .errors import ModelNotFoundError, ProviderNotFoundError
 from .providers._registry import PROVIDER_ALIASES
 
 if TYPE_CHECKING:
     from ._costs import Price
 
-__all__ = ["Capability", "Catalog", "ModelInfo", "default_catalog"]
+__all__ = ["Capability", "Catalog", "ModelInfo", "ModelList", "default_catalog"]
 
 LARGE_CONTEXT = 100_000  # a context window above this is "large"
 XL_CONTEXT = 1_000_000  # ... and one of at least this "extra-large"
@@ -86,6 +87,64 @@ class ModelInfo:
     def supports(self, *capabilities: Capability | str) -> bool:
         """Whether the model has every capability named (unknown models: only what is known)."""
         return all(Capability(c) in self.capabilities for c in capabilities)
+
+    _repr_pretty_ = repr_pretty
+    _repr_html_ = repr_html
+
+    def _table(self) -> Table:
+        import textwrap
+
+        price = self.price
+        fields = (
+            ("id", self.id),
+            ("display_name", self.display_name),
+            ("status", self.status),
+            ("sunset", self.sunset),
+            ("replacement", self.replacement),
+            ("context_window", None if self.context_window is None else f"{self.context_window:,} tokens"),
+            ("max_output", None if self.max_output is None else f"{self.max_output:,} tokens"),
+            ("capabilities", textwrap.fill(", ".join(sorted(self.capabilities)), 72)),
+            ("release_date", self.release_date),
+            ("knowledge_cutoff", self.knowledge_cutoff),
+            ("aliases", ", ".join(self.aliases)),
+            ("base", self.base),
+            ("known", None if self.known else "no: not in the catalog, sent as written"),
+            ("price", None if price is None else f"${price.input} in, ${price.output} out per 1M tokens"),
+        )
+        return Table("ModelInfo", [(name, value) for name, value in fields if value])
+
+
+class ModelList(list[ModelInfo]):
+    """What `models.list()` returns: a plain list that shows as a table in a notebook (a slice too)."""
+
+    __slots__ = ()
+
+    _repr_pretty_ = repr_pretty
+    _repr_html_ = repr_html
+
+    @overload
+    def __getitem__(self, key: SupportsIndex) -> ModelInfo: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> ModelList: ...
+
+    def __getitem__(self, key: SupportsIndex | slice) -> ModelInfo | ModelList:
+        if isinstance(key, slice):
+            return ModelList(super().__getitem__(key))
+        return super().__getitem__(key)
+
+    def _table(self) -> Table:
+        def cell(value: object) -> str:
+            return "-" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+        rows = []
+        for m in self:
+            p = m.price
+            rates = (None, None, None) if p is None else (p.input, p.cached_input, p.output)
+            rows.append([cell(v) for v in (m.id, m.status, m.context_window, m.max_output, *rates)])
+        headers = ("model", "status", "context", "max output", "input", "cached input", "output")
+        caption = f"{len(self)} model{'' if len(self) == 1 else 's'} (prices in USD per 1M tokens)"
+        return Table(caption, rows, headers, right=range(2, 7))
 
 
 def with_context_capabilities(capabilities: Iterable[Capability], context_window: int | None) -> frozenset[Capability]:
