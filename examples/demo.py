@@ -1,14 +1,14 @@
 """The main job, offline: one-line calls, a bound hot loop, a stream, the cost table, the metrics.
 
-Runs on the `mock` provider (no key, no network), priced here like gpt-4o so the
-dollar figures mean something. Swap "mock/echo" for "gpt-4o" and set OPENAI_API_KEY
+Runs on the `mock` provider (no key, no network), priced here like gpt-5.6-terra so the
+dollar figures mean something. Swap "mock/echo" for "gpt-5.6-terra" and set OPENAI_API_KEY
 to do the same against the real API.
 """
 
 import os
 
-# The mock provider has no default price; give it gpt-4o's (USD per 1M tokens).
-os.environ.setdefault("MODELS_COSTS_JSON", '{"mock/echo": {"input": 2.50, "output": 10.00}}')
+# The mock provider has no default price; give it gpt-5.6-terra's (USD per 1M tokens).
+os.environ.setdefault("MODELS_COSTS_JSON", '{"mock/echo": {"input": 2.00, "output": 12.00}}')
 
 from prometheus_client import generate_latest
 
@@ -18,9 +18,14 @@ r = models("mock/echo", "Hello from one line of Python")
 print(f"one line  -> {r.text!r}  ({r.usage.input_tokens} in, {r.usage.output_tokens} out, ${r.usage.cost:.8f})")
 
 echo = models.bind("mock/echo", max_tokens=5)  # resolved once: provider, price, metric children
-for prompt in ["a bound model in a hot loop pays nothing extra", "call-time values win", "third call"]:
-    echo(prompt)
-print(f"bound     -> {echo!r}")
+replies = [
+    echo("a bound model in a hot loop pays nothing extra"),  # cut to max_tokens=5 words
+    echo("call-time values win over bound ones", max_tokens=3),
+    echo("third call"),
+]
+print(f"bound     -> {echo!r} answered:")
+for reply in replies:
+    print(f"             {reply.text!r} ({reply.finish_reason}, ${reply.usage.cost:.8f})")
 
 s = models.stream("mock/echo", "streamed to you word by word")
 pieces = list(s)

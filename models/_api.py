@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from ._budget import Budget
-    from ._catalog import Capability, ModelInfo
+    from ._catalog import Capability, ModelInfo, ModelList
     from ._health import ModelHealth
     from ._hooks import Hook
     from ._limits import Limit
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ._service import ModelService, Prepared, Target
     from ._stream import AsyncStream, Stream
     from ._types import Response
-    from ._usage import Tracker, UsageTotals
+    from ._usage import Tracker, UsageReport
     from .providers._base import Provider
 
 # Everything else is imported on first use: `from models import models` loads this module,
@@ -389,16 +389,17 @@ class ModelsAPI:
         capabilities: Iterable[Capability | str] = (),
         max_input_price: float | Decimal | None = None,
         status: str | None = "active",
-    ) -> builtins.list[ModelInfo]:
+    ) -> ModelList:
         """Catalog models that match every filter, with today's prices, cheapest input first.
 
         `status=None` includes deprecated and retired models; `max_input_price` is USD per 1M
-        input tokens (unpriced models never pass it).
+        input tokens (unpriced models never pass it). The result is a `list` that shows as a
+        table in a notebook.
         """
         from dataclasses import replace
         from decimal import Decimal
 
-        from ._catalog import Capability
+        from ._catalog import Capability, ModelList
 
         wanted = {Capability(c) for c in capabilities} | ({Capability(capability)} if capability else set())
         name = None if provider is None else self._service.models.provider_name(provider)
@@ -413,7 +414,7 @@ class ModelsAPI:
             if limit is not None and (price is None or price.input > limit):
                 continue
             found.append(replace(row, price=price))
-        return sorted(found, key=_price_order)
+        return ModelList(sorted(found, key=_price_order))
 
     def cheapest(
         self, capabilities: Iterable[Capability | str] = (), min_context: int = 0, provider: str | None = None
@@ -445,9 +446,12 @@ class ModelsAPI:
         self._service.prices.reload()
 
     # -- usage ---------------------------------------------------------------------------
-    def usage(self) -> dict[str, UsageTotals]:
-        """Totals per canonical model id since start or the last `reset_usage()`."""
-        return self._service.ledger.snapshot()
+    def usage(self) -> UsageReport:
+        """Totals per canonical model id since start or the last `reset_usage()`: a `dict`
+        that shows as a table in a notebook."""
+        from ._usage import UsageReport
+
+        return UsageReport(self._service.ledger.snapshot())
 
     def reset_usage(self) -> None:
         self._service.ledger.reset()

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Collection, Iterable
+import math
+import time
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsIndex, overload
 
+from ._display import Table, repr_html, repr_pretty
 from .errors import ModelNotFoundError, ProviderNotFoundError
 from .providers._registry import PROVIDER_ALIASES
 
 if TYPE_CHECKING:
     from ._costs import Price
 
-__all__ = ["Capability", "Catalog", "ModelInfo", "default_catalog"]
+__all__ = ["Capability", "Catalog", "ModelInfo", "ModelList", "default_catalog"]
 
 LARGE_CONTEXT = 100_000  # a context window above this is "large"
 XL_CONTEXT = 1_000_000  # ... and one of at least this "extra-large"
@@ -56,7 +59,8 @@ class ModelInfo:
 
     Dates are ISO strings (`release_date`, `sunset`); `knowledge_cutoff` is as the provider
     states it ("2024-06"). `status` is "active", "deprecated" (still answers; `sunset` is
-    when it stops) or "retired" (`sunset` is when it stopped); `replacement` is the
+    when it stops) or "retired" (`sunset` is when it stopped); the catalog reads a row
+    declared deprecated as retired from its sunset day (UTC) on. `replacement` is the
     canonical id the provider recommends instead. `known` is False for an id the catalog
     does not have (sent as written); `base` is the catalog model a fine-tuned id derives from.
     """
@@ -84,6 +88,64 @@ class ModelInfo:
         """Whether the model has every capability named (unknown models: only what is known)."""
         return all(Capability(c) in self.capabilities for c in capabilities)
 
+    _repr_pretty_ = repr_pretty
+    _repr_html_ = repr_html
+
+    def _table(self) -> Table:
+        import textwrap
+
+        price = self.price
+        fields = (
+            ("id", self.id),
+            ("display_name", self.display_name),
+            ("status", self.status),
+            ("sunset", self.sunset),
+            ("replacement", self.replacement),
+            ("context_window", None if self.context_window is None else f"{self.context_window:,} tokens"),
+            ("max_output", None if self.max_output is None else f"{self.max_output:,} tokens"),
+            ("capabilities", textwrap.fill(", ".join(sorted(self.capabilities)), 72)),
+            ("release_date", self.release_date),
+            ("knowledge_cutoff", self.knowledge_cutoff),
+            ("aliases", ", ".join(self.aliases)),
+            ("base", self.base),
+            ("known", None if self.known else "no: not in the catalog, sent as written"),
+            ("price", None if price is None else f"${price.input} in, ${price.output} out per 1M tokens"),
+        )
+        return Table("ModelInfo", [(name, value) for name, value in fields if value])
+
+
+class ModelList(list[ModelInfo]):
+    """What `models.list()` returns: a plain list that shows as a table in a notebook (a slice too)."""
+
+    __slots__ = ()
+
+    _repr_pretty_ = repr_pretty
+    _repr_html_ = repr_html
+
+    @overload
+    def __getitem__(self, key: SupportsIndex) -> ModelInfo: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> ModelList: ...
+
+    def __getitem__(self, key: SupportsIndex | slice) -> ModelInfo | ModelList:
+        if isinstance(key, slice):
+            return ModelList(super().__getitem__(key))
+        return super().__getitem__(key)
+
+    def _table(self) -> Table:
+        def cell(value: object) -> str:
+            return "-" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+        rows = []
+        for m in self:
+            p = m.price
+            rates = (None, None, None) if p is None else (p.input, p.cached_input, p.output)
+            rows.append([cell(v) for v in (m.id, m.status, m.context_window, m.max_output, *rates)])
+        headers = ("model", "status", "context", "max output", "input", "cached input", "output")
+        caption = f"{len(self)} model{'' if len(self) == 1 else 's'} (prices in USD per 1M tokens)"
+        return Table(caption, rows, headers, right=range(2, 7))
+
 
 def with_context_capabilities(capabilities: Iterable[Capability], context_window: int | None) -> frozenset[Capability]:
     """The capabilities plus the large-context flags the context window implies."""
@@ -106,19 +168,66 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
-class Catalog:
-    """An index over model rows: canonical ids, bare names and aliases, case-insensitive."""
+class _Index:
+    """The rows with their statuses on the day of `now` (UTC) and the lookups over them;
+    `expires` is when the next sunset changes a status (epoch seconds)."""
 
-    def __init__(self, rows: Iterable[ModelInfo]) -> None:
-        self.rows = tuple(rows)
-        self._by_key: dict[str, ModelInfo] = {}
-        self._spelling: dict[str, str] = {}
+    __slots__ = ("by_key", "expires", "rows", "spelling")
+
+    def __init__(self, declared: tuple[ModelInfo, ...], now: float) -> None:
+        import datetime as dt
+
+        utc = dt.timezone.utc
+        today = dt.datetime.fromtimestamp(now, utc).date().isoformat()
+        self.rows = tuple(
+            replace(row, status="retired") if row.status == "deprecated" and row.sunset and row.sunset <= today else row
+            for row in declared
+        )
+        pending = [row.sunset for row in self.rows if row.status == "deprecated" and row.sunset]
+        self.expires = dt.datetime.fromisoformat(min(pending)).replace(tzinfo=utc).timestamp() if pending else math.inf
+        self.by_key: dict[str, ModelInfo] = {}
+        self.spelling: dict[str, str] = {}
         for row in self.rows:
             for key in (row.id, row.name, *row.aliases):
-                self._by_key[key.lower()] = row
-                self._spelling[key.lower()] = key
+                self.by_key[key.lower()] = row
+                self.spelling[key.lower()] = key
             for alias in row.aliases:
-                self._by_key[f"{row.provider}/{alias}".lower()] = row
+                self.by_key[f"{row.provider}/{alias}".lower()] = row
+
+
+class Catalog:
+    """An index over model rows: canonical ids, bare names and aliases, case-insensitive.
+
+    A row declared deprecated reads retired from its sunset day (UTC) on. The index is built
+    with today's statuses, and again at the first read on or after the next sunset, so a
+    long-lived process sees a model retire on its day (resolving a model costs one clock read
+    more). `clock` gives the time in epoch seconds.
+    """
+
+    def __init__(self, rows: Iterable[ModelInfo], clock: Callable[[], float] = time.time) -> None:
+        self._declared = tuple(rows)
+        self._clock = clock
+        self._index = _Index(self._declared, clock())
+
+    def _current(self) -> _Index:
+        index = self._index
+        now = self._clock()
+        if now >= index.expires:
+            index = self._index = _Index(self._declared, now)
+        return index
+
+    @property
+    def rows(self) -> tuple[ModelInfo, ...]:
+        """Every row, with its status as of today."""
+        return self._current().rows
+
+    @property
+    def _by_key(self) -> dict[str, ModelInfo]:
+        return self._current().by_key
+
+    @property
+    def _spelling(self) -> dict[str, str]:
+        return self._current().spelling
 
     def resolve(self, model: str, providers: Collection[str]) -> ModelInfo:
         """Turn what a caller wrote into a `ModelInfo` (SPEC §2); `providers` are the registered names."""

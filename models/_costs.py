@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ._display import Table, repr_html, repr_pretty
 from ._overrides import FIELDS
 
 __all__ = ["COST_SCALE", "Price", "default_rows", "fine_tuned_rows", "make_price", "row_in_force"]
@@ -74,6 +75,18 @@ class Price:
         if written:
             units += (written - written_1h) * write + written_1h * write_1h
         return units
+
+    _repr_pretty_ = repr_pretty
+    _repr_html_ = repr_html
+
+    def _table(self) -> Table:
+        """Where the rates come from, then the rates, a column per long-context tier (lowest threshold first)."""
+        tiers = self.tiers[::-1]
+        headers = ("", "base", *(f"above {at:,} input tokens" for at, _ in tiers)) if tiers else ()
+        rates = [(f, str(getattr(self, f)), *(str(getattr(tier, f)) for _, tier in tiers)) for f in FIELDS]
+        about = self.origin + (f" since {self.since}" if self.since else "")
+        about += (f", checked {self.checked}" if self.checked else "") + (f": {self.source}" if self.source else "")
+        return Table(f"Price (USD per 1M tokens)\n{about}", rates, headers, right=range(1, 2 + len(tiers)))
 
 
 def make_price(rates: dict[str, Decimal], **details: Any) -> Price:

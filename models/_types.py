@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._display import Table, clip, money, repr_html, repr_pretty
+
 if TYPE_CHECKING:
     from ._costs import Price
 
@@ -119,6 +121,28 @@ class Usage:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Usage, self._fields())
+
+    def _summary(self) -> str:
+        """Tokens in and out, with the parts that are not zero: "1,000 in (200 cached), 500 out"."""
+        inside = [f"{n:,} {what}" for n, what in ((self._cached, "cached"), (self._written, "cache write")) if n]
+        spent = f"{self._in:,} in" + (f" ({', '.join(inside)})" if inside else "") + f", {self._out:,} out"
+        return spent + (f" ({self._reasoning:,} reasoning)" if self._reasoning else "")
+
+    _repr_pretty_ = repr_pretty
+    _repr_html_ = repr_html
+
+    def _table(self) -> Table:
+        counts = (
+            ("input_tokens", self._in),
+            ("cached_input_tokens", self._cached),
+            ("cache_write_tokens", self._written),
+            ("cache_write_1h_tokens", self._cache_1h),
+            ("output_tokens", self._out),
+            ("reasoning_tokens", self._reasoning),
+            ("total_tokens", self.total_tokens),
+        )
+        rows = [(name, f"{n:,}") for name, n in counts]
+        return Table("Usage", [*rows, ("cost", money(self._cost)), ("price_source", self._source)])
 
 
 class Attempt:
@@ -308,8 +332,23 @@ class Response:
 
     def __repr__(self) -> str:
         text = self._text if len(self._text) <= 60 else self._text[:57] + "..."
-        cost = "unpriced" if self._usage.cost is None else f"${self._usage.cost:.8f}"
         return (
             f"Response(model={self._model!r}, text={text!r}, input_tokens={self._usage.input_tokens}, "
-            f"output_tokens={self._usage.output_tokens}, cost={cost}, latency={self._latency:.3f}s)"
+            f"output_tokens={self._usage.output_tokens}, cost={money(self._usage.cost)}, latency={self._latency:.3f}s)"
         )
+
+    _repr_pretty_ = repr_pretty
+    _repr_html_ = repr_html
+
+    def _table(self) -> Table:
+        rows = [
+            ("text", clip(self._text)),
+            ("model", self._model),
+            ("usage", self._usage._summary()),
+            ("cost", money(self._usage.cost)),
+            ("finish_reason", self._finish or "none"),
+            ("latency", f"{self._latency:.3f} s"),
+        ]
+        if self._attempts:
+            rows.append(("attempts", "\n".join(f"{a.model} ({a.error_kind})" for a in self._attempts)))
+        return Table("Response", rows)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import threading
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import TracebackType
 
 from ._costs import COST_SCALE
+from ._display import Table, money, repr_html, repr_pretty
 from ._types import Completion
 
-__all__ = ["Tracker", "UsageLedger", "UsageTotals"]
+__all__ = ["Tracker", "UsageLedger", "UsageReport", "UsageTotals"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,29 @@ class UsageTotals:
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+
+class UsageReport(dict[str, UsageTotals]):
+    """What `models.usage()` returns: a plain `dict` of totals per model that shows as a table."""
+
+    __slots__ = ()
+
+    _repr_pretty_ = repr_pretty
+    _repr_html_ = repr_html
+
+    def _table(self) -> Table:
+        def cells(label: str, t: UsageTotals) -> list[str]:
+            counts = (t.requests, t.errors, t.input_tokens, t.cached_input_tokens, t.cache_write_tokens)
+            cost = money(t.cost) + (f" + {t.unpriced_requests:,} unpriced" if t.unpriced_requests else "")
+            return [label, *(f"{n:,}" for n in (*counts, t.output_tokens, t.reasoning_tokens)), cost]
+
+        rows = [cells(model, totals) for model, totals in self.items()]
+        if len(self) > 1:
+            names = [f.name for f in fields(UsageTotals)]
+            rows.append(cells("total", UsageTotals(*(sum(getattr(t, n) for t in self.values()) for n in names))))
+        headers = ("model", "requests", "errors", "input", "cached input", "cache write", "output", "reasoning", "cost")
+        caption = "Usage by model" if self else "Usage by model: no calls yet"
+        return Table(caption, rows, headers, right=range(1, 9))
 
 
 class _Totals:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import warnings
 from decimal import Decimal
 
@@ -11,11 +12,13 @@ import pytest
 from models import (
     Capability,
     InvalidRequestError,
+    ModelInfo,
     ModelNotFoundError,
     ModelsAPI,
     ModelsWarning,
     UnsupportedCapabilityError,
 )
+from models._catalog import Catalog
 
 from .conftest import sample
 from .fake_llm import FakeLLM, Fault
@@ -190,6 +193,52 @@ def test_deprecated_models_warn_once_naming_the_replacement(api: ModelsAPI) -> N
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         api.bind(model.id)
+
+
+def _utc(day: str) -> float:
+    return datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def test_a_deprecated_row_reads_retired_from_its_sunset_day_even_in_a_long_lived_process() -> None:
+    rows = [
+        ModelInfo("openai/old", "openai", "old", status="deprecated", sunset="2030-01-02", replacement="openai/new"),
+        ModelInfo("openai/later", "openai", "later", status="deprecated", sunset="2030-03-01"),
+        ModelInfo("openai/undated", "openai", "undated", status="deprecated"),
+        ModelInfo("openai/new", "openai", "new"),
+    ]
+    now = _utc("2030-01-02") - 1  # the last second before the first sunset (UTC)
+    catalog = Catalog(rows, clock=lambda: now)
+
+    def statuses() -> list[str]:
+        return [row.status for row in catalog.rows]
+
+    assert statuses() == ["deprecated", "deprecated", "deprecated", "active"]
+    now += 1  # the same catalog, a second later: the sunset day has begun
+    assert catalog.resolve("old", {"openai"}).status == "retired"
+    assert statuses() == ["retired", "deprecated", "deprecated", "active"]
+    assert [(m.id, m.status) for m in catalog.search("old")] == [("openai/old", "retired")]
+    now = _utc("2031-01-01")
+    assert statuses() == ["retired", "retired", "deprecated", "active"]  # no sunset date: stays deprecated
+    assert [row.status for row in Catalog(rows, clock=lambda: now).rows] == statuses()
+
+
+def test_a_model_past_its_sunset_is_retired_and_warns_so(api: ModelsAPI) -> None:
+    info = api.info("claude-sonnet-4-5")  # the data says deprecated, retiring on 2026-11-30
+    assert (info.status, info.sunset, info.replacement) == ("retired", "2026-11-30", "anthropic/claude-sonnet-5-5")
+    retired = "anthropic/claude-sonnet-4-5 was retired on 2026-11-30; use anthropic/claude-sonnet-5-5 instead."
+    with pytest.warns(ModelsWarning) as caught:
+        api.bind("claude-sonnet-4-5")
+    assert [str(w.message) for w in caught] == [retired]
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    assert all(m.sunset is None or m.sunset > today for m in api.list(status="deprecated"))
+    assert all(m.sunset is not None and m.sunset <= today for m in api.list(status="retired"))
+    assert "anthropic/claude-sonnet-4-5" in {m.id for m in api.list(status="retired")}
+    dated = next(m for m in api.list(status="deprecated") if m.sunset and m.replacement)
+    with pytest.warns(ModelsWarning) as caught:
+        api.bind(dated.id)
+    assert [str(w.message) for w in caught] == [
+        f"{dated.id} stops answering on {dated.sunset}; use {dated.replacement} instead."
+    ]
 
 
 def test_genai_prices_prices_models_our_table_lacks(wired: ModelsAPI, monkeypatch: pytest.MonkeyPatch) -> None:

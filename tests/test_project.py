@@ -6,9 +6,12 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
+
+from models import ModelsAPI, ModelsError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,10 +32,42 @@ def test_demo_runs_offline_and_shows_costs_and_metrics() -> None:
     out = subprocess.run(
         [sys.executable, "examples/demo.py"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     ).stdout
-    assert "one line  -> 'Hello from one line of Python'  (6 in, 6 out, $0.00007500)" in out
-    assert "stream    -> 6 pieces, then .response: $0.00007500" in out
-    assert "mock/echo           6      30      23    0.00030500" in out
+    assert "one line  -> 'Hello from one line of Python'  (6 in, 6 out, $0.00008400)" in out
+    bound = out.split("bound     -> ", 1)[1].split("\nstream", 1)[0]
+    assert bound.splitlines() == [  # what each bound call returned: max_tokens bound, then given at call time
+        "ModelBinding('mock/echo', max_tokens=5) answered:",
+        "             'a bound model in a' (length, $0.00008000)",
+        "             'call-time values win' (length, $0.00004800)",
+        "             'third call' (stop, $0.00002800)",
+    ]
+    assert "stream    -> 6 pieces, then .response: $0.00008400" in out
+    assert "mock/echo           6      33      23    0.00034200" in out
     assert 'models_requests_total{model="mock/echo",provider="mock",status="ok"} 6.0' in out
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.+?)```", (ROOT / "README.md").read_text(), re.S)
+
+
+def test_readme_names_only_models_that_are_active_today(api: ModelsAPI) -> None:
+    statuses = {}
+    for name in set(re.findall(r"[\"']([\w.:/-]+)[\"']", "\n".join(_python_blocks()))):
+        try:
+            info = api.resolve(name)
+        except ModelsError:
+            continue  # not a model id: a role, a capability, a URL
+        if info.known:
+            statuses[name] = info.status
+    assert len(statuses) >= 10 and {name for name, status in statuses.items() if status != "active"} == set()
+
+
+def test_the_readme_first_calls_do_not_warn(wired: ModelsAPI) -> None:
+    blocks = [code for code in _python_blocks() if code.startswith("from models import models\n")]
+    assert len(blocks) == 2  # the opening example and "Calling models"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for code in blocks:
+            exec(code.removeprefix("from models import models\n"), {"models": wired, "print": lambda *a: None})
 
 
 @pytest.mark.parametrize("tool", [["ruff", "check", "models", "tests", "examples"], ["mypy"]])
