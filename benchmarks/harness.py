@@ -183,8 +183,8 @@ import collections, os, sys
 sys.path.insert(0, {root!r})
 from tests.fake_llm import FakeLLM, Reply
 with FakeLLM() as short, FakeLLM() as long:
-    # keep only the last requests: hundreds of thousands of records would grow the heap and with
-    # it the fake's garbage-collection pauses, a drift over the run
+    # keep only the last requests: at ~4.5 KB a record, the ~300,000 of a full run would hold over
+    # 1 GB and make the fake's full garbage collections ever longer, a drift over the run
     short.requests = long.requests = collections.deque(maxlen=8)
     long.set_reply(Reply(text=" ".join(["word"] * {long}), chunks={long}))
     print(short.url, long.url, flush=True)
