@@ -1,0 +1,112 @@
+"""The benchmark harness (benchmarks/): its verdicts, its statistics, and a quick run of the CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_ALL = ROOT / "benchmarks" / "run_all.py"
+
+
+def _load_harness() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_harness", ROOT / "benchmarks" / "harness.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+harness = _load_harness()
+
+
+def test_a_target_holds_only_when_the_whole_interval_is_within_it() -> None:
+    at_most, at_least = harness.at_most(1.0), harness.at_least(0.95)
+    assert at_most.verdict(0.90, 1.00) == "holds"
+    assert at_most.verdict(0.99, 1.01) == "not shown"
+    assert at_most.verdict(1.001, 1.2) == "not met"
+    assert at_least.verdict(0.95, 1.2) == "holds"
+    assert at_least.verdict(0.94, 1.2) == "not shown"
+    assert at_least.verdict(0.80, 0.949) == "not met"
+    assert at_most.text(None) == "≤ 1.00"
+    assert harness.at_most(3.0).text("µs") == "≤ 3 µs"
+
+
+def test_bootstrap_interval_of_the_median() -> None:
+    # 3 rounds: a resample's median is the lowest (or highest) value 7/27 of the time, so the
+    # interval is the whole range; 15 rounds: order statistics around the 8th, not the extremes.
+    assert harness.bootstrap_ci([1.1, 0.9, 1.0], "s") == (0.9, 1.1)
+    assert harness.bootstrap_ci([float(v) for v in range(1, 16)], "s") == (5.0, 12.0)  # seeded: the same every run
+
+
+def _row(diff: bool, target: object) -> object:
+    sec = harness.Section("call", "t", "µs", lambda setup, plan: {}, diff)
+    return harness.Row(sec, "openai", lambda fakes: None, {"binding": target})
+
+
+def test_each_comparison_is_the_median_over_rounds_of_the_per_round_ratio() -> None:
+    rounds = [{"binding": (100.0, 90.0)}, {"binding": (100.0, 110.0)}, {"binding": (200.0, 190.0)}]
+    [line] = harness.lines(_row(False, harness.at_most(1.0)), harness.Result(rounds), seed=1)
+    assert line.name == "openai binding"
+    assert (line.raw, line.ours) == (100.0, 110.0)  # medians of each side
+    assert line.stat == 0.95  # median of 0.9, 1.1, 0.95: not 110 / 100
+    assert (line.low, line.high, line.ci) == (0.9, 1.1, (0.9, 1.1))
+    assert line.verdict == "not shown"
+    [diff] = harness.lines(_row(True, harness.at_most(3.0)), harness.Result(rounds), seed=1)
+    assert (diff.stat, diff.low, diff.high, diff.verdict) == (-10.0, -10.0, 10.0, "not shown")
+
+
+def test_quick_run_of_two_sections_prints_the_markdown_report(tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    argv = [sys.executable, str(RUN_ALL), "--quick", "--only", "bookkeeping,call/openai", "--rounds", "2"]
+    done = subprocess.run([*argv, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    progress = [line.split()[:3] for line in done.stderr.splitlines() if line.startswith("round")]
+    assert sorted(progress) == [
+        ["round", "1/2", "bookkeeping/instant"],
+        ["round", "1/2", "call/openai"],
+        ["round", "2/2", "bookkeeping/instant"],
+        ["round", "2/2", "call/openai"],
+    ]
+    report = out.read_text()
+    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2:
+        cpus = sorted(os.sched_getaffinity(0))
+        assert f"fakes pinned to CPU {cpus[0]}, each client process to CPU {cpus[1]}" in report
+    else:
+        assert "not pinned: " in report
+    assert report.startswith("# Benchmark report\n")
+    assert "- 2 rounds; every row and round in a fresh client process" in report
+    assert "quick run: a smoke test" in report
+    sections = re.findall(r"^## (\S+)", report, re.M)
+    assert sections == ["call:", "bookkeeping:", "Targets"]
+    header = "| row | raw µs | ours µs | ours / raw | rounds [min, max] | 95 % CI of median | target | verdict |"
+    assert header in report
+    ratio, diff = r"\d+\.\d{3}", r"[+-]\d+\.\d+"
+    stats = {ratio: rf"\*\*{ratio}\*\* \| \[{ratio}, {ratio}\] \| \[{ratio}, {ratio}\]"}
+    stats[diff] = rf"\*\*{diff}\*\* \| \[{diff}, {diff}\] \| \[{diff}, {diff}\]"  # median, spread, CI
+    verdict = r"(holds|not shown|not met)"
+    for name, stat, target in (
+        ("openai binding", ratio, "≤ 1.00"),
+        ("openai models()", ratio, "≤ 1.02"),
+        ("instant binding", diff, "≤ 3 µs"),
+    ):
+        cells = rf"^\| {re.escape(name)} \| [\d.]+ \| [\d.]+ \| {stats[stat]} \| {target} \| {verdict} \|$"
+        assert re.search(cells, report, re.M), name
+    assert re.search(r"^\| instant models\(\) \|.* \| — \| — \|$", report, re.M)  # no target: no verdict
+    targets = report.split("## Targets")[1]
+    assert len(re.findall(rf"^\| .* \| {verdict} \|$", targets, re.M)) == 3
+
+
+def test_only_names_what_exists() -> None:
+    done = subprocess.run([sys.executable, str(RUN_ALL), "--only", "async,nope"], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "--only: no section or row ['nope']; see --list" in done.stderr
+    listing = subprocess.run([sys.executable, str(RUN_ALL), "--list"], capture_output=True, text=True, check=True)
+    assert re.search(r"^async +200 concurrent calls", listing.stdout, re.M)
+    assert "rows: openai, anthropic\n" in listing.stdout
