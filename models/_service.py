@@ -18,6 +18,7 @@ from ._budget import Budget, Hold, active_budgets, estimate_tokens, estimate_uni
 from ._capabilities import check_messages, check_options, has_capability_data
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE, Price
+from ._deadline import abounded, bounded
 from ._health import Health
 from ._hooks import CallEvent, Hooks
 from ._limits import Limit, Limits, aacquire_all, acquire_all
@@ -305,7 +306,7 @@ class ModelService:
         try:
             while True:
                 try:
-                    completion = provider.complete(request)
+                    completion = bounded(request.timeout, provider.complete, request)
                     break
                 except Exception as exc:
                     time.sleep(self.retry_delay(target, exc, attempt, prepared, start))
@@ -330,7 +331,7 @@ class ModelService:
         try:
             while True:
                 try:
-                    completion = await provider.acomplete(request)
+                    completion = await abounded(request.timeout, provider.acomplete(request))
                     break
                 except Exception as exc:
                     await asyncio.sleep(self.retry_delay(target, exc, attempt, prepared, start))

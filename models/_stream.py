@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from ._budget import Hold
 from ._capabilities import check_streaming
+from ._deadline import abounded, bounded
 from ._types import Attempt, Completion, Response
 from .errors import ModelsError
 
@@ -118,7 +119,7 @@ class Stream(_StreamState):
                 raise StopIteration
             return self._open()
         try:
-            piece = next(pieces)
+            piece = bounded(self._request.timeout, next, pieces)
         except StopIteration:
             self._pieces = None
             self._settle()
@@ -162,7 +163,7 @@ class Stream(_StreamState):
             result = Completion("")
             pieces = target.provider.stream(self._request, result)
             try:
-                first = next(pieces)
+                first = bounded(self._request.timeout, next, pieces)
                 break
             except StopIteration:  # an empty answer
                 self._result = result
@@ -234,7 +235,7 @@ class AsyncStream(_StreamState):
                 raise StopAsyncIteration
             return await self._open()
         try:
-            piece = await pieces.__anext__()
+            piece = await abounded(self._request.timeout, pieces.__anext__())
         except StopAsyncIteration:
             self._pieces = None
             self._settle()
@@ -277,7 +278,7 @@ class AsyncStream(_StreamState):
             result = Completion("")
             pieces = target.provider.astream(self._request, result)
             try:
-                first = await pieces.__anext__()
+                first = await abounded(self._request.timeout, pieces.__anext__())
                 break
             except StopAsyncIteration:
                 self._result = result

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 OPENAI, ANTHROPIC, GOOGLE = "openai", "anthropic", "google"
 _PROVIDERS = (OPENAI, ANTHROPIC, GOOGLE)
 _DEFAULT_MESSAGE = "fault"
+_TRICKLE_BYTES = 64  # a trickling answer's bytes per write: every read gets data in time, the answer does not
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Fault:
     drop_after_chunks: int | None = None  # send N pieces, then FIN; a plain call gets half its body
     stream_error: bool = False  # after the first piece, the provider's in-stream error event
     kind: str | None = None  # set by the helpers so one Fault renders each provider's own way
+    trickle: float = 0.0  # after the headers, the answer (body or stream) _TRICKLE_BYTES at a time, this many s apart
 
     @classmethod
     def rate_limit(cls, retry_after: str | None = "0") -> Fault:
@@ -378,19 +380,25 @@ class _Handler(BaseHTTPRequestHandler):
         out = _RENDER[provider](reply, "" if reply.blocked else text, req)
         if not stream:
             data = json.dumps(out.body).encode()
+            if fault.trickle:
+                return self._send(200, data, extra, trickle=fault.trickle)
             if fault.drop_after_chunks is None:
                 return self._send(200, data, extra)
             self._send(200, data[: len(data) // 2], extra, length=len(data))
             return self._cut(reset=False)
         self._stream(provider, reply, fault, out, request_id, extra)
 
-    def _send(self, status: int, data: bytes, headers: dict[str, str], length: int | None = None) -> None:
+    def _send(
+        self, status: int, data: bytes, headers: dict[str, str], length: int | None = None, trickle: float = 0.0
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data) if length is None else length))
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
+        if trickle:
+            return self._trickle(data, trickle)
         self.wfile.write(data)
 
     def _stream(
@@ -404,6 +412,9 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
+        if fault.trickle:
+            frames = b"".join(map(_chunked, (*out.pre, *out.pieces, *out.post)))
+            return self._trickle(frames + b"0\r\n\r\n", fault.trickle)
         for frame in out.pre:
             self._chunk(frame)
         if reply.first_chunk_delay and self.server.fake._stopping.wait(reply.first_chunk_delay):
@@ -427,7 +438,14 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = _serve
 
     def _chunk(self, data: bytes) -> None:
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.write(_chunked(data))
+
+    def _trickle(self, data: bytes, interval: float) -> None:
+        """Write `data` a few bytes at a time, `interval` seconds apart."""
+        for start in range(0, len(data), _TRICKLE_BYTES):
+            if start and self.server.fake._stopping.wait(interval):
+                return self._cut(reset=False)
+            self.wfile.write(data[start : start + _TRICKLE_BYTES])
 
     def _cut(self, reset: bool) -> None:
         """End the connection mid-exchange: RST (SO_LINGER 0) or a plain FIN."""
@@ -439,6 +457,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.close()
             else:
                 self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _chunked(data: bytes) -> bytes:
+    """One chunk of a `Transfer-Encoding: chunked` body."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
 
 
 def _as_error(fault: Fault) -> Fault:

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from .._catalog import ModelInfo
+from .._deadline import guard
 from .._types import Completion, Lazy
 from ..errors import (
     AuthenticationError,
@@ -170,7 +171,9 @@ class AnthropicProvider(Provider):
 
     def create_client(self, api_key: str | None, base_url: str | None) -> Any:
         anthropic = import_sdk("anthropic", "anthropic")
-        return anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0)
+        client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0)
+        guard(client._client)  # its httpx2 client: the timeout bounds a whole attempt (see _deadline)
+        return client
 
     def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
         options = dict(params)
@@ -183,7 +186,9 @@ class AnthropicProvider(Provider):
 
     def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
         anthropic = import_sdk("anthropic", "anthropic")
-        return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0)
+        client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0)
+        guard(client._client)
+        return client
 
     def complete(self, request: Request) -> Completion:
         raw = self.client().messages.with_raw_response.create(**_kwargs(request))

@@ -8,6 +8,7 @@ from contextlib import closing
 from typing import Any
 
 from .._catalog import ModelInfo
+from .._deadline import guard
 from .._types import Completion
 from ..errors import (
     AuthenticationError,
@@ -125,7 +126,9 @@ class GoogleProvider(Provider):
         options: dict[str, Any] = {"timeout": _ms(DEFAULT_TIMEOUT)}
         if base_url:
             options["base_url"] = base_url
-        return genai.Client(api_key=api_key, http_options=options)
+        client = genai.Client(api_key=api_key, http_options=options)
+        guard(getattr(client._api_client, "_httpx_client", None))  # the timeout bounds an attempt (see _deadline)
+        return client
 
     def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
         """Everything goes into `GenerateContentConfig`; common names become Gemini's."""
@@ -139,7 +142,12 @@ class GoogleProvider(Provider):
         return config
 
     def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
-        return self.create_client(api_key, base_url).aio
+        client = self.create_client(api_key, base_url).aio
+        # The SDK's async httpx2 client sends through an inner client per event loop: guard this
+        # loop's (the only one this client meets). With aiohttp installed the SDK uses that instead.
+        http: Any = getattr(client._api_client, "_async_httpx_client", None)
+        guard(http._client_for_running_loop() if getattr(http, "_per_loop", False) else http)
+        return client
 
     def complete(self, request: Request) -> Completion:
         return _completion(self.client().models.generate_content(**_kwargs(request)), request.model)

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from .._catalog import ModelInfo
+from .._deadline import guard
 from .._types import Completion, Lazy
 from ..errors import (
     AuthenticationError,
@@ -151,7 +152,9 @@ class OpenAIProvider(Provider):
 
     def create_client(self, api_key: str | None, base_url: str | None) -> Any:
         openai = import_sdk("openai", "openai")
-        return openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+        client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+        guard(client._client)  # its httpx2 client: the timeout bounds a whole attempt (see _deadline)
+        return client
 
     def unsupported_for(self, model: ModelInfo) -> frozenset[str]:
         # o-series and gpt-5 reasoning models reject sampling parameters.
@@ -165,7 +168,9 @@ class OpenAIProvider(Provider):
 
     def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
         openai = import_sdk("openai", "openai")
-        return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+        client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+        guard(client._client)
+        return client
 
     def complete(self, request: Request) -> Completion:
         raw = self.client().chat.completions.with_raw_response.create(**_kwargs(request))
