@@ -1,13 +1,15 @@
 """Client-side rate limits: `models.limit("openai/gpt-5", rpm=500, tpm=200_000)`.
 
 A limit is two token buckets (requests and tokens per minute) that start full and refill
-continuously. A call reserves 1 request and its estimated tokens from every limit that
-applies (its provider's, then its model's) before anything is sent, waiting for capacity when
-allowed; afterwards the caller settles the actual tokens: a refund, or a debt that delays
-later calls. The arithmetic is in integers (microseconds, and tokens scaled by 60e6 so a
-per-minute rate refills a whole number of units each microsecond), so every wait is exact
-and a simulated clock gives deterministic results. Buckets live in a store: in this process
-behind one lock, or in Redis (one Lua script, the server's clock) shared by processes.
+continuously. Changing a rate keeps what was used: a raised bucket gains the added capacity at
+once, a lowered one keeps the fraction it had left (so it refills in no more time than before).
+A call reserves 1 request and its estimated tokens from every limit that applies (its
+provider's, then its model's) before anything is sent, waiting for capacity when allowed;
+afterwards the caller settles the actual tokens: a refund, or a debt that delays later calls.
+The arithmetic is in integers (microseconds, and tokens scaled by 60e6 so a per-minute rate
+refills a whole number of units each microsecond), so every wait is exact and a simulated
+clock gives deterministic results. Buckets live in a store: in this process behind one lock,
+or in Redis (one Lua script, the server's clock) shared by processes.
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ class Store(ABC):
     def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
         """Take `requests` and `tokens` (negative: give back) per `mode`, and report the wait."""
 
+    def forget(self, key: str) -> None:  # noqa: B027 - keeping the buckets is a valid choice
+        """The limit on `key` was removed: a limit set on it anew starts full. By default the buckets
+        stay: a store shared by processes keeps them for the others (they expire once full)."""
+
 
 class MemoryStore(Store):
     """Buckets of this process, behind one lock (held for microseconds, so async calls take it too)."""
@@ -68,7 +74,8 @@ class MemoryStore(Store):
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._buckets: dict[str, list[int]] = {}  # key -> [rpm level, its µs, tpm level, its µs]
+        # key -> [rpm level, its µs, tpm level, its µs, rpm, tpm]: the rates the levels were written at (0: none)
+        self._buckets: dict[str, list[int]] = {}
         _FORKABLE.add(self)
 
     def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
@@ -78,26 +85,46 @@ class MemoryStore(Store):
             now = round(self._clock() * _US)
             state = self._buckets.get(key)
             if state is None:
-                state = self._buckets[key] = [_FRESH, 0, _FRESH, 0]
+                state = self._buckets[key] = [_FRESH, 0, _FRESH, 0, rpm or 0, tpm or 0]
             if rpm is not None:
-                rpm_level = min(rpm * _UNIT, state[0] + max(0, now - state[1]) * rpm)
+                if state[4] == rpm:
+                    rpm_level = min(rpm * _UNIT, state[0] + max(0, now - state[1]) * rpm)
+                else:
+                    rpm_level = _rescaled(state[0], state[1], state[4], rpm, now)
                 needed = -((rpm_level - requests * _UNIT) // rpm)  # µs until the level covers the need
                 if needed > wait:
                     wait, which = needed, 1
             if tpm is not None:
-                tpm_level = min(tpm * _UNIT, state[2] + max(0, now - state[3]) * tpm)
+                if state[5] == tpm:
+                    tpm_level = min(tpm * _UNIT, state[2] + max(0, now - state[3]) * tpm)
+                else:
+                    tpm_level = _rescaled(state[2], state[3], state[5], tpm, now)
                 needed = -((tpm_level - tokens * _UNIT) // tpm)
                 if needed > wait:
                     wait, which = needed, 2
             if mode == _FORCE or (mode == _TAKE and not wait):
                 if rpm is not None:
-                    state[0], state[1] = min(rpm * _UNIT, rpm_level - requests * _UNIT), now
+                    state[0], state[1], state[4] = min(rpm * _UNIT, rpm_level - requests * _UNIT), now, rpm
                 if tpm is not None:
-                    state[2], state[3] = min(tpm * _UNIT, tpm_level - tokens * _UNIT), now
+                    state[2], state[3], state[5] = min(tpm * _UNIT, tpm_level - tokens * _UNIT), now, tpm
         return wait, which, rpm_level, tpm_level
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._buckets.pop(key, None)
 
     def __repr__(self) -> str:
         return "memory"
+
+
+def _rescaled(level: int, since: int, was: int, rate: int, now: int) -> int:
+    """A bucket's level at `now` under `rate`, from one written under the rate `was` (0: never
+    written, so full): raised, what was used still counts and the added capacity is free at once;
+    lowered, the fraction left is kept, so the bucket refills in no more time than it would have."""
+    if not was:
+        return rate * _UNIT
+    level = min(was * _UNIT, level + max(0, now - since) * was)
+    return level + (rate - was) * _UNIT if rate > was else level * rate // was
 
 
 def _check_int(name: str, value: object, low: int | None, *, optional: bool = False) -> None:
@@ -339,18 +366,22 @@ class Limits:
     ) -> Limit | None:
         """Set (or replace) the limit on `key`; rpm and tpm both None remove it and return None.
 
-        A replaced limit keeps its buckets' levels (same key and store), so re-setting a limit
-        never refills it. `store`: None or "memory" (this process), a redis:// URL, or a `Store`.
+        A replaced limit keeps what its buckets used (same key and store), so re-setting a limit
+        never refills it, and a changed rate is rescaled (see the module's docstring); a removed
+        limit set anew starts full. `store`: None or "memory" (this process), a redis:// URL, or a `Store`.
         """
         _check(key, rpm, tpm, block)
         limit = None
         if rpm is not None or tpm is not None:
             limit = Limit(key, rpm, tpm, block=block, store=self._store(store), timing=self.timing)
         with self._lock:
+            old = self.table.get(key)
             table = {k: v for k, v in self.table.items() if k != key}
             if limit is not None:
                 table[key] = limit
             self.table = table
+        if old is not None and (limit is None or limit.store is not old.store):
+            old.store.forget(key)
         return limit
 
     def _store(self, store: str | Store | None) -> Store:

@@ -12,7 +12,7 @@ from .errors import ConfigurationError
 
 __all__ = ["RedisStore", "redacted"]
 
-# The same rule as MemoryStore.apply, run inside Redis so take-or-report is atomic across
+# The same rule as MemoryStore.apply (and `_rescaled`), run inside Redis so take-or-report is atomic across
 # processes, on the server's clock so they agree. Lua numbers are doubles: exact while
 # tpm * 60e6 < 2**53 (tpm up to 150 million). TIME before a write needs Redis >= 5.
 _LUA = """
@@ -20,13 +20,21 @@ local t = redis.call('TIME')
 local now, key, mode, unit = t[1] * 1000000 + t[2], KEYS[1], ARGV[5], 60000000
 local rates = {tonumber(ARGV[1]), tonumber(ARGV[2])}
 local needs = {tonumber(ARGV[3]) * unit, tonumber(ARGV[4]) * unit}
-local stored = redis.call('HMGET', key, 'l1', 's1', 'l2', 's2')
+local stored = redis.call('HMGET', key, 'l1', 's1', 'l2', 's2', 'r1', 'r2')
 local levels, wait, which = {0, 0}, 0, 0
 for i = 1, 2 do
   local rate, level = rates[i], tonumber(stored[2 * i - 1])
   if rate > 0 then
     local full = rate * unit
-    levels[i] = level and math.min(full, level + math.max(0, now - tonumber(stored[2 * i])) * rate) or full
+    if level then
+      local was = tonumber(stored[4 + i]) or rate -- the rate the level was written at
+      level = math.min(was * unit, level + math.max(0, now - tonumber(stored[2 * i])) * was)
+      if rate > was then level = level + (rate - was) * unit -- raised: the added capacity is free
+      elseif rate < was then level = math.floor(level * rate / was) end -- lowered: the fraction left
+      levels[i] = math.min(full, level)
+    else
+      levels[i] = full
+    end
     local short = needs[i] - levels[i]
     local w = math.floor(short / rate)
     if w * rate < short then w = w + 1 end -- an exact ceiling, however the division rounded
@@ -39,7 +47,8 @@ if mode == 'force' or (mode == 'take' and wait == 0) then
     local rate = rates[i]
     if rate > 0 then
       local level = math.min(rate * unit, levels[i] - needs[i])
-      redis.call('HSET', key, 'l' .. i, string.format('%.0f', level), 's' .. i, string.format('%.0f', now))
+      local written, at = string.format('%.0f', level), string.format('%.0f', now)
+      redis.call('HSET', key, 'l' .. i, written, 's' .. i, at, 'r' .. i, rate)
       ttl = math.max(ttl, math.ceil((rate * unit - level) / rate / 1000))
     end
   end

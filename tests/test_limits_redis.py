@@ -104,7 +104,8 @@ def test_buckets_live_under_a_namespaced_key_that_expires_once_full_again(client
     assert gpt is not None
     gpt.acquire(3000)  # the tpm bucket needs 30 s to refill, the rpm bucket 2 s
     assert client.keys("*") == [b"models:limit:openai/gpt-5"]
-    assert sorted(client.hkeys("models:limit:openai/gpt-5")) == [b"l1", b"l2", b"s1", b"s2"]
+    assert sorted(client.hkeys("models:limit:openai/gpt-5")) == [b"l1", b"l2", b"r1", b"r2", b"s1", b"s2"]
+    assert client.hmget("models:limit:openai/gpt-5", "r1", "r2") == [b"30", b"6000"]  # the rates written at
     assert 30_000 < client.pttl("models:limit:openai/gpt-5") <= 31_000  # 30 s to full, plus a second
 
 
@@ -124,6 +125,30 @@ def test_tpm_settle_and_all_or_nothing_through_redis(client: redis.Redis, redis_
     assert -20.0 <= remaining.tokens <= -20.0 + elapsed
     reservation.settle(10)  # the actual count was lower after all: refund 70
     assert 50.0 <= (gpt.remaining().tokens or 0.0) <= 50.0 + (_now(client) - before)
+
+
+def test_a_rate_changed_on_redis_is_rescaled_by_the_script(client: redis.Redis, redis_url: str) -> None:
+    limits = Limits()
+    slow = limits.set(KEY, rpm=5, block=False, store=redis_url)
+    assert slow is not None
+    before = _now(client)
+    for _ in range(5):
+        slow.acquire()
+    assert limits.set(KEY) is None  # removed: the shared bucket stays for other processes...
+    fast = limits.set(KEY, rpm=120, block=False, store=redis_url)
+    assert fast is not None
+    for _ in range(6):
+        fast.acquire()  # ...but raised to 120, the added 115 are free at once: no RateLimitError
+    requests = fast.remaining().requests
+    elapsed = _now(client) - before
+    assert requests is not None
+    assert 109.0 <= requests <= 109.0 + 2 * elapsed  # 120 - 5 - 6, plus the refill meanwhile
+    slower = limits.set(KEY, rpm=60, block=False, store=redis_url)  # lowered: the fraction left
+    assert slower is not None
+    requests = slower.remaining().requests
+    elapsed = _now(client) - before
+    assert requests is not None
+    assert 54.5 <= requests <= 54.5 + elapsed  # 109 of 120 left, so 54.5 of 60
 
 
 def test_a_memory_limit_and_a_redis_limit_roll_back_together(client: redis.Redis, redis_url: str) -> None:
