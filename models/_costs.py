@@ -63,6 +63,18 @@ class Price:
         of `written` (writes kept for an hour, Anthropic); output includes reasoning."""
         return self.for_input(input_tokens).flat_cost_units(input_tokens, output_tokens, cached, written, written_1h)
 
+    def max_cost_units(self, input_tokens: int, output_tokens: int) -> int:
+        """The most a request of at most these tokens can cost, for a budget to reserve: every input
+        token at the dearest rate that may bill it (plain, or a 5-minute or 1-hour cache write), in the
+        dearest row it may reach (this one, or any tier `input_tokens` exceeds)."""
+        inp, out, _, write, write_1h = self._units
+        worst = input_tokens * max(inp, write, write_1h) + output_tokens * out
+        for threshold, tier in self.tiers:
+            if input_tokens > threshold:
+                inp, out, _, write, write_1h = tier._units
+                worst = max(worst, input_tokens * max(inp, write, write_1h) + output_tokens * out)
+        return worst
+
     def flat_cost_units(
         self, input_tokens: int, output_tokens: int, cached: int = 0, written: int = 0, written_1h: int = 0
     ) -> int:

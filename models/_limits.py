@@ -57,10 +57,20 @@ class Store(ABC):
     """Where buckets live. `apply` is atomic for both buckets of one key, whatever the mode."""
 
     blocking = False
-    """True when `apply` does I/O, so the async path runs it in a worker thread."""
+    """True when `apply` does I/O: the async path runs it in a worker thread, and each call passes
+    the seconds it may take (the rest of the caller's timeout) as `timeout`."""
 
     @abstractmethod
-    def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
+    def apply(
+        self,
+        key: str,
+        rpm: int | None,
+        tpm: int | None,
+        requests: int,
+        tokens: int,
+        mode: str,
+        timeout: float | None = None,
+    ) -> Outcome:
         """Take `requests` and `tokens` (negative: give back) per `mode`, and report the wait."""
 
     def forget(self, key: str) -> None:  # noqa: B027 - keeping the buckets is a valid choice
@@ -78,8 +88,17 @@ class MemoryStore(Store):
         self._buckets: dict[str, list[int]] = {}
         _FORKABLE.add(self)
 
-    def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
-        # Unrolled for the two buckets: this runs under the lock on every call.
+    def apply(
+        self,
+        key: str,
+        rpm: int | None,
+        tpm: int | None,
+        requests: int,
+        tokens: int,
+        mode: str,
+        timeout: float | None = None,
+    ) -> Outcome:
+        # Unrolled for the two buckets: this runs under the lock on every call. Never waits: no timeout.
         wait = which = rpm_level = tpm_level = 0
         with self._lock:
             now = round(self._clock() * _US)
@@ -178,11 +197,12 @@ class Limit:
         """`acquire` that awaits instead of sleeping."""
         return await aacquire_all((self,), tokens, timeout=timeout)
 
-    def settle(self, tokens_delta: int) -> None:
-        """Charge `tokens_delta` more tokens (negative: refund); a charge may leave a debt."""
+    def settle(self, tokens_delta: int, timeout: float | None = None) -> None:
+        """Charge `tokens_delta` more tokens (negative: refund); a charge may leave a debt. A remote
+        store gets `timeout` seconds (None: its own limit)."""
         _check_int("tokens_delta", tokens_delta, None)
         if self.tpm is not None and tokens_delta:
-            self.store.apply(self.key, None, self.tpm, 0, tokens_delta, _FORCE)
+            self.store.apply(self.key, None, self.tpm, 0, tokens_delta, _FORCE, timeout)
 
     def remaining(self) -> Remaining:
         """Requests and tokens available now."""
@@ -196,18 +216,19 @@ class Limit:
 class Reservation:
     """What one call took from its limits; `settle` turns the estimate into the actual tokens."""
 
-    __slots__ = ("limits", "tokens")
+    __slots__ = ("limits", "timeout", "tokens")
 
-    def __init__(self, limits: tuple[Limit, ...], tokens: int) -> None:
+    def __init__(self, limits: tuple[Limit, ...], tokens: int, timeout: float | None = None) -> None:
         self.limits = limits
         self.tokens = tokens  # charged so far, so settling twice adjusts instead of double-counting
+        self.timeout = timeout  # the call's: what a remote store may take to settle
 
     def settle(self, actual_tokens: int) -> None:
         """Refund or charge the difference between what was reserved and `actual_tokens`."""
         _check_int("actual_tokens", actual_tokens, 0)
         delta, self.tokens = actual_tokens - self.tokens, actual_tokens
         for limit in self.limits:
-            limit.settle(delta)
+            limit.settle(delta, self.timeout)
 
     async def asettle(self, actual_tokens: int) -> None:
         """`settle` that keeps the event loop free while a remote store answers."""
@@ -253,14 +274,21 @@ def _deadline(limits: tuple[Limit, ...], tokens: int, timeout: float | None, tim
 _Miss = tuple[int, Limit, int]  # wait in µs, the limit, its short bucket
 
 
-def _take_all(limits: tuple[Limit, ...], tokens: int) -> list[_Miss]:
+def _left(deadline: float, timing: Timing) -> float | None:
+    """Seconds a remote store may take now: the rest of the caller's timeout (None: no timeout)."""
+    return None if deadline == math.inf else max(0.0, deadline - timing.clock())
+
+
+def _take_all(limits: tuple[Limit, ...], tokens: int, deadline: float, timing: Timing) -> list[_Miss]:
     """Take from every limit in order, or from none: what was taken is given back on a miss."""
     taken: list[Limit] = []
     misses: list[_Miss] = []
     try:
         for limit in limits:  # after a miss, only ask how long the others would need
             mode = _PEEK if misses else _TAKE
-            wait, which, _, _ = limit.store.apply(limit.key, limit.rpm, limit.tpm, 1, tokens, mode)
+            store = limit.store
+            timeout = _left(deadline, timing) if store.blocking else None
+            wait, which, _, _ = store.apply(limit.key, limit.rpm, limit.tpm, 1, tokens, mode, timeout)
             if wait:
                 misses.append((wait, limit, which))
             elif not misses:
@@ -268,7 +296,9 @@ def _take_all(limits: tuple[Limit, ...], tokens: int) -> list[_Miss]:
     finally:
         if len(taken) < len(limits):  # a miss, or an error from a store
             for limit in taken:
-                limit.store.apply(limit.key, limit.rpm, limit.tpm, -1, -tokens, _FORCE)
+                store = limit.store
+                timeout = _left(deadline, timing) if store.blocking else None
+                store.apply(limit.key, limit.rpm, limit.tpm, -1, -tokens, _FORCE, timeout)
     return misses
 
 
@@ -301,12 +331,12 @@ def acquire_all(
     Waits on the first limit's clock and sleep: a registry gives all its limits the same ones.
     """
     if not limits:
-        return Reservation(limits, tokens)
+        return Reservation(limits, tokens, timeout)
     timing, where = limits[0].timing, (model, provider)
     deadline = _deadline(limits, tokens, timeout, timing, where)
-    while misses := _take_all(limits, tokens):
+    while misses := _take_all(limits, tokens, deadline, timing):
         timing.sleep(_delay(misses, deadline, timing, where))
-    return Reservation(limits, tokens)
+    return Reservation(limits, tokens, timeout)
 
 
 async def aacquire_all(
@@ -321,14 +351,18 @@ async def aacquire_all(
     import asyncio  # here, so that `import models` does not import asyncio
 
     if not limits:
-        return Reservation(limits, tokens)
+        return Reservation(limits, tokens, timeout)
     timing, where = limits[0].timing, (model, provider)
     deadline = _deadline(limits, tokens, timeout, timing, where)
     asleep = timing.asleep or asyncio.sleep
     in_thread = any(limit.store.blocking for limit in limits)
-    while misses := await asyncio.to_thread(_take_all, limits, tokens) if in_thread else _take_all(limits, tokens):
+    while misses := (
+        await asyncio.to_thread(_take_all, limits, tokens, deadline, timing)
+        if in_thread
+        else _take_all(limits, tokens, deadline, timing)
+    ):
         await asleep(_delay(misses, deadline, timing, where))
-    return Reservation(limits, tokens)
+    return Reservation(limits, tokens, timeout)
 
 
 _NONE: tuple[Limit, ...] = ()

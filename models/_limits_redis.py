@@ -5,12 +5,19 @@ Kept apart from `_limits.py` so that limits in this process never import `redis`
 
 from __future__ import annotations
 
+import time
+from contextvars import ContextVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ._limits import Outcome, Store
-from .errors import ConfigurationError
+from .errors import ConfigurationError, LimitStoreError
 
 __all__ = ["RedisStore", "redacted"]
+
+_DEFAULT_TIMEOUT = 5.0  # seconds an operation may take when the caller has no timeout (the URL may change it)
+_SHORTEST = 0.05  # a caller at the end of its timeout still gets a round trip's worth
+_DEADLINE: ContextVar[float | None] = ContextVar("models_redis_deadline", default=None)
 
 # The same rule as MemoryStore.apply (and `_rescaled`), run inside Redis so take-or-report is atomic across
 # processes, on the server's clock so they agree. Lua numbers are doubles: exact while
@@ -79,23 +86,68 @@ class RedisStore(Store):
             ) from exc
         self.url = url
         # Without timeouts an unreachable server would hang every call; the URL may set others.
-        client = redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=5.0)
-        self._script = client.register_script(_LUA)
+        pool = redis.ConnectionPool.from_url(
+            url, socket_timeout=_DEFAULT_TIMEOUT, socket_connect_timeout=_DEFAULT_TIMEOUT
+        )
+        self._longest = float(pool.connection_kwargs.get("socket_timeout") or _DEFAULT_TIMEOUT)
+        pool.connection_class = _bounded(pool.connection_class)  # tcp, tls or unix, as the URL chose
+        self._script = redis.Redis(connection_pool=pool).register_script(_LUA)
         self._errors = redis.RedisError
 
-    def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
+    def apply(
+        self,
+        key: str,
+        rpm: int | None,
+        tpm: int | None,
+        requests: int,
+        tokens: int,
+        mode: str,
+        timeout: float | None = None,
+    ) -> Outcome:
+        """One run of the script, taking at most `timeout` seconds (connecting included), else
+        `LimitStoreError`; redis-py's connections retry nothing unless the URL asks them to."""
+        seconds = self._longest if timeout is None else max(min(timeout, self._longest), _SHORTEST)
+        deadline = _DEADLINE.set(time.monotonic() + seconds)
         try:
             reply = self._script(keys=[f"models:limit:{key}"], args=[rpm or 0, tpm or 0, requests, tokens, mode])
         except self._errors as exc:  # not a redis traceback from deep inside the call path
-            raise ConfigurationError(
-                f"The rate-limit store {redacted(self.url)} failed ({type(exc).__name__}: {exc}). Check that "
-                f"Redis is up, or set the limit without store= to keep it in this process."
+            raise LimitStoreError(
+                f"The rate-limit store {redacted(self.url)} failed within {seconds:.3f} s ({type(exc).__name__}: "
+                f"{exc}). Check that Redis is up, or set the limit without store= to keep it in this process."
             ) from exc
+        finally:
+            _DEADLINE.reset(deadline)
         wait, which, rpm_level, tpm_level = (int(value) for value in reply)
         return wait, which, rpm_level, tpm_level
 
     def __repr__(self) -> str:
         return redacted(self.url)
+
+
+def _bounded(connection_class: Any) -> Any:
+    """`connection_class` with its connecting and reading bounded by the running operation's deadline
+    (`RedisStore.apply` sets it), so a hung server holds a call no longer than its timeout."""
+
+    class Bounded(connection_class):  # type: ignore[misc]
+        def connect_check_health(self, *args: Any, **kwargs: Any) -> None:
+            seconds = _seconds_left()
+            if seconds is not None:  # the connect, then the handshake's reads (AUTH, SELECT, ...)
+                self.socket_connect_timeout = self.socket_timeout = seconds
+            super().connect_check_health(*args, **kwargs)
+
+        def read_response(self, *args: Any, **kwargs: Any) -> Any:
+            seconds = _seconds_left()
+            if seconds is not None and "timeout" not in kwargs:
+                kwargs["timeout"] = seconds
+            return super().read_response(*args, **kwargs)
+
+    Bounded.__name__ = Bounded.__qualname__ = f"Bounded{connection_class.__name__}"
+    return Bounded
+
+
+def _seconds_left() -> float | None:
+    deadline = _DEADLINE.get()
+    return None if deadline is None else max(deadline - time.monotonic(), 0.001)
 
 
 def redacted(url: str) -> str:

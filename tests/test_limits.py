@@ -268,7 +268,16 @@ def test_block_false_on_the_limit_that_is_short_raises_while_a_blocking_one_woul
 
 
 class _BrokenStore(Store):
-    def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
+    def apply(
+        self,
+        key: str,
+        rpm: int | None,
+        tpm: int | None,
+        requests: int,
+        tokens: int,
+        mode: str,
+        timeout: float | None = None,
+    ) -> Outcome:
         raise OSError("store unreachable")
 
 
