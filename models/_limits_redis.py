@@ -126,23 +126,34 @@ class RedisStore(Store):
 
 def _bounded(connection_class: Any) -> Any:
     """`connection_class` with its connecting and reading bounded by the running operation's deadline
-    (`RedisStore.apply` sets it), so a hung server holds a call no longer than its timeout."""
+    (`RedisStore.apply` sets it), so a hung server holds a call no longer than its timeout. Works
+    through the connection's socket (`_sock`, its name in every redis-py since 2.x): `read_response`
+    takes a timeout only since redis-py 7."""
 
     class Bounded(connection_class):  # type: ignore[misc]
+        def connect(self) -> None:  # redis-py < 6 connects here; later versions go on below
+            _connect_within(self)
+            super().connect()
+
         def connect_check_health(self, *args: Any, **kwargs: Any) -> None:
-            seconds = _seconds_left()
-            if seconds is not None:  # the connect, then the handshake's reads (AUTH, SELECT, ...)
-                self.socket_connect_timeout = self.socket_timeout = seconds
+            _connect_within(self)
             super().connect_check_health(*args, **kwargs)
 
         def read_response(self, *args: Any, **kwargs: Any) -> Any:
-            seconds = _seconds_left()
-            if seconds is not None and "timeout" not in kwargs:
-                kwargs["timeout"] = seconds
+            seconds, sock = _seconds_left(), getattr(self, "_sock", None)
+            if seconds is not None and sock is not None:
+                sock.settimeout(seconds)
             return super().read_response(*args, **kwargs)
 
     Bounded.__name__ = Bounded.__qualname__ = f"Bounded{connection_class.__name__}"
     return Bounded
+
+
+def _connect_within(connection: Any) -> None:
+    """The connect, then the handshake's reads (AUTH, SELECT, ...), within the deadline."""
+    seconds = _seconds_left()
+    if seconds is not None:
+        connection.socket_connect_timeout = connection.socket_timeout = seconds
 
 
 def _seconds_left() -> float | None:
