@@ -1,16 +1,22 @@
 """Spending limits: `with models.budget(usd=0.50):` and `models.set_budget(usd)`.
 
-Amounts are exact integers of 1e-15 USD. A call reserves its estimated cost before it is
-sent (the prompt's characters / 4 as input tokens, plus `max_tokens` of output at the
-model's prices) and is refused when a budget in force cannot hold it; afterwards the
-reservation becomes the exact cost (or is released on failure), so concurrent calls
-cannot overspend together. Budgets nest, and follow `await` and `asyncio.gather` through
-a context variable; `set_budget` applies to every call of its `ModelsAPI`. A model with
-no price costs nothing here.
+Amounts are exact integers of 1e-15 USD. A call reserves the most it can cost before it is
+sent, and is refused (`BudgetExceededError`, nothing sent) when a budget in force cannot hold
+that; afterwards the reservation becomes the exact cost (or is released on failure), so
+concurrent calls cannot overspend together. The most a call can cost: its input bound (the
+UTF-8 bytes of its text, since a token of every provider's tokenizer covers at least one byte,
+plus framing; at most the model's context window, which alone bounds images and other parts)
+at the dearest input rate (a cache write's, where dearer), plus its output bound (`max_tokens`
+as sent, else the model's maximum output) at the output rate, in the dearest tier the input
+may reach. A call with no bound (no `max_tokens` and no known maximum output) is refused.
+Budgets nest, and follow `await` and `asyncio.gather` through a context variable;
+`set_budget` applies to every call of its `ModelsAPI`. A model with no price costs nothing here.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from contextvars import ContextVar, Token
 from decimal import Decimal
@@ -24,10 +30,23 @@ from .providers._base import Request
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._limits import Reservation
+    from ._metrics import ModelMetrics
 
-__all__ = ["Budget", "Hold", "active_budgets", "estimate_tokens", "estimate_units", "scoped_budgets"]
+__all__ = [
+    "Budget",
+    "Hold",
+    "active_budgets",
+    "estimate_tokens",
+    "hold_budgets",
+    "input_bound",
+    "output_bound",
+    "scoped_budgets",
+]
 
 _OUTPUT_LIMITS = ("max_tokens", "max_completion_tokens", "max_output_tokens")  # as each SDK spells it
+_CHOICES = ("n", "candidate_count")  # answers per request (OpenAI, Gemini): each may write max_tokens
+_FRAMING = 8  # tokens a provider may add around each message and the request (OpenAI's are 3 or 4)
+_STRUCTURED = 1024  # tokens a provider may add for tools or a schema (Anthropic's tool prompt is ~350)
 
 
 class Budget:
@@ -103,9 +122,94 @@ def _estimate(request: Request) -> tuple[int, int]:
     return chars // 4 + 1, output
 
 
-def estimate_units(price: Price | None, request: Request) -> int:
-    """The estimated cost of a request before it is sent."""
-    return 0 if price is None else price.cost_units(*_estimate(request))
+def _bytes(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())  # isascii is O(1): no copy for ASCII
+
+
+def input_bound(request: Request) -> int | None:
+    """The most input tokens `request` can be billed: the UTF-8 bytes of its text and options plus
+    framing, at most the model's context window (a longer request is refused, not billed). A part
+    that is not text (an image, audio, a file) or an option that is not JSON leaves the window as
+    the only bound; None when that is unknown too."""
+    window = request.model.context_window
+    total = _FRAMING * (len(request.messages) + 2) + _bytes(request.system or "")
+    for message in request.messages:
+        content = message["content"]
+        if isinstance(content, str):
+            total += _bytes(content)
+            continue
+        for part in content:
+            text = part.get("text") if part.get("type") == "text" else None
+            if not isinstance(text, str):
+                return window
+            total += _bytes(text)
+    structured = False
+    for value in request.options.values():
+        if isinstance(value, str):
+            total += _bytes(value)
+        elif isinstance(value, (dict, list, tuple)):
+            try:
+                total += _bytes(json.dumps(value))
+            except (TypeError, ValueError):
+                return window
+            structured = True
+        elif value is not None and not isinstance(value, (int, float)):  # an SDK object: size unknown
+            return window
+    total += _STRUCTURED if structured else 0
+    return total if window is None else min(total, window)
+
+
+def output_bound(request: Request) -> int | None:
+    """The most output tokens (reasoning included) `request` can be billed: its output limit as it
+    will be sent (Anthropic's default included), else the model's maximum output; None if unknown."""
+    options = request.options
+    limit = request.model.max_output
+    for name in _OUTPUT_LIMITS:  # loops, not next(generator): this runs on every call under a budget
+        if isinstance(value := options.get(name), int):
+            limit = value
+            break
+    if limit is None:
+        return None
+    for name in _CHOICES:
+        if isinstance(value := options.get(name), int) and value > 1:
+            return limit * value
+    return limit
+
+
+def hold_budgets(budgets: tuple[Budget, ...], price: Price | None, request: Request) -> Hold:
+    """Reserve the most `request` can cost in every budget, all or none, or raise
+    `BudgetExceededError` (before anything is sent) naming the budget, the reserve and the fix."""
+    if price is None:
+        return Hold(budgets, 0)  # a model with no price costs nothing here
+    model = request.model
+    inp, out = input_bound(request), output_bound(request)
+    if inp is None or out is None:
+        budget = budgets[0]
+        unknown = (
+            f"{model.id}'s maximum output is unknown. Pass max_tokens"
+            if out is None
+            else f"its prompt has a part that is not text and {model.id}'s context window is unknown. "
+            f"Give the window with models.register_model({model.id!r}, context_window=...)"
+        )
+        raise BudgetExceededError(
+            budget.limit,
+            (budget._spent + budget._reserved) / COST_SCALE,
+            None,
+            f"A budget of ${budget.limit:.6f} is in force and this call has no upper bound on its cost: "
+            f"{unknown}, so the budget can reserve what the call may cost. Nothing was sent.",
+        )
+    units = price.max_cost_units(inp, out)
+    try:
+        return Hold(budgets, units)
+    except BudgetExceededError as error:
+        given = any(isinstance(request.options.get(k), int) for k in _OUTPUT_LIMITS)
+        fix = "Pass a lower max_tokens" if given else f"Pass max_tokens (without it, {out:,} is {model.id}'s maximum)"
+        message = (
+            f"Budget of ${error.limit:.6f} has ${error.remaining:.6f} left (${error.spent:.6f} spent or reserved "
+            f"by calls in flight), and this call reserves ${units / COST_SCALE:.6f}, the most it can cost: up to "
+            f"{inp:,} input and {out:,} output tokens of {model.id}. Nothing was sent. {fix}, or raise the budget."
+        )
+        raise BudgetExceededError(error.limit, error.spent, error.estimate, message) from None
 
 
 def estimate_tokens(request: Request) -> int:
@@ -115,9 +219,14 @@ def estimate_tokens(request: Request) -> int:
 
 class Hold:
     """The reservations one call made (budgets, and client-side rate limits when set); turned
-    into its exact cost and tokens, or released."""
+    into its exact cost and tokens, or released.
 
-    __slots__ = ("budgets", "reservation", "units")
+    Settling never raises: the call it follows has happened (and may have been paid for). A
+    rate-limit store that fails to settle is logged on the `models` logger and counted in
+    `models_settle_failures_total`; the limit keeps the call's estimate.
+    """
+
+    __slots__ = ("budgets", "metrics", "reservation", "units")
 
     def __init__(self, budgets: tuple[Budget, ...], units: int) -> None:
         done: list[Budget] = []
@@ -132,12 +241,20 @@ class Hold:
         self.budgets = budgets
         self.units = units
         self.reservation: Reservation | None = None
+        self.metrics: ModelMetrics | None = None  # where a failed settle is counted
 
     def settle(self, actual: int, tokens: int = 0) -> None:
         for budget in self.budgets:
             budget.settle(self.units, actual)
-        if self.reservation is not None:
-            self.reservation.settle(tokens)
+        reservation = self.reservation
+        if reservation is not None:
+            try:
+                reservation.settle(tokens)
+            except Exception:
+                keys = ", ".join(limit.key for limit in reservation.limits)
+                logging.getLogger("models").exception("models: settling the rate limits of %s failed", keys)
+                if self.metrics is not None:
+                    self.metrics.settle_failed()
 
     def release(self) -> None:
         self.settle(0)

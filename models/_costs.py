@@ -63,6 +63,18 @@ class Price:
         of `written` (writes kept for an hour, Anthropic); output includes reasoning."""
         return self.for_input(input_tokens).flat_cost_units(input_tokens, output_tokens, cached, written, written_1h)
 
+    def max_cost_units(self, input_tokens: int, output_tokens: int) -> int:
+        """The most a request of at most these tokens can cost, for a budget to reserve: every input
+        token at the dearest rate that may bill it (plain, or a 5-minute or 1-hour cache write), in the
+        dearest row it may reach (this one, or any tier `input_tokens` exceeds)."""
+        inp, out, _, write, write_1h = self._units
+        worst = input_tokens * max(inp, write, write_1h) + output_tokens * out
+        for threshold, tier in self.tiers:
+            if input_tokens > threshold:
+                inp, out, _, write, write_1h = tier._units
+                worst = max(worst, input_tokens * max(inp, write, write_1h) + output_tokens * out)
+        return worst
+
     def flat_cost_units(
         self, input_tokens: int, output_tokens: int, cached: int = 0, written: int = 0, written_1h: int = 0
     ) -> int:
@@ -160,9 +172,11 @@ _DEFAULTS: dict[str, tuple[tuple[Any, ...], ...]] = {
     'openai/gpt-5.4-pro': (('2026-03-05', ('30.00', '180.00'), {272_000: ('60.00', '270.00')}),),
     'openai/gpt-5.5': (('2026-04-24', ('5.00', '30.00', '0.50'), {272_000: ('10.00', '45.00', '1.00')}),),
     'openai/gpt-5.5-pro': (('2026-04-24', ('30.00', '180.00'), {272_000: ('60.00', '270.00')}),),
-    'openai/gpt-5.6-sol': (('2026-07-09', ('5.00', '30.00', '0.50', '6.25')), ('2026-08-21', ('4.00', '20.00', '0.40', '5.00'), {272_000: ('8.00', '30.00', '0.80', '10.00')}),),
-    'openai/gpt-5.6-terra': (('2026-07-09', ('2.50', '15.00', '0.25', '3.125')), ('2026-07-30', ('2.00', '12.00', '0.20', '2.50'), {272_000: ('4.00', '18.00', '0.40', '5.00')}),),
-    'openai/gpt-5.6-luna': (('2026-07-09', ('1.00', '6.00', '0.10', '1.25')), ('2026-07-30', ('0.20', '1.20', '0.02', '0.25'), {272_000: ('0.40', '1.80', '0.04', '0.50')}),),
+    # gpt-5.6-*: the 2x input / 1.5x output band above 272K applied from launch, before the price cuts too
+    # (genai-prices 0.2.3, citing developers.openai.com/api/docs/models/gpt-5.6-* and the API changelog).
+    'openai/gpt-5.6-sol': (('2026-07-09', ('5.00', '30.00', '0.50', '6.25'), {272_000: ('10.00', '45.00', '1.00', '12.50')}), ('2026-08-21', ('4.00', '20.00', '0.40', '5.00'), {272_000: ('8.00', '30.00', '0.80', '10.00')}),),
+    'openai/gpt-5.6-terra': (('2026-07-09', ('2.50', '15.00', '0.25', '3.125'), {272_000: ('5.00', '22.50', '0.50', '6.25')}), ('2026-07-30', ('2.00', '12.00', '0.20', '2.50'), {272_000: ('4.00', '18.00', '0.40', '5.00')}),),
+    'openai/gpt-5.6-luna': (('2026-07-09', ('1.00', '6.00', '0.10', '1.25'), {272_000: ('2.00', '9.00', '0.20', '2.50')}), ('2026-07-30', ('0.20', '1.20', '0.02', '0.25'), {272_000: ('0.40', '1.80', '0.04', '0.50')}),),
     'openai/gpt-4.1': (('2025-04-14', ('2.00', '8.00', '0.50')),),
     'openai/gpt-4.1-mini': (('2025-04-14', ('0.40', '1.60', '0.10')),),
     'openai/gpt-4.1-nano': (('2025-04-14', ('0.10', '0.40', '0.025')),),
@@ -178,14 +192,17 @@ _DEFAULTS: dict[str, tuple[tuple[Any, ...], ...]] = {
     'anthropic/claude-opus-4-0': (('2025-05-22', ('15.00', '75.00', '1.50', '18.75', '30.00')),),
     'anthropic/claude-opus-4-1': (('2025-08-05', ('15.00', '75.00', '1.50', '18.75', '30.00')),),
     'anthropic/claude-opus-4-5': (('2025-11-24', ('5.00', '25.00', '0.50', '6.25', '10.00')),),
-    'anthropic/claude-opus-4-6': (('2026-02-05', ('5.00', '25.00', '0.50', '6.25', '10.00')),),
+    # Opus 4.6 and Sonnet 4.6: above 200K input, 2x input and cache rates and 1.5x output while the 1M window
+    # was in beta, until it became generally available at flat rates on 2026-03-13 (genai-prices 0.2.3, citing
+    # platform.claude.com/docs/en/build-with-claude/context-windows and .../about-claude/pricing#long-context-pricing).
+    'anthropic/claude-opus-4-6': (('2026-02-05', ('5.00', '25.00', '0.50', '6.25', '10.00'), {200_000: ('10.00', '37.50', '1.00', '12.50', '20.00')}), ('2026-03-13', ('5.00', '25.00', '0.50', '6.25', '10.00')),),
     'anthropic/claude-opus-4-7': (('2026-04-16', ('5.00', '25.00', '0.50', '6.25', '10.00')),),
     'anthropic/claude-opus-4-8': (('2026-05-28', ('5.00', '25.00', '0.50', '6.25', '10.00')),),
     'anthropic/claude-opus-5': (('2026-07-24', ('5.00', '25.00', '0.50', '6.25', '10.00')),),
     'anthropic/claude-opus-5-5': (('2026-09-22', ('4.00', '20.00', '0.20', '5.00', '8.00')),),
     'anthropic/claude-sonnet-4-0': (('2025-05-22', ('3.00', '15.00', '0.30', '3.75', '6.00'), {200_000: ('6.00', '22.50', '0.60', '7.50', '12.00')}),),
     'anthropic/claude-sonnet-4-5': (('2025-09-29', ('3.00', '15.00', '0.30', '3.75', '6.00'), {200_000: ('6.00', '22.50', '0.60', '7.50', '12.00')}),),
-    'anthropic/claude-sonnet-4-6': (('2026-02-17', ('3.00', '15.00', '0.30', '3.75', '6.00')),),
+    'anthropic/claude-sonnet-4-6': (('2026-02-17', ('3.00', '15.00', '0.30', '3.75', '6.00'), {200_000: ('6.00', '22.50', '0.60', '7.50', '12.00')}), ('2026-03-13', ('3.00', '15.00', '0.30', '3.75', '6.00')),),
     'anthropic/claude-sonnet-5': (('2026-06-30', ('2.00', '10.00', '0.20', '2.50', '4.00')),),
     'anthropic/claude-sonnet-5-5': (('2026-09-28', ('2.00', '10.00', '0.20', '2.50', '4.00')), ('2026-10-07', ('2.00', '10.00', '0.10', '2.50', '4.00')),),
     'anthropic/claude-haiku-4-5': (('2025-10-15', ('1.00', '5.00', '0.10', '1.25', '2.00')),),

@@ -1,13 +1,15 @@
 """Client-side rate limits: `models.limit("openai/gpt-5", rpm=500, tpm=200_000)`.
 
 A limit is two token buckets (requests and tokens per minute) that start full and refill
-continuously. A call reserves 1 request and its estimated tokens from every limit that
-applies (its provider's, then its model's) before anything is sent, waiting for capacity when
-allowed; afterwards the caller settles the actual tokens: a refund, or a debt that delays
-later calls. The arithmetic is in integers (microseconds, and tokens scaled by 60e6 so a
-per-minute rate refills a whole number of units each microsecond), so every wait is exact
-and a simulated clock gives deterministic results. Buckets live in a store: in this process
-behind one lock, or in Redis (one Lua script, the server's clock) shared by processes.
+continuously. Changing a rate keeps what was used: a raised bucket gains the added capacity at
+once, a lowered one keeps the fraction it had left (so it refills in no more time than before).
+A call reserves 1 request and its estimated tokens from every limit that applies (its
+provider's, then its model's) before anything is sent, waiting for capacity when allowed;
+afterwards the caller settles the actual tokens: a refund, or a debt that delays later calls.
+The arithmetic is in integers (microseconds, and tokens scaled by 60e6 so a per-minute rate
+refills a whole number of units each microsecond), so every wait is exact and a simulated
+clock gives deterministic results. Buckets live in a store: in this process behind one lock,
+or in Redis (one Lua script, the server's clock) shared by processes.
 """
 
 from __future__ import annotations
@@ -55,11 +57,25 @@ class Store(ABC):
     """Where buckets live. `apply` is atomic for both buckets of one key, whatever the mode."""
 
     blocking = False
-    """True when `apply` does I/O, so the async path runs it in a worker thread."""
+    """True when `apply` does I/O: the async path runs it in a worker thread, and each call passes
+    the seconds it may take (the rest of the caller's timeout) as `timeout`."""
 
     @abstractmethod
-    def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
+    def apply(
+        self,
+        key: str,
+        rpm: int | None,
+        tpm: int | None,
+        requests: int,
+        tokens: int,
+        mode: str,
+        timeout: float | None = None,
+    ) -> Outcome:
         """Take `requests` and `tokens` (negative: give back) per `mode`, and report the wait."""
+
+    def forget(self, key: str) -> None:  # noqa: B027 - keeping the buckets is a valid choice
+        """The limit on `key` was removed: a limit set on it anew starts full. By default the buckets
+        stay: a store shared by processes keeps them for the others (they expire once full)."""
 
 
 class MemoryStore(Store):
@@ -68,36 +84,66 @@ class MemoryStore(Store):
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._buckets: dict[str, list[int]] = {}  # key -> [rpm level, its µs, tpm level, its µs]
+        # key -> [rpm level, its µs, tpm level, its µs, rpm, tpm]: the rates the levels were written at (0: none)
+        self._buckets: dict[str, list[int]] = {}
         _FORKABLE.add(self)
 
-    def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
-        # Unrolled for the two buckets: this runs under the lock on every call.
+    def apply(
+        self,
+        key: str,
+        rpm: int | None,
+        tpm: int | None,
+        requests: int,
+        tokens: int,
+        mode: str,
+        timeout: float | None = None,
+    ) -> Outcome:
+        # Unrolled for the two buckets: this runs under the lock on every call. Never waits: no timeout.
         wait = which = rpm_level = tpm_level = 0
         with self._lock:
             now = round(self._clock() * _US)
             state = self._buckets.get(key)
             if state is None:
-                state = self._buckets[key] = [_FRESH, 0, _FRESH, 0]
+                state = self._buckets[key] = [_FRESH, 0, _FRESH, 0, rpm or 0, tpm or 0]
             if rpm is not None:
-                rpm_level = min(rpm * _UNIT, state[0] + max(0, now - state[1]) * rpm)
+                if state[4] == rpm:
+                    rpm_level = min(rpm * _UNIT, state[0] + max(0, now - state[1]) * rpm)
+                else:
+                    rpm_level = _rescaled(state[0], state[1], state[4], rpm, now)
                 needed = -((rpm_level - requests * _UNIT) // rpm)  # µs until the level covers the need
                 if needed > wait:
                     wait, which = needed, 1
             if tpm is not None:
-                tpm_level = min(tpm * _UNIT, state[2] + max(0, now - state[3]) * tpm)
+                if state[5] == tpm:
+                    tpm_level = min(tpm * _UNIT, state[2] + max(0, now - state[3]) * tpm)
+                else:
+                    tpm_level = _rescaled(state[2], state[3], state[5], tpm, now)
                 needed = -((tpm_level - tokens * _UNIT) // tpm)
                 if needed > wait:
                     wait, which = needed, 2
             if mode == _FORCE or (mode == _TAKE and not wait):
                 if rpm is not None:
-                    state[0], state[1] = min(rpm * _UNIT, rpm_level - requests * _UNIT), now
+                    state[0], state[1], state[4] = min(rpm * _UNIT, rpm_level - requests * _UNIT), now, rpm
                 if tpm is not None:
-                    state[2], state[3] = min(tpm * _UNIT, tpm_level - tokens * _UNIT), now
+                    state[2], state[3], state[5] = min(tpm * _UNIT, tpm_level - tokens * _UNIT), now, tpm
         return wait, which, rpm_level, tpm_level
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._buckets.pop(key, None)
 
     def __repr__(self) -> str:
         return "memory"
+
+
+def _rescaled(level: int, since: int, was: int, rate: int, now: int) -> int:
+    """A bucket's level at `now` under `rate`, from one written under the rate `was` (0: never
+    written, so full): raised, what was used still counts and the added capacity is free at once;
+    lowered, the fraction left is kept, so the bucket refills in no more time than it would have."""
+    if not was:
+        return rate * _UNIT
+    level = min(was * _UNIT, level + max(0, now - since) * was)
+    return level + (rate - was) * _UNIT if rate > was else level * rate // was
 
 
 def _check_int(name: str, value: object, low: int | None, *, optional: bool = False) -> None:
@@ -151,11 +197,12 @@ class Limit:
         """`acquire` that awaits instead of sleeping."""
         return await aacquire_all((self,), tokens, timeout=timeout)
 
-    def settle(self, tokens_delta: int) -> None:
-        """Charge `tokens_delta` more tokens (negative: refund); a charge may leave a debt."""
+    def settle(self, tokens_delta: int, timeout: float | None = None) -> None:
+        """Charge `tokens_delta` more tokens (negative: refund); a charge may leave a debt. A remote
+        store gets `timeout` seconds (None: its own limit)."""
         _check_int("tokens_delta", tokens_delta, None)
         if self.tpm is not None and tokens_delta:
-            self.store.apply(self.key, None, self.tpm, 0, tokens_delta, _FORCE)
+            self.store.apply(self.key, None, self.tpm, 0, tokens_delta, _FORCE, timeout)
 
     def remaining(self) -> Remaining:
         """Requests and tokens available now."""
@@ -169,18 +216,19 @@ class Limit:
 class Reservation:
     """What one call took from its limits; `settle` turns the estimate into the actual tokens."""
 
-    __slots__ = ("limits", "tokens")
+    __slots__ = ("limits", "timeout", "tokens")
 
-    def __init__(self, limits: tuple[Limit, ...], tokens: int) -> None:
+    def __init__(self, limits: tuple[Limit, ...], tokens: int, timeout: float | None = None) -> None:
         self.limits = limits
         self.tokens = tokens  # charged so far, so settling twice adjusts instead of double-counting
+        self.timeout = timeout  # the call's: what a remote store may take to settle
 
     def settle(self, actual_tokens: int) -> None:
         """Refund or charge the difference between what was reserved and `actual_tokens`."""
         _check_int("actual_tokens", actual_tokens, 0)
         delta, self.tokens = actual_tokens - self.tokens, actual_tokens
         for limit in self.limits:
-            limit.settle(delta)
+            limit.settle(delta, self.timeout)
 
     async def asettle(self, actual_tokens: int) -> None:
         """`settle` that keeps the event loop free while a remote store answers."""
@@ -226,14 +274,21 @@ def _deadline(limits: tuple[Limit, ...], tokens: int, timeout: float | None, tim
 _Miss = tuple[int, Limit, int]  # wait in µs, the limit, its short bucket
 
 
-def _take_all(limits: tuple[Limit, ...], tokens: int) -> list[_Miss]:
+def _left(deadline: float, timing: Timing) -> float | None:
+    """Seconds a remote store may take now: the rest of the caller's timeout (None: no timeout)."""
+    return None if deadline == math.inf else max(0.0, deadline - timing.clock())
+
+
+def _take_all(limits: tuple[Limit, ...], tokens: int, deadline: float, timing: Timing) -> list[_Miss]:
     """Take from every limit in order, or from none: what was taken is given back on a miss."""
     taken: list[Limit] = []
     misses: list[_Miss] = []
     try:
         for limit in limits:  # after a miss, only ask how long the others would need
             mode = _PEEK if misses else _TAKE
-            wait, which, _, _ = limit.store.apply(limit.key, limit.rpm, limit.tpm, 1, tokens, mode)
+            store = limit.store
+            timeout = _left(deadline, timing) if store.blocking else None
+            wait, which, _, _ = store.apply(limit.key, limit.rpm, limit.tpm, 1, tokens, mode, timeout)
             if wait:
                 misses.append((wait, limit, which))
             elif not misses:
@@ -241,7 +296,9 @@ def _take_all(limits: tuple[Limit, ...], tokens: int) -> list[_Miss]:
     finally:
         if len(taken) < len(limits):  # a miss, or an error from a store
             for limit in taken:
-                limit.store.apply(limit.key, limit.rpm, limit.tpm, -1, -tokens, _FORCE)
+                store = limit.store
+                timeout = _left(deadline, timing) if store.blocking else None
+                store.apply(limit.key, limit.rpm, limit.tpm, -1, -tokens, _FORCE, timeout)
     return misses
 
 
@@ -274,12 +331,12 @@ def acquire_all(
     Waits on the first limit's clock and sleep: a registry gives all its limits the same ones.
     """
     if not limits:
-        return Reservation(limits, tokens)
+        return Reservation(limits, tokens, timeout)
     timing, where = limits[0].timing, (model, provider)
     deadline = _deadline(limits, tokens, timeout, timing, where)
-    while misses := _take_all(limits, tokens):
+    while misses := _take_all(limits, tokens, deadline, timing):
         timing.sleep(_delay(misses, deadline, timing, where))
-    return Reservation(limits, tokens)
+    return Reservation(limits, tokens, timeout)
 
 
 async def aacquire_all(
@@ -294,14 +351,18 @@ async def aacquire_all(
     import asyncio  # here, so that `import models` does not import asyncio
 
     if not limits:
-        return Reservation(limits, tokens)
+        return Reservation(limits, tokens, timeout)
     timing, where = limits[0].timing, (model, provider)
     deadline = _deadline(limits, tokens, timeout, timing, where)
     asleep = timing.asleep or asyncio.sleep
     in_thread = any(limit.store.blocking for limit in limits)
-    while misses := await asyncio.to_thread(_take_all, limits, tokens) if in_thread else _take_all(limits, tokens):
+    while misses := (
+        await asyncio.to_thread(_take_all, limits, tokens, deadline, timing)
+        if in_thread
+        else _take_all(limits, tokens, deadline, timing)
+    ):
         await asleep(_delay(misses, deadline, timing, where))
-    return Reservation(limits, tokens)
+    return Reservation(limits, tokens, timeout)
 
 
 _NONE: tuple[Limit, ...] = ()
@@ -339,18 +400,22 @@ class Limits:
     ) -> Limit | None:
         """Set (or replace) the limit on `key`; rpm and tpm both None remove it and return None.
 
-        A replaced limit keeps its buckets' levels (same key and store), so re-setting a limit
-        never refills it. `store`: None or "memory" (this process), a redis:// URL, or a `Store`.
+        A replaced limit keeps what its buckets used (same key and store), so re-setting a limit
+        never refills it, and a changed rate is rescaled (see the module's docstring); a removed
+        limit set anew starts full. `store`: None or "memory" (this process), a redis:// URL, or a `Store`.
         """
         _check(key, rpm, tpm, block)
         limit = None
         if rpm is not None or tpm is not None:
             limit = Limit(key, rpm, tpm, block=block, store=self._store(store), timing=self.timing)
         with self._lock:
+            old = self.table.get(key)
             table = {k: v for k, v in self.table.items() if k != key}
             if limit is not None:
                 table[key] = limit
             self.table = table
+        if old is not None and (limit is None or limit.store is not old.store):
+            old.store.forget(key)
         return limit
 
     def _store(self, store: str | Store | None) -> Store:

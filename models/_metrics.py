@@ -41,6 +41,7 @@ _COUNTERS = (
     ("models_retries", "Retried attempts, by the error that caused them.", "reason"),
     ("models_unpriced_requests", "Successful calls to a model with no price (cost unknown).", None),
     ("models_fallbacks", "Calls that moved on to the next model (fallbacks, routers), by the error.", "reason"),
+    ("models_settle_failures", "Calls whose rate-limit reservation could not be settled (the store failed).", None),
 )
 _DURATION_HELP = "Wall time of a call, retries included."
 _TTFT_HELP = "Time from call to the first streamed piece."
@@ -64,6 +65,7 @@ class ModelMetrics:
         "lock",
         "requests",
         "retries",
+        "settle_failures",
         "tokens",
         "ttft",
         "ttft_sum",
@@ -79,6 +81,7 @@ class ModelMetrics:
         self.tokens = [0, 0, 0, 0, 0]
         self.cost_units = 0
         self.unpriced = 0
+        self.settle_failures = 0
         self.in_flight = 0
         self.duration = [0] * (len(_DURATION_BUCKETS) + 1)  # per bucket, not cumulative; last is +Inf
         self.duration_sum = 0.0
@@ -131,6 +134,10 @@ class ModelMetrics:
     def fallback(self, kind: str) -> None:
         with self.lock:
             self.fallbacks[kind] = self.fallbacks.get(kind, 0) + 1
+
+    def settle_failed(self) -> None:
+        with self.lock:
+            self.settle_failures += 1
 
     def first_token(self, seconds: float) -> None:
         bucket = bisect_left(_TTFT_BUCKETS, seconds)
@@ -185,6 +192,9 @@ class _ClientMetrics(ModelMetrics):
     def fallback(self, kind: str) -> None:
         self._child("fallbacks", kind).inc()
 
+    def settle_failed(self) -> None:
+        self._child("settle_failures").inc()
+
     def first_token(self, seconds: float) -> None:
         self._child("ttft").observe(seconds)
 
@@ -198,7 +208,7 @@ class _ClientFamilies:
         def counter(name: str, help_text: str, extra: str | None) -> Counter:
             return Counter(name, help_text, (*_LABELS, extra) if extra else _LABELS, registry=registry)
 
-        self.requests, self.tokens, self.cost, self.retries, self.unpriced, self.fallbacks = (
+        self.requests, self.tokens, self.cost, self.retries, self.unpriced, self.fallbacks, self.settle_failures = (
             counter(*spec) for spec in _COUNTERS
         )
         self.duration = Histogram(
@@ -261,7 +271,7 @@ class _Collector:
     def _families(models: list[ModelMetrics] | None = None) -> Iterator[Metric]:
         from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-        requests, tokens, cost, retries, unpriced, fallbacks = (
+        requests, tokens, cost, retries, unpriced, fallbacks, settle_failures = (
             CounterMetricFamily(name, help_text, labels=(*_LABELS, extra) if extra else _LABELS)
             for name, help_text, extra in _COUNTERS
         )
@@ -276,6 +286,7 @@ class _Collector:
                 fallback_counts = dict(m.fallbacks)
                 token_counts = list(m.tokens)
                 cost_units, unpriced_count, flying = m.cost_units, m.unpriced, m.in_flight
+                settle_failure_count = m.settle_failures
                 durations, duration_sum = list(m.duration), m.duration_sum
                 ttfts, ttft_sum = list(m.ttft), m.ttft_sum
             for status, count in request_counts.items():
@@ -288,10 +299,11 @@ class _Collector:
             unpriced.add_metric(labels, unpriced_count)
             for reason, count in fallback_counts.items():
                 fallbacks.add_metric([*labels, reason], count)
+            settle_failures.add_metric(labels, settle_failure_count)
             duration.add_metric(labels, _cumulative(_DURATION_BUCKETS, durations), duration_sum)
             ttft.add_metric(labels, _cumulative(_TTFT_BUCKETS, ttfts), ttft_sum)
             in_flight.add_metric(labels, flying)
-        yield from (requests, tokens, cost, retries, unpriced, fallbacks, duration, ttft, in_flight)
+        yield from (requests, tokens, cost, retries, unpriced, fallbacks, settle_failures, duration, ttft, in_flight)
 
 
 def _cumulative(bounds: tuple[float, ...], counts: list[int]) -> list[tuple[str, float]]:

@@ -6,7 +6,8 @@ model gets its own retries first (`ModelService.call`); a failure of a kind in
 model, and so does `ContextWindowExceededError`, to the next model with a larger window.
 Other errors (authentication, invalid request) are the caller's to fix and are raised at
 once. Models whose circuit breaker is open are passed over; a model whose provider has no
-key is passed over too, so a chain across providers works with the keys you have.
+key is passed over too, so a chain across providers works with the keys you have, and so is
+one whose rate limit's shared store (Redis) failed, since the next model's limit may not use it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ import time
 from typing import TYPE_CHECKING, NoReturn
 
 from ._types import Attempt, Response
-from .errors import ContextWindowExceededError, MissingAPIKeyError, ModelsError, ProviderError, ServerError
+from .errors import (
+    ConfigurationError,
+    ContextWindowExceededError,
+    LimitStoreError,
+    MissingAPIKeyError,
+    ModelsError,
+    ProviderError,
+    ServerError,
+)
 
 if TYPE_CHECKING:
     from ._service import ModelService, Prepared, Target
@@ -37,7 +46,7 @@ class Chain:
         self._service = service
         self._health = service.health()
         self._window: int | None = None  # the largest window known to be too small
-        self._missing: MissingAPIKeyError | None = None
+        self._missing: ConfigurationError | None = None  # a missing key or a failed limit store
         self.attempts: list[Attempt] = []
         self.last: ProviderError | None = None
 
@@ -59,6 +68,12 @@ class Chain:
             self._health.release(info.id)
             self._missing = self._missing or error
             self.attempts.append(Attempt(info.id, "not_configured", error))
+            return True
+        if isinstance(error, LimitStoreError):  # nothing was sent; counted as `other` by the service
+            self._missing = self._missing or error
+            self.attempts.append(Attempt(info.id, "other", error, time.perf_counter() - started))
+            if more:
+                target.metrics.fallback("other")
             return True
         if not isinstance(error, ProviderError):
             return False

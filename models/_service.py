@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._budget import Budget, Hold, active_budgets, estimate_tokens, estimate_units, scoped_budgets
+from ._budget import Budget, Hold, active_budgets, estimate_tokens, hold_budgets, scoped_budgets
 from ._capabilities import check_messages, check_options, has_capability_data
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE, Price
@@ -32,7 +32,7 @@ from ._resilience import DEFAULT_FALLBACK_ON
 from ._retry import delay_before_retry
 from ._types import Completion, Response, Usage
 from ._usage import UsageLedger, _Totals, record_tracked, record_tracked_error
-from .errors import ProviderError, ProviderNotFoundError, RateLimitError
+from .errors import ModelsError, ProviderError, ProviderNotFoundError
 from .providers._base import DEFAULT_TIMEOUT, Provider, Request
 
 if TYPE_CHECKING:
@@ -232,15 +232,16 @@ class ModelService:
         return Request(target.info, messages, system, prepared.options, prepared.timeout)
 
     def hold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
-        """Reserve the call's estimated cost in every budget in force (or raise `BudgetExceededError`)
+        """Reserve the most the call can cost in every budget in force (or raise `BudgetExceededError`)
         and take its place in the client-side rate limits (waiting up to its timeout)."""
         hold, limits = self._budget_hold(target, request)
         if limits:
             hold = hold or Hold((), 0)
             try:
                 hold.reservation = acquire_all(limits, **self._limit_args(target, request, prepared))
-            except RateLimitError as error:
+            except BaseException as error:
                 self._limited(target, hold, error)
+            hold.metrics = target.metrics
         return hold
 
     async def ahold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
@@ -250,14 +251,15 @@ class ModelService:
             hold = hold or Hold((), 0)
             try:
                 hold.reservation = await aacquire_all(limits, **self._limit_args(target, request, prepared))
-            except RateLimitError as error:
+            except BaseException as error:
                 self._limited(target, hold, error)
+            hold.metrics = target.metrics
         return hold
 
     def _budget_hold(self, target: Target, request: Request) -> tuple[Hold | None, tuple[Limit, ...]]:
         """The budget reservation, if any budget is in force, and the rate limits that apply."""
         budgets = active_budgets(self.budget)
-        hold = Hold(budgets, estimate_units(target.price, request)) if budgets else None
+        hold = hold_budgets(budgets, target.price, request) if budgets else None
         return hold, self.limits.for_model(target.info.id, target.info.provider)
 
     @staticmethod
@@ -270,10 +272,12 @@ class ModelService:
             "provider": info.provider,
         }
 
-    def _limited(self, target: Target, hold: Hold, error: RateLimitError) -> NoReturn:
-        """A client-side limit refused the call: counted as a `rate_limit` failure, nothing sent."""
+    def _limited(self, target: Target, hold: Hold, error: BaseException) -> NoReturn:
+        """The call was not sent: a client-side limit refused it (`rate_limit`), or its store failed
+        (`LimitStoreError`, `other`); counted once, not against the model's health, budget given back."""
         hold.release()
-        self._record_error(target, error, time.perf_counter(), counts_for_health=False)
+        if isinstance(error, ModelsError):  # not a cancellation or a bug
+            self._record_error(target, error, time.perf_counter(), counts_for_health=False)
         raise error
 
     def limit(self, key: str, rpm: int | None, tpm: int | None, block: bool, store: str | None) -> Limit | None:

@@ -4,10 +4,11 @@
 ModelsError
 ├── ConfigurationError
 │   ├── MissingAPIKeyError
+│   ├── LimitStoreError         a rate limit's Redis store failed; nothing was sent
 │   └── InvalidCostOverrideError
 ├── ModelNotFoundError          (.suggestions)
 ├── ProviderNotFoundError
-├── BudgetExceededError         (.limit .spent .estimate, USD) raised before sending
+├── BudgetExceededError         (.limit .spent .remaining .estimate, USD) raised before sending
 └── ProviderError               (.provider .model .status_code .request_id .retryable)
     ├── AuthenticationError     401/403, and a provider's "invalid key" 400
     ├── RateLimitError          429   (.retry_after seconds or None)
@@ -40,6 +41,7 @@ __all__ = [
     "ContextWindowExceededError",
     "InvalidCostOverrideError",
     "InvalidRequestError",
+    "LimitStoreError",
     "MissingAPIKeyError",
     "ModelNotFoundError",
     "ModelsError",
@@ -91,6 +93,11 @@ class MissingAPIKeyError(ConfigurationError):
         )
 
 
+class LimitStoreError(ConfigurationError):
+    """The shared store of a client-side rate limit (Redis) failed or did not answer within the
+    call's timeout, so the call was not sent. Counted as `other`; fallbacks move on to the next model."""
+
+
 class InvalidCostOverrideError(ConfigurationError):
     """A cost override in the environment cannot be used; the message names the variable."""
 
@@ -124,15 +131,19 @@ class ProviderNotFoundError(ModelsError):
 
 
 class BudgetExceededError(ModelsError):
-    """A call would take a budget (`models.budget`, `models.set_budget`) past its limit."""
+    """A call could take a budget (`models.budget`, `models.set_budget`) past its limit, so it was
+    not sent: `estimate` is the most it can cost (None when nothing bounds it), `spent` what the
+    budget has spent or reserved for calls in flight, `remaining` what is left (USD)."""
 
-    def __init__(self, limit: float, spent: float, estimate: float) -> None:
+    def __init__(self, limit: float, spent: float, estimate: float | None, message: str | None = None) -> None:
         self.limit = limit
         self.spent = spent
         self.estimate = estimate
+        self.remaining = round(limit - spent, 15)  # amounts are whole 1e-15 USD: exact, not float drift
         super().__init__(
-            f"Budget of ${limit:.6f} would be exceeded: ${spent:.6f} spent or reserved, and this call is "
-            f"estimated at ${estimate:.6f} (its prompt and max_tokens). Raise the budget or lower max_tokens."
+            message
+            or f"Budget of ${limit:.6f} has ${self.remaining:.6f} left; this call reserves ${estimate or 0:.6f}, "
+            "the most it can cost, so it was not sent. Pass a lower max_tokens, or raise the budget."
         )
 
 

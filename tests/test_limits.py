@@ -268,7 +268,16 @@ def test_block_false_on_the_limit_that_is_short_raises_while_a_blocking_one_woul
 
 
 class _BrokenStore(Store):
-    def apply(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
+    def apply(
+        self,
+        key: str,
+        rpm: int | None,
+        tpm: int | None,
+        requests: int,
+        tokens: int,
+        mode: str,
+        timeout: float | None = None,
+    ) -> Outcome:
         raise OSError("store unreachable")
 
 
@@ -291,13 +300,66 @@ def test_settling_a_reservation_adjusts_every_tpm_limit_it_took(limits: Limits) 
     assert rpm_only.remaining() == (4.0, None)
 
 
-def test_replacing_a_limit_keeps_its_level_so_it_is_never_refilled_by_resetting(limits: Limits) -> None:
+def test_replacing_a_limit_at_the_same_rate_keeps_its_level_so_it_is_never_refilled_by_resetting(
+    limits: Limits,
+) -> None:
     gpt = _limit(limits, "openai/gpt-5", rpm=60, block=False)
     for _ in range(60):
         gpt.acquire()
-    faster = _limit(limits, "openai/gpt-5", rpm=120, block=False)
-    assert faster.remaining().requests == 0.0
-    assert _refused(limits, (faster,)).retry_after == 0.5
+    again = _limit(limits, "openai/gpt-5", rpm=60, block=False)
+    assert again.remaining().requests == 0.0
+    assert _refused(limits, (again,)).retry_after == 1.0
+
+
+def test_raising_a_rate_frees_the_added_capacity_at_once(limits: Limits, sim: SimClock) -> None:
+    for _ in range(5):
+        _limit(limits, "openai/gpt-5", rpm=5).acquire()
+    faster = _limit(limits, "openai/gpt-5", rpm=120)
+    assert faster.remaining().requests == 115.0  # the 5 used in this minute still count
+    for _ in range(120):
+        faster.acquire()
+    assert sim.slept == [0.5] * 5  # 115 at once, then one each half second: 2.5 s, not 60 s
+
+
+def test_lowering_a_rate_keeps_the_fraction_left_so_it_refills_in_the_same_time(limits: Limits, sim: SimClock) -> None:
+    gpt = _limit(limits, "openai/gpt-5", rpm=120, tpm=1200)
+    for _ in range(60):
+        gpt.acquire(10)  # half of each bucket
+    slower = _limit(limits, "openai/gpt-5", rpm=60, tpm=600)
+    assert slower.remaining() == (30.0, 300.0)
+    sim.now += 30  # 30 s refilled the 120-rpm bucket's missing half; the 60-rpm one needs the same
+    assert slower.remaining() == (60.0, 600.0)
+
+
+def test_a_rate_change_rescales_a_debt_too(limits: Limits) -> None:
+    gpt = _limit(limits, "openai/gpt-5", tpm=1000, block=False)
+    gpt.acquire(600).settle(1200)  # 200 tokens owed
+    assert _limit(limits, "openai/gpt-5", tpm=2000).remaining() == (None, 800.0)  # raised: +1000
+    # only a call writes the rescaled level: back at 1000 before any call, the debt is as it was
+    assert _limit(limits, "openai/gpt-5", tpm=1000).remaining() == (None, -200.0)
+    assert _limit(limits, "openai/gpt-5", tpm=500).remaining() == (None, -100.0)  # lowered: half the debt
+
+
+def test_a_limit_removed_and_set_anew_starts_full(limits: Limits, sim: SimClock) -> None:
+    for _ in range(5):
+        _limit(limits, "openai/gpt-5", rpm=5).acquire()
+    assert limits.set("openai/gpt-5") is None
+    anew = _limit(limits, "openai/gpt-5", rpm=120)
+    assert anew.remaining().requests == 120.0
+    for _ in range(6):
+        anew.acquire()
+    assert sim.slept == []  # 6 calls at once, not 3 s
+    limits.set("openai/gpt-5")
+    same = _limit(limits, "openai/gpt-5", rpm=120)
+    assert same.remaining().requests == 120.0  # at the same rate as before too
+
+
+def test_moving_a_limit_to_another_store_leaves_no_bucket_behind(limits: Limits) -> None:
+    store = MemoryStore()
+    for _ in range(5):
+        _limit(limits, "openai/gpt-5", rpm=5).acquire()
+    _limit(limits, "openai/gpt-5", rpm=5, store=store)
+    assert _limit(limits, "openai/gpt-5", rpm=5).remaining().requests == 5.0  # back in memory: full
 
 
 def test_a_standalone_limit_has_its_own_store(sim: SimClock) -> None:

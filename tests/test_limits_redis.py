@@ -7,8 +7,10 @@ server's own `TIME` around the operation: exact up to the time the test itself t
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -18,9 +20,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from models import ConfigurationError, LimitStoreError, ModelsAPI
 from models._limits import Limit, Limits, Reservation
 from models._limits_redis import RedisStore
 from models.errors import RateLimitError
+
+from .conftest import sample
+from .fake_llm import FakeLLM, Fault
 
 if TYPE_CHECKING:
     import redis
@@ -28,8 +34,8 @@ if TYPE_CHECKING:
 KEY = "openai/gpt-5"
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+def _start_redis() -> tuple[subprocess.Popen[bytes], str]:
+    """A fresh `redis-server` on a free local port, answering pings; skips without one."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
@@ -44,8 +50,7 @@ def redis_url() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    client = redis.Redis(host="127.0.0.1", port=port)
-    try:
+    with redis.Redis(host="127.0.0.1", port=port) as client:
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -53,13 +58,36 @@ def redis_url() -> Iterator[str]:
                 break
             except redis.ConnectionError:
                 if server.poll() is not None or time.monotonic() > deadline:
+                    server.kill()
                     raise
                 time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        client.close()
+    return server, f"redis://127.0.0.1:{port}/0"
+
+
+def _stop_redis(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGCONT)  # a stopped server cannot act on SIGTERM
         server.terminate()
-        server.wait(10)
+    server.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    server, url = _start_redis()
+    try:
+        yield url
+    finally:
+        _stop_redis(server)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A server of this test's own, to kill (SIGKILL) or stop (SIGSTOP) mid-test."""
+    server, url = _start_redis()
+    try:
+        yield server, url
+    finally:
+        _stop_redis(server)
 
 
 @pytest.fixture
@@ -104,7 +132,8 @@ def test_buckets_live_under_a_namespaced_key_that_expires_once_full_again(client
     assert gpt is not None
     gpt.acquire(3000)  # the tpm bucket needs 30 s to refill, the rpm bucket 2 s
     assert client.keys("*") == [b"models:limit:openai/gpt-5"]
-    assert sorted(client.hkeys("models:limit:openai/gpt-5")) == [b"l1", b"l2", b"s1", b"s2"]
+    assert sorted(client.hkeys("models:limit:openai/gpt-5")) == [b"l1", b"l2", b"r1", b"r2", b"s1", b"s2"]
+    assert client.hmget("models:limit:openai/gpt-5", "r1", "r2") == [b"30", b"6000"]  # the rates written at
     assert 30_000 < client.pttl("models:limit:openai/gpt-5") <= 31_000  # 30 s to full, plus a second
 
 
@@ -124,6 +153,30 @@ def test_tpm_settle_and_all_or_nothing_through_redis(client: redis.Redis, redis_
     assert -20.0 <= remaining.tokens <= -20.0 + elapsed
     reservation.settle(10)  # the actual count was lower after all: refund 70
     assert 50.0 <= (gpt.remaining().tokens or 0.0) <= 50.0 + (_now(client) - before)
+
+
+def test_a_rate_changed_on_redis_is_rescaled_by_the_script(client: redis.Redis, redis_url: str) -> None:
+    limits = Limits()
+    slow = limits.set(KEY, rpm=5, block=False, store=redis_url)
+    assert slow is not None
+    before = _now(client)
+    for _ in range(5):
+        slow.acquire()
+    assert limits.set(KEY) is None  # removed: the shared bucket stays for other processes...
+    fast = limits.set(KEY, rpm=120, block=False, store=redis_url)
+    assert fast is not None
+    for _ in range(6):
+        fast.acquire()  # ...but raised to 120, the added 115 are free at once: no RateLimitError
+    requests = fast.remaining().requests
+    elapsed = _now(client) - before
+    assert requests is not None
+    assert 109.0 <= requests <= 109.0 + 2 * elapsed  # 120 - 5 - 6, plus the refill meanwhile
+    slower = limits.set(KEY, rpm=60, block=False, store=redis_url)  # lowered: the fraction left
+    assert slower is not None
+    requests = slower.remaining().requests
+    elapsed = _now(client) - before
+    assert requests is not None
+    assert 54.5 <= requests <= 54.5 + elapsed  # 109 of 120 left, so 54.5 of 60
 
 
 def test_a_memory_limit_and_a_redis_limit_roll_back_together(client: redis.Redis, redis_url: str) -> None:
@@ -251,3 +304,108 @@ def test_an_unreachable_store_is_a_clear_error() -> None:
     with pytest.raises(ConfigurationError, match=r"rate-limit store redis://:\*\*\*@127\.0\.0\.1") as caught:
         api("mock/echo", "hi")
     assert "s3cret" not in str(caught.value)
+
+
+# --- a store that dies or hangs ------------------------------------------------------------------
+
+GPT = {"provider": "openai", "model": "openai/gpt-4o"}
+
+
+def _kill(server: subprocess.Popen[bytes]) -> None:
+    server.kill()
+    server.wait(10)
+
+
+def test_a_dead_store_refuses_the_call_once_and_gives_the_budget_back(
+    wired: ModelsAPI, fake: FakeLLM, own_redis: tuple[subprocess.Popen[bytes], str]
+) -> None:
+    server, url = own_redis
+    wired.limit("gpt-4o", rpm=100, store=url)
+    wired("gpt-4o", "hi")
+    _kill(server)
+    with wired.budget(usd=1) as budget:
+        with pytest.raises(
+            LimitStoreError, match=r"rate-limit store redis://127\.0\.0\.1:\d+/0 failed within "
+        ) as caught:
+            wired("gpt-4o", "hi")
+        assert isinstance(caught.value, ConfigurationError)  # what it was before it had a class of its own
+        with pytest.raises(LimitStoreError):
+            asyncio.run(wired.acall("gpt-4o", "hi"))
+        assert (budget.spent, budget.remaining) == (0.0, 1.0)  # both reservations given back
+    assert len(fake.requests) == 1
+    assert sample(wired, "models_requests_total", status="ok", **GPT) == 1
+    assert sample(wired, "models_requests_total", status="other", **GPT) == 2  # once per call
+    assert sample(wired, "models_in_flight_requests", **GPT) == 0
+    assert wired.usage()["openai/gpt-4o"].errors == 2
+
+
+def test_a_dead_store_moves_a_call_with_fallbacks_to_the_next_model(
+    wired: ModelsAPI, fake: FakeLLM, own_redis: tuple[subprocess.Popen[bytes], str]
+) -> None:
+    server, url = own_redis
+    wired.limit("gpt-4o", rpm=100, store=url)
+    _kill(server)
+    response = wired("gpt-4o", "hi", fallbacks=["claude-sonnet-4-6"])
+    assert response.model == "anthropic/claude-sonnet-4-6"
+    assert [(a.model, a.error_kind) for a in response.attempts] == [("openai/gpt-4o", "other")]
+    assert isinstance(response.attempts[0].error, LimitStoreError)
+    assert [request.provider for request in fake.requests] == ["anthropic"]
+    assert sample(wired, "models_requests_total", status="other", **GPT) == 1
+    assert sample(wired, "models_fallbacks_total", reason="other", **GPT) == 1
+    claude = {"provider": "anthropic", "model": "anthropic/claude-sonnet-4-6"}
+    assert sample(wired, "models_requests_total", status="ok", **claude) == 1
+    assert "openai/gpt-4o" not in wired.health()  # no failure recorded against the model: not its fault
+
+
+@pytest.mark.parametrize("fault", ["killed", "stopped"])
+def test_a_store_failing_during_the_request_loses_no_answer(
+    wired: ModelsAPI,
+    fake: FakeLLM,
+    own_redis: tuple[subprocess.Popen[bytes], str],
+    caplog: pytest.LogCaptureFixture,
+    fault: str,
+) -> None:
+    server, url = own_redis
+    wired.limit("gpt-4o", rpm=100, tpm=100_000, store=url)  # tpm: the actual tokens are settled in Redis
+    fake.enqueue(Fault(delay=0.5))
+    fail = _kill if fault == "killed" else lambda server: server.send_signal(signal.SIGSTOP)
+    timer = threading.Timer(0.2, fail, (server,))
+    timer.start()
+    started = time.monotonic()
+    with wired.budget(usd=1) as budget:
+        response = wired("gpt-4o", "hi", max_tokens=100, timeout=1)
+    elapsed = time.monotonic() - started
+    timer.join()
+    assert (response.text, response.usage.cost) == ("echo: hi", 0.000075)  # 10 x 2.50 + 5 x 10 micro-dollars
+    assert budget.spent == 0.000075
+    assert elapsed < 0.5 + 1.0 + 0.5  # the answer, then a settle bounded by the call's timeout
+    assert sample(wired, "models_requests_total", status="ok", **GPT) == 1
+    assert sample(wired, "models_requests_total", status="other", **GPT) is None
+    assert sample(wired, "models_settle_failures_total", **GPT) == 1
+    failures = [
+        r for r in caplog.records if r.getMessage() == "models: settling the rate limits of openai/gpt-4o failed"
+    ]
+    assert len(failures) == 1 and failures[0].levelno == logging.ERROR
+    assert isinstance(failures[0].exc_info and failures[0].exc_info[1], LimitStoreError)
+
+
+def test_a_hung_store_holds_a_call_no_longer_than_its_timeout(
+    wired: ModelsAPI, fake: FakeLLM, own_redis: tuple[subprocess.Popen[bytes], str]
+) -> None:
+    server, url = own_redis
+    wired.limit("gpt-4o", rpm=100, store=url)
+    wired("gpt-4o", "hi")  # leaves a connection in the pool
+    server.send_signal(signal.SIGSTOP)
+    with wired.budget(usd=1) as budget:
+        started = time.monotonic()
+        with pytest.raises(LimitStoreError, match=r"failed within [01]\.\d{3} s \(TimeoutError: Timeout reading"):
+            wired("gpt-4o", "hi", timeout=1)
+        first = time.monotonic() - started
+        started = time.monotonic()
+        with pytest.raises(LimitStoreError):  # a new connection: the connect succeeds, the read hangs
+            wired("gpt-4o", "hi", timeout=0.5)
+        second = time.monotonic() - started
+        assert budget.remaining == 1.0
+    assert 0.95 <= first < 1.4 and 0.45 <= second < 0.9  # not the store's 5 s
+    assert len(fake.requests) == 1
+    assert sample(wired, "models_requests_total", status="other", **GPT) == 2

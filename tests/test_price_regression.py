@@ -14,7 +14,8 @@ from decimal import Decimal
 import pytest
 
 from models import ModelsAPI
-from models._costs import COST_SCALE
+from models._costs import COST_SCALE, Price, row_in_force
+from models._pricebook import PriceBook
 
 # (label, model as a user writes it, input, output, cached input, cache writes, of which 1-hour, expected USD)
 CASES = [
@@ -152,3 +153,107 @@ def test_at_accepts_dates_and_datetimes(api: ModelsAPI) -> None:
     assert api.cost("gpt-4o", 1000, 1000, at=dt.datetime(2026, 11, 24, 23, 0, tzinfo=dt.timezone.utc)) == today
     with pytest.raises(TypeError, match="at must be a date or datetime"):
         api.cost("gpt-4o", 1000, 1000, at="2026-11-24")  # type: ignore[arg-type]
+
+
+# -- every dated period against genai-prices ------------------------------------------------
+# (model, start of our period) -> why we keep our rate where genai-prices 0.2.3 disagrees.
+# Each is asserted to still disagree, so a genai-prices that catches up turns the entry stale.
+GENAI_PRICES_WRONG = {
+    ("openai/gpt-4o", "2024-05-13"): "no history: the gpt-4o alias was gpt-4o-2024-05-13, $5/$15, until 2024-10-02",
+    ("openai/gpt-3.5-turbo", "2023-03-01"): "no history: $2/$2 at launch (gpt-3.5-turbo-0301)",
+    ("openai/gpt-3.5-turbo", "2023-06-13"): "no history: $1.50/$2 from the 0613 snapshot to 2024-02-16",
+    ("openai/o3", "2025-04-16"): "keeps today's $0.50 cache read for the launch period, which was $2.50",
+    ("anthropic/claude-sonnet-4-0", "2025-05-22"): "no >200K band; Anthropic billed $6/$22.50 while 1M was beta",
+    ("anthropic/claude-sonnet-5-5", "2026-09-28"): "no history: models only the 2026-10-07 cache-read rate",
+}
+
+
+def _their_start_dates(model_id: str) -> set[str]:
+    """The days genai-prices changes this model's price (empty when it has one price)."""
+    from genai_prices import data_snapshot
+
+    provider, _, name = model_id.partition("/")
+    _, info = data_snapshot.get_snapshot().find_provider_model(name, None, provider, None)
+    rows = info.prices if isinstance(info.prices, list) else []
+    return {row.constraint.start_date.isoformat() for row in rows if hasattr(row.constraint, "start_date")}
+
+
+def _days_to_check(model_id: str, rows: tuple[Price, ...]) -> list[str]:
+    """Each of our periods' first and last day, and every day genai-prices changes a price in them."""
+    starts = sorted({row.since for row in rows if row.since} | _their_start_dates(model_id))
+    starts = [day for day in starts if day >= (rows[0].since or "")]
+    eves = [(dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat() for day in starts[1:]]
+    return sorted({*starts, *eves})
+
+
+def _usages(model_id: str, rows: tuple[Price, ...]) -> list[tuple[str, int, int, int, int, int]]:
+    """(label, input, output, cached, written, of which 1-hour): small, cached, around every tier any
+    of the model's rows has, and large (above any tier, for a period whose tier one source lacks)."""
+    writes = model_id.startswith("anthropic/")  # the others bill no cache writes
+    usages = [
+        ("small", 1_234, 567, 0, 0, 0),
+        ("cached", 10_000, 500, 3_000, 2_000 * writes, 500 * writes),
+        ("large", 900_000, 20_000, 100_000, 50_000 * writes, 0),
+    ]
+    for threshold in sorted({threshold for row in rows for threshold, _ in row.tiers}):
+        usages.append((f"at {threshold}", threshold, 1_000, 0, 0, 0))
+        usages.append((f"above {threshold}", threshold + 1, 1_000, 0, 0, 0))
+        usages.append((f"above {threshold}, cached", threshold + 50_000, 2_000, 40_000, 8_000 * writes, 0))
+    return usages
+
+
+def _genai_cost(model_id: str, day: str, inp: int, out: int, cached: int, written: int, written_1h: int) -> Decimal:
+    import genai_prices
+
+    provider, _, name = model_id.partition("/")
+    tokens = {"input_tokens": inp, "output_tokens": out, "cache_read_tokens": cached, "cache_write_tokens": written}
+    if written_1h:
+        tokens["cache_write_1h_tokens"] = written_1h
+    when = dt.datetime.fromisoformat(day).replace(hour=12, tzinfo=dt.timezone.utc)
+    result = genai_prices.calc_price(
+        genai_prices.Usage(**tokens), name, provider_id=provider, genai_request_timestamp=when
+    )
+    return Decimal(result.total_price)
+
+
+def _known_to_genai_prices(model_id: str) -> bool:
+    import genai_prices
+
+    provider, _, name = model_id.partition("/")
+    try:
+        genai_prices.calc_price(genai_prices.Usage(input_tokens=1), name, provider_id=provider)
+    except LookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("model_id", sorted(PriceBook().defaults()))
+def test_every_dated_period_agrees_with_genai_prices(api: ModelsAPI, model_id: str) -> None:
+    """Every day a price of ours or of genai-prices begins (and the day before), priced both ways."""
+    pytest.importorskip("genai_prices")
+    if not _known_to_genai_prices(model_id):
+        pytest.skip(f"genai-prices 0.2.3 does not know {model_id}")
+    rows = PriceBook().defaults()[model_id]
+    wrong_there: set[str] = set()
+    for day in _days_to_check(model_id, rows):
+        price, _ = row_in_force(rows, day)
+        assert price is not None and price.since is not None
+        at = dt.date.fromisoformat(day)
+        for label, inp, out, cached, written, written_1h in _usages(model_id, rows):
+            ours = Decimal(price.cost_units(inp, out, cached, written, written_1h)) / COST_SCALE  # exact
+            theirs = _genai_cost(model_id, day, inp, out, cached, written, written_1h)
+            if (model_id, price.since) not in GENAI_PRICES_WRONG:
+                assert ours == theirs, f"{model_id} on {day}, {label}: ours {ours}, genai-prices {theirs}"
+                assert api.cost(model_id, inp, out, cached, written, cache_write_1h_tokens=written_1h, at=at) == float(
+                    ours
+                )
+            elif ours != theirs:
+                wrong_there.add(price.since)
+    expected = {since for model, since in GENAI_PRICES_WRONG if model == model_id}
+    assert wrong_there == expected, "a listed genai-prices difference is gone: drop it from GENAI_PRICES_WRONG"
+
+
+def test_sonnet_4_6_had_a_long_context_band_until_2026_03_13(api: ModelsAPI) -> None:
+    # 300K input, 2K output: $6 and $22.50 per 1M above 200K while the 1M window was in beta
+    assert api.cost("claude-sonnet-4-6", 300_000, 2_000, at=dt.date(2026, 3, 12)) == 1.845
+    assert api.cost("claude-sonnet-4-6", 300_000, 2_000, at=dt.date(2026, 3, 13)) == 0.93

@@ -124,14 +124,16 @@ def echo_priced(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_budget_refuses_the_call_that_would_exceed_it_and_counts_exactly(api: ModelsAPI, echo_priced: None) -> None:
     from models import BudgetExceededError
 
-    with api.budget(usd="0.00001") as b:  # 10 micro-dollars
-        api("mock/echo", "one two")  # estimate ~2 in + 0 out; actual 2 + 2 = 4 micro-dollars
-        api("mock/echo", "one two")
+    # "one two" may bill at most 7 bytes + 3 x 8 framing = 31 input tokens: reserves 31 + max_tokens
+    with api.budget(usd="0.00004") as b:  # 40 micro-dollars
+        api("mock/echo", "one two", max_tokens=2)  # reserves 33; actual 2 + 2 = 4 micro-dollars
+        api("mock/echo", "one two", max_tokens=2)
         assert b.spent == 8e-06
         with pytest.raises(BudgetExceededError) as caught:
-            api("mock/echo", "one two", max_tokens=5)  # estimate: 2 in + 5 out > the 2 left
-        assert caught.value.limit == 1e-05 and caught.value.spent == 8e-06
-    assert b.spent == 8e-06 and b.remaining == pytest.approx(2e-06)
+            api("mock/echo", "one two", max_tokens=5)  # reserves 36 > the 32 left
+        error = caught.value
+        assert (error.limit, error.spent, error.remaining, error.estimate) == (4e-05, 8e-06, 3.2e-05, 3.6e-05)
+    assert b.spent == 8e-06 and b.remaining == 3.2e-05
     assert api.usage()["mock/echo"].requests == 2  # the refused call was never made
 
 
@@ -140,16 +142,16 @@ def test_budgets_nest_and_the_instance_budget_applies_everywhere(api: ModelsAPI,
 
     api.set_budget(1.0)
     with api.budget(usd=1.0) as outer:
-        with api.budget(usd=0.000005) as inner:
-            api("mock/echo", "a")  # 2 micro-dollars
+        with api.budget(usd=0.00003) as inner:
+            api("mock/echo", "a", max_tokens=1)  # reserves 25 + 1; costs 2 micro-dollars
             with pytest.raises(BudgetExceededError):
-                api("mock/echo", "a b c d", max_tokens=10)
+                api("mock/echo", "a b c d", max_tokens=10)  # reserves 31 + 10 > the 28 left
         api("mock/echo", "a b c d", max_tokens=10)  # fine outside the inner block
     assert (inner.spent, outer.spent) == (2e-06, 10e-06)
     assert api._service.budget is not None and api._service.budget.spent == 10e-06
     api.set_budget(0)
     with pytest.raises(BudgetExceededError):
-        api("mock/echo", "a")
+        api("mock/echo", "a", max_tokens=1)
     api.set_budget(None)
     api("mock/echo", "a")
 
@@ -160,7 +162,8 @@ def test_budget_follows_async_tasks_and_holds_under_concurrency(api: ModelsAPI, 
     from models import BudgetExceededError
 
     async def main() -> tuple[int, int, float]:
-        with api.budget(usd="0.0001") as b:  # room for exactly 25 calls of 4 micro-dollars
+        # each reserves 33 micro-dollars and costs 4: admitted while at most 67 are spent, so 17
+        with api.budget(usd="0.0001") as b:
             results = await asyncio.gather(
                 *(api.acall("mock/echo", "one two", max_tokens=2) for _ in range(40)), return_exceptions=True
             )
@@ -169,7 +172,7 @@ def test_budget_follows_async_tasks_and_holds_under_concurrency(api: ModelsAPI, 
         return ok, refused, b.spent
 
     ok, refused, spent = asyncio.run(main())
-    assert (ok, refused) == (25, 15) and spent == 0.0001
+    assert (ok, refused) == (17, 23) and spent == 0.000068
 
 
 def test_a_failed_call_spends_nothing(wired: ModelsAPI, fake: FakeLLM) -> None:

@@ -57,6 +57,7 @@ def test_all_is_curated_and_complete() -> None:
         "UsageTotals",
         "Attempt",
         "Limit",
+        "LimitStoreError",
         "ModelHealth",
         "RouteChoice",
         "Router",
