@@ -98,7 +98,8 @@ class ModelBinding:
         self, api: ModelsAPI, model: str, system: str | None, params: dict[str, Any], fallbacks: tuple[str, ...] = ()
     ) -> None:
         service = api._service
-        plan = tuple((target, service.prepare(target, params)) for target in map(service.target, (model, *fallbacks)))
+        targets = map(service.target, (model, *fallbacks))
+        plan = tuple((target, service.prepare(target, params, call=False)) for target in targets)
         setattr_ = object.__setattr__
         setattr_(self, "_api", api)
         setattr_(self, "_model", model)

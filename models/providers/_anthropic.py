@@ -20,7 +20,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
-from ._base import Provider, Request
+from ._base import Provider, Request, keywords_of
 from ._common import (
     asse_events,
     error_for_status,
@@ -171,6 +171,10 @@ class AnthropicProvider(Provider):
     def create_client(self, api_key: str | None, base_url: str | None) -> Any:
         anthropic = import_sdk("anthropic", "anthropic")
         return anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0)
+
+    def keywords(self) -> frozenset[str] | None:
+        """What the SDK's `messages.create` takes (`extra_body` carries anything else)."""
+        return keywords_of(import_sdk("anthropic.resources.messages", "anthropic").Messages.create)
 
     def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
         options = dict(params)

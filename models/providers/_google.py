@@ -141,6 +141,12 @@ class GoogleProvider(Provider):
     def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
         return self.create_client(api_key, base_url).aio
 
+    def keywords(self) -> frozenset[str]:
+        """The fields of `GenerateContentConfig` (snake_case or camelCase, as pydantic takes them),
+        where `translate` puts every keyword, and `config` itself."""
+        fields = import_sdk("google.genai.types", "google-genai").GenerateContentConfig.model_fields
+        return frozenset({"config", *fields, *(f.alias for f in fields.values() if f.alias)})
+
     def complete(self, request: Request) -> Completion:
         return _completion(self.client().models.generate_content(**_kwargs(request)), request.model)
 
