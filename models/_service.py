@@ -117,7 +117,7 @@ class ModelService:
         max_model_labels: int = 100,
     ) -> None:
         self.models = SimpleModelRegistry()
-        self.prices = PriceBook()
+        self.prices = PriceBook(self.models)
         self.ledger = UsageLedger()
         self.prometheus_registry = registry
         self.retry_initial_delay = retry_initial_delay
