@@ -151,7 +151,10 @@ class ModelService:
 
     def target(self, model: str) -> Target:
         """The target for what a caller wrote, cached by that string."""
-        target = self._targets.get(model)
+        try:
+            target = self._targets.get(model)
+        except TypeError:  # unhashable, so not a str: `resolve` says what a model id is
+            target = None
         if target is None:
             info = self.models.resolve(model)
             provider = self.models.provider(info.provider)
