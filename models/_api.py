@@ -66,6 +66,13 @@ def _iso_day(at: _dt.date | _dt.datetime | None) -> str | None:
     raise TypeError(f"at must be a date or datetime, not {type(at).__name__}")
 
 
+def _int(name: str, value: object) -> int:
+    """An int argument (not a bool, not a float), or a `TypeError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
+
+
 def _usd_per_million(name: str, value: object) -> Decimal:
     """A price argument as an exact `Decimal`: a number (or a numeric string), finite and >= 0."""
     from ._overrides import parse_usd
@@ -370,9 +377,7 @@ class ModelsAPI:
             "cache_write_1h_tokens": cache_write_1h_tokens,
         }
         for name, count in counts.items():
-            if isinstance(count, bool) or not isinstance(count, int):
-                raise TypeError(f"{name} must be an int, not {type(count).__name__}")
-            if not 0 <= count <= _MAX_TOKENS:
+            if not 0 <= _int(name, count) <= _MAX_TOKENS:
                 raise ValueError(f"{name} must be a whole number from 0 to 2**63 - 1, not {count!r}")
         if cached_input_tokens + cache_write_tokens > input_tokens:
             raise ValueError("cached_input_tokens + cache_write_tokens are part of input_tokens and cannot exceed it")
@@ -437,6 +442,7 @@ class ModelsAPI:
     ) -> ModelInfo:
         """The active, priced model with these capabilities and context that costs least for a
         typical request (a 3:1 blend of input and output prices)."""
+        _int("min_context", min_context)
         fits = [
             m
             for m in self.list(provider=provider, capabilities=capabilities)
@@ -453,8 +459,7 @@ class ModelsAPI:
         """Catalog models whose id, name, display name or aliases contain every word of `query`."""
         from dataclasses import replace
 
-        if isinstance(limit, bool) or not isinstance(limit, int):
-            raise TypeError(f"limit must be an int, not {type(limit).__name__}")
+        _int("limit", limit)
         return [replace(m, price=self._service.prices.lookup(m)) for m in self._service.models.catalog.search(query)][
             :limit
         ]
@@ -539,9 +544,7 @@ class ModelsAPI:
         """
         from prometheus_client import CollectorRegistry, start_http_server
 
-        if isinstance(port, bool) or not isinstance(port, int):
-            raise TypeError(f"port must be an int, not {type(port).__name__}")
-        if not 0 <= port <= 65535:
+        if not 0 <= _int("port", port) <= 65535:
             raise ValueError(f"port must be from 0 to 65535 (0: any free port), not {port}")
         if not isinstance(addr, str):
             raise TypeError(f"addr must be a str like '127.0.0.1', not {type(addr).__name__}")

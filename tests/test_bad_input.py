@@ -215,6 +215,7 @@ def test_names_with_inner_slashes_still_resolve(api: ModelsAPI) -> None:
         (lambda a: a.list(max_input_price=[1]), TypeError, "max_input_price must be a number of USD, not list"),
         (lambda a: a.list(max_input_price=-1), ValueError, "max_input_price must be a finite number >= 0"),
         (lambda a: a.cheapest(capabilities=["vision"]), ValueError, "'vision' is not a capability"),
+        (lambda a: a.cheapest(min_context="1M"), TypeError, "min_context must be an int, not str"),
         (lambda a: a.router(capabilities=["vision"]), ValueError, "'vision' is not a capability"),
         (lambda a: a.serve_metrics("abc"), TypeError, "port must be an int, not str"),
         (lambda a: a.serve_metrics(70000), ValueError, "port must be from 0 to 65535"),
