@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelsAPI"]
 
+_STATUSES = ("active", "deprecated", "retired")
+_MAX_TOKENS = 2**63 - 1  # a provider's token counter is at most an int64; more cannot be priced as a float
 _ERROR_KINDS = frozenset(
     {"authentication", "rate_limit", "invalid_request", "context_window", "content_filter", "timeout", "connection"}
     | {"server", "other"}
@@ -62,6 +64,23 @@ def _iso_day(at: _dt.date | _dt.datetime | None) -> str | None:
     if isinstance(at, _dt.date):
         return at.isoformat()
     raise TypeError(f"at must be a date or datetime, not {type(at).__name__}")
+
+
+def _int(name: str, value: object) -> int:
+    """An int argument (not a bool, not a float), or a `TypeError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
+
+
+def _usd_per_million(name: str, value: object) -> Decimal:
+    """A price argument as an exact `Decimal`: a number (or a numeric string), finite and >= 0."""
+    from ._overrides import parse_usd
+
+    number = parse_usd(value, name)
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, not {value!r:.40}")
+    return number
 
 
 def _blended(model: ModelInfo) -> Decimal:
@@ -358,8 +377,8 @@ class ModelsAPI:
             "cache_write_1h_tokens": cache_write_1h_tokens,
         }
         for name, count in counts.items():
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise ValueError(f"{name} must be a whole number >= 0, not {count!r}")
+            if not 0 <= _int(name, count) <= _MAX_TOKENS:
+                raise ValueError(f"{name} must be a whole number from 0 to 2**63 - 1, not {count!r}")
         if cached_input_tokens + cache_write_tokens > input_tokens:
             raise ValueError("cached_input_tokens + cache_write_tokens are part of input_tokens and cannot exceed it")
         if cache_write_1h_tokens > cache_write_tokens:
@@ -397,13 +416,16 @@ class ModelsAPI:
         table in a notebook.
         """
         from dataclasses import replace
-        from decimal import Decimal
 
         from ._catalog import Capability, ModelList
 
+        if isinstance(capabilities, str):
+            raise TypeError(f"capabilities must be a list, not one string: use capability={capabilities!r}")
         wanted = {Capability(c) for c in capabilities} | ({Capability(capability)} if capability else set())
         name = None if provider is None else self._service.models.provider_name(provider)
-        limit = None if max_input_price is None else Decimal(str(max_input_price))
+        if status is not None and status not in _STATUSES:
+            raise ValueError(f"status must be one of {', '.join(_STATUSES)} or None (any), not {status!r}")
+        limit = None if max_input_price is None else _usd_per_million("max_input_price", max_input_price)
         found = []
         for row in self._service.models.catalog.rows:
             if (name is not None and row.provider != name) or (status is not None and row.status != status):
@@ -421,6 +443,7 @@ class ModelsAPI:
     ) -> ModelInfo:
         """The active, priced model with these capabilities and context that costs least for a
         typical request (a 3:1 blend of input and output prices)."""
+        _int("min_context", min_context)
         fits = [
             m
             for m in self.list(provider=provider, capabilities=capabilities)
@@ -437,6 +460,7 @@ class ModelsAPI:
         """Catalog models whose id, name, display name or aliases contain every word of `query`."""
         from dataclasses import replace
 
+        _int("limit", limit)
         return [replace(m, price=self._service.prices.lookup(m)) for m in self._service.models.catalog.search(query)][
             :limit
         ]
@@ -524,6 +548,10 @@ class ModelsAPI:
         """
         from prometheus_client import CollectorRegistry, start_http_server
 
+        if not 0 <= _int("port", port) <= 65535:
+            raise ValueError(f"port must be from 0 to 65535 (0: any free port), not {port}")
+        if not isinstance(addr, str):
+            raise TypeError(f"addr must be a str like '127.0.0.1', not {type(addr).__name__}")
         self._service.metrics()
         registry = self.registry
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -40,7 +40,7 @@ def _is_secret(name: str) -> bool:
 def fallback_ids(fallbacks: Sequence[str] | None) -> tuple[str, ...]:
     if fallbacks is None:
         return ()
-    if isinstance(fallbacks, str) or not all(isinstance(m, str) for m in fallbacks):
+    if not isinstance(fallbacks, (list, tuple)) or not all(isinstance(m, str) for m in fallbacks):
         raise TypeError(f"fallbacks must be a list of model ids, like ['gpt-5', 'gemini-2.5-pro'], not {fallbacks!r}")
     return tuple(fallbacks)
 
@@ -98,7 +98,8 @@ class ModelBinding:
         self, api: ModelsAPI, model: str, system: str | None, params: dict[str, Any], fallbacks: tuple[str, ...] = ()
     ) -> None:
         service = api._service
-        plan = tuple((target, service.prepare(target, params)) for target in map(service.target, (model, *fallbacks)))
+        targets = map(service.target, (model, *fallbacks))
+        plan = tuple((target, service.prepare(target, params, call=False)) for target in targets)
         setattr_ = object.__setattr__
         setattr_(self, "_api", api)
         setattr_(self, "_model", model)

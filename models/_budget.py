@@ -24,6 +24,7 @@ from types import TracebackType
 
 from ._costs import COST_SCALE, Price
 from ._messages import text_of
+from ._overrides import parse_usd
 from .errors import BudgetExceededError
 from .providers._base import Request
 
@@ -55,9 +56,10 @@ class Budget:
     __slots__ = ("_lock", "_reserved", "_spent", "_token", "limit_units")
 
     def __init__(self, usd: float | Decimal | str) -> None:
-        limit = Decimal(str(usd))
-        if not limit.is_finite() or limit < 0:
-            raise ValueError(f"a budget must be a finite amount of USD >= 0, not {usd!r}")
+        limit = parse_usd(usd, "usd")  # a numeric string is welcome: "0.10" is exact, 0.10 is not
+        # 1e18 is more money than there is; far larger ones overflow the Decimal arithmetic below
+        if not limit.is_finite() or not 0 <= limit <= 10**18:
+            raise ValueError(f"a budget must be a finite amount of USD from 0 to 1e18, not {usd!r:.40}")
         self.limit_units = int(limit * COST_SCALE)
         self._spent = 0
         self._reserved = 0

@@ -55,14 +55,13 @@ def check_options(model: ModelInfo, options: Mapping[str, Any]) -> None:
     for name in _TOOLS:
         if options.get(name) and Capability.FUNCTION_CALLING not in model.capabilities:
             raise UnsupportedCapabilityError(model.id, Capability.FUNCTION_CALLING.value, f"{name}=")
-    kind = (
-        (options.get("response_format") or {}).get("type")
-        if isinstance(options.get("response_format"), Mapping)
-        else None
-    )
+    response_format = options.get("response_format")
+    kind = response_format.get("type") if isinstance(response_format, Mapping) else None
     if options.get("response_schema") or options.get("response_json_schema"):
         kind = "json_schema"
-    need = {"json_schema": Capability.STRUCTURED_OUTPUT, "json_object": Capability.JSON_MODE}.get(kind or "")
+    if not isinstance(kind, str):  # an unhashable "type" must not break the lookup; the provider will say
+        return
+    need = {"json_schema": Capability.STRUCTURED_OUTPUT, "json_object": Capability.JSON_MODE}.get(kind)
     if need is not None and need not in model.capabilities:
         raise UnsupportedCapabilityError(model.id, need.value, f"response format {kind!r}")
 

@@ -52,6 +52,16 @@ class Capability(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    @classmethod
+    def _missing_(cls, value: object) -> Capability:
+        """Any case is accepted; anything else raises a `ValueError` that lists the capabilities."""
+        if isinstance(value, str) and value.lower() in cls._value2member_map_:
+            return cls(value.lower())
+        from ._messages import brief
+
+        names = ", ".join(c.value for c in cls)
+        raise ValueError(f"{brief(value)} is not a capability; use one of {names}")
+
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
@@ -244,8 +254,9 @@ class Catalog:
             prefix, name = text[:cut].lower(), text[cut + 1 :]
             provider = PROVIDER_ALIASES.get(prefix, prefix)
             if provider in providers:
-                if not name:
-                    raise ModelNotFoundError(model, self._suggest(prefix, provider))
+                parts = [part.strip() for part in name.split("/")]
+                if not all(parts):  # empty, or an empty part: 'openai/', 'openai//gpt-4o'
+                    raise ModelNotFoundError(model, self._suggest("/".join(filter(None, parts)), provider))
                 if name[:3].lower() == "ft:":
                     return self._fine_tuned(name, model, providers)
                 row = self._by_key.get(f"{provider}/{name}".lower())
@@ -269,6 +280,8 @@ class Catalog:
     def search(self, query: str) -> list[ModelInfo]:
         """Rows whose id, display name or aliases contain every word of `query` (any case),
         best first: most words matched in the id itself, then the shortest id."""
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str like 'claude sonnet', not {type(query).__name__}")
         words = query.lower().replace("-", " ").split()
         if not words:
             return []
@@ -285,14 +298,19 @@ class Catalog:
         return self._suggest(text.lower())
 
     def _suggest(self, text: str, provider: str | None = None) -> list[str]:
-        keys = [k for k in self._spelling if "/" not in k]
-        if provider is not None:
-            keys = [k for k in keys if self._by_key[k].provider == provider]
-            return [self._by_key[k].id for k in keys[:3]]
+        """Up to three catalog names close to `text`; with `provider`, that provider's canonical ids
+        (its first three when `text` is empty)."""
         import difflib  # only an unknown id gets here
 
-        close = difflib.get_close_matches(text, keys, n=3, cutoff=0.6)
-        return [self._spelling[k] for k in close]
+        keys = [k for k in self._spelling if "/" not in k]
+        if provider is None:
+            close = difflib.get_close_matches(text, keys, n=3, cutoff=0.6)
+            return [self._spelling[k] for k in close]
+        ids = list(dict.fromkeys(self._by_key[k].id for k in keys if self._by_key[k].provider == provider))
+        if not text:
+            return ids[:3]
+        names = {self._by_key[i.lower()].name.lower(): i for i in ids}
+        return [names[k] for k in difflib.get_close_matches(text.lower(), names, n=3, cutoff=0.6)]
 
 
 @functools.cache

@@ -7,12 +7,27 @@ from typing import Any
 
 from .errors import InvalidRequestError
 
-__all__ = ["Message", "normalize", "text_of"]
+__all__ = ["MAX_PART_DEPTH", "Message", "brief", "normalize", "text_of"]
 
 Message = dict[str, Any]
 """`{"role": "user" | "assistant", "content": str | list of OpenAI-style parts}`."""
 
 _ROLES = ("system", "user", "assistant")
+MAX_PART_DEPTH = 32
+"""How deeply a content part may nest dicts and lists. Real parts nest two or three levels
+(`{"type": "image_url", "image_url": {"url": ...}}`); past a few hundred the SDKs' JSON
+encoders raise `RecursionError`, so anything this deep is refused with the part named."""
+
+
+def brief(value: object, width: int = 60) -> str:
+    """A repr of `value` for an error message: at most `width` characters and a few levels deep,
+    so a huge or deeply nested (even self-referencing) argument cannot break the message."""
+    import reprlib  # only error messages get here
+
+    shown = reprlib.Repr()
+    shown.maxlevel, shown.maxstring, shown.maxother = 3, width, width
+    text = shown.repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def normalize(prompt: object, system: str | None, model: str) -> tuple[str | None, list[Message]]:
@@ -33,11 +48,13 @@ def normalize(prompt: object, system: str | None, model: str) -> tuple[str | Non
     for i, message in enumerate(prompt):
         if not isinstance(message, Mapping) or "role" not in message or "content" not in message:
             raise InvalidRequestError(
-                f"prompt[{i}] must be a dict with 'role' and 'content', got {message!r:.80}", model=model
+                f"prompt[{i}] must be a dict with 'role' and 'content', got {brief(message, 80)}", model=model
             )
         role, content = message["role"], message["content"]
-        if role not in _ROLES:
-            raise InvalidRequestError(f"prompt[{i}] has role {role!r}; use one of {', '.join(_ROLES)}.", model=model)
+        if not isinstance(role, str) or role not in _ROLES:
+            raise InvalidRequestError(
+                f"prompt[{i}] has role {brief(role)}; use one of {', '.join(_ROLES)}.", model=model
+            )
         if not isinstance(content, (str, list)):
             raise InvalidRequestError(
                 f"prompt[{i}]['content'] must be a str or a list of parts, not {type(content).__name__}",
@@ -45,12 +62,9 @@ def normalize(prompt: object, system: str | None, model: str) -> tuple[str | Non
             )
         if isinstance(content, list):
             for j, part in enumerate(content):
-                if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
-                    raise InvalidRequestError(
-                        f"prompt[{i}]['content'][{j}] must be a dict with a 'type' (e.g. {{'type': 'text', "
-                        f"'text': ...}}), got {part!r:.60}",
-                        model=model,
-                    )
+                problem = _part_problem(part)
+                if problem is not None:
+                    raise InvalidRequestError(f"prompt[{i}]['content'][{j}] {problem}", model=model)
         if role == "system":
             systems.append(text_of(content))
         else:
@@ -58,6 +72,41 @@ def normalize(prompt: object, system: str | None, model: str) -> tuple[str | Non
     if not turns:
         raise InvalidRequestError("The prompt has no user or assistant message.", model=model)
     return "\n\n".join(systems) or None, turns
+
+
+def _part_problem(part: object) -> str | None:
+    """What is wrong with a content part, if anything: it must be a dict with a str `type`, a text
+    part's `text` a str, and it must not nest too deeply."""
+    if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
+        return f"must be a dict with a 'type' (e.g. {{'type': 'text', 'text': ...}}), got {brief(part)}"
+    if part["type"] == "text":
+        if not isinstance(part.get("text"), str):
+            got = type(part["text"]).__name__ if "text" in part else "none"
+            return f"is a text part, so its 'text' must be a str, not {got}"
+        if len(part) == 2:  # just the type and the text: nothing nests
+            return None
+    if _too_deep(part, MAX_PART_DEPTH):
+        return f"nests dicts and lists more than {MAX_PART_DEPTH} levels deep (or contains itself)"
+    return None
+
+
+def _too_deep(part: Mapping[Any, Any], limit: int) -> bool:
+    """Whether dicts and lists nest more than `limit` levels below `part`: level by level, each
+    container once per level, so neither depth nor a cycle can exhaust the stack. (Concrete
+    types, not the ABCs: a JSON encoder only walks these, and `isinstance` on an ABC is slow.)"""
+    below: dict[int, Any] = {}
+    for value in part.values():
+        if isinstance(value, (dict, list, tuple)):
+            below[id(value)] = value
+    for _ in range(limit):  # `below` holds the containers one level further down each time
+        if not below:
+            return False  # a flat part, like every text part, stops here at once
+        level, below = below.values(), {}
+        for item in level:
+            for child in item.values() if isinstance(item, dict) else item:
+                if isinstance(child, (dict, list, tuple)):
+                    below[id(child)] = child
+    return bool(below)
 
 
 def text_of(content: str | list[Any]) -> str:

@@ -2,23 +2,42 @@
 
 `MODELS_COSTS_JSON` and `MODELS_COST_<MODEL>_<FIELD>` are read when the price book asks
 (at the first price lookup and at `reload_costs()`), never at import. Every bad value
-raises `InvalidCostOverrideError` naming the variable.
+raises `InvalidCostOverrideError` naming the variable, and so does a key that names no
+model, since an override nobody reads would leave a price silently wrong.
+
+Which keys name a model: a `MODELS_COSTS_JSON` key must resolve as a call's model id would
+(`gpt4o` does not; `openai/my-finetune` does, SPEC §2). A variable's MODEL part is mangled
+(`OPENAI_GPT_4O`), so it cannot be resolved back; it names a model when it is the mangled
+form of a catalog model's id, name or alias, of a `MODELS_COSTS_JSON` key, of a bare name
+that resolves by prefix (`GPT_…`, `CLAUDE…`, `GEMINI…`, `O3…`, a fine-tune `FT_<catalog
+name>…`), or starts with a registered provider's name and `_` (`OPENAI_MY_FINETUNE`: any
+name of a known provider is a model, the catalog need not know it).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal, InvalidOperation
 
-from .errors import InvalidCostOverrideError
+from ._messages import brief
+from .errors import InvalidCostOverrideError, ModelNotFoundError, ProviderNotFoundError
 
-__all__ = ["FIELDS", "Overrides", "env_name", "read_overrides"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._registry import SimpleModelRegistry
+
+__all__ = ["FIELDS", "MAX_PRICE", "Overrides", "env_name", "parse_usd", "read_overrides"]
 
 FIELDS = ("input", "output", "cached_input", "cache_write", "cache_write_1h")
 # Longest first: CACHED_INPUT ends in _INPUT and CACHE_WRITE_1H starts like CACHE_WRITE.
 _FIELDS_LONGEST_FIRST = ("cache_write_1h", "cached_input", "cache_write", "input", "output")
+MAX_PRICE = Decimal(1_000_000)
+"""The highest price an override may set, in USD per 1M tokens: $1 a token, over 3,000 times
+the dearest rate in the table (gpt-5.5-pro's $270 output), so a value above it is a mistake.
+It also bounds every cost: an int64 of tokens at $1 each is far inside a float, so pricing a
+finished call cannot overflow after the request was paid for."""
 
 Overrides = dict[str, dict[str, tuple[int, Decimal]]]
 """`env_name` key → field → (rank, value): a per-field variable (rank 2) beats the JSON (rank 1)."""
@@ -29,22 +48,37 @@ def env_name(model_id: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", model_id.upper())
 
 
-def _number(value: object, where: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        raise InvalidCostOverrideError(where, f"expected a number of USD per 1M tokens, got {value!r}")
+def parse_usd(value: object, name: str) -> Decimal:
+    """An amount of USD given as a number, or as a numeric string for an exact decimal ("0.10"),
+    as a `Decimal` (not yet checked to be finite or >= 0). `TypeError` for another type,
+    `ValueError` for a string that is no number; both name the argument."""
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return Decimal(value)  # not via str(): that refuses ints of over 4,300 digits
+    if not isinstance(value, (float, str)):
+        raise TypeError(f"{name} must be a number of USD, not {type(value).__name__}")
     try:
-        number = Decimal(str(value).strip())
+        return Decimal(str(value).strip())
     except InvalidOperation:
-        raise InvalidCostOverrideError(where, f"expected a number of USD per 1M tokens, got {value!r}") from None
-    if not number.is_finite() or number < 0:
-        raise InvalidCostOverrideError(where, f"a price must be a finite number >= 0, got {value!r}")
+        raise ValueError(f"{name} must be a number of USD, not {brief(value)}") from None
+
+
+def _number(value: object, where: str) -> Decimal:
+    try:
+        number = parse_usd(value, "a price")
+    except (TypeError, ValueError):
+        raise InvalidCostOverrideError(where, f"expected a number of USD per 1M tokens, got {brief(value)}") from None
+    if not number.is_finite() or not 0 <= number <= MAX_PRICE:
+        raise InvalidCostOverrideError(
+            where, f"a price must be a finite number >= 0 and <= {MAX_PRICE} (USD per 1M tokens), got {brief(value)}"
+        )
     return number
 
 
-def read_overrides(environ: Mapping[str, str]) -> Overrides:
+def read_overrides(environ: Mapping[str, str], models: SimpleModelRegistry | None = None) -> Overrides:
     """Parse both override forms into key → field → (rank, value), keys in `env_name` form.
 
-    A per-field variable (rank 2) wins over `MODELS_COSTS_JSON` (rank 1).
+    A per-field variable (rank 2) wins over `MODELS_COSTS_JSON` (rank 1). With `models`, a
+    key that names none of its models raises (see the module doc).
     """
     found: Overrides = {}
 
@@ -54,23 +88,31 @@ def read_overrides(environ: Mapping[str, str]) -> Overrides:
             slot[fld] = (rank, value)
 
     raw = environ.get("MODELS_COSTS_JSON")
+    json_keys: set[str] = set()
     if raw and raw.strip():
         try:
             table = json.loads(raw, parse_float=Decimal)
         except ValueError as exc:
             raise InvalidCostOverrideError("MODELS_COSTS_JSON", f"not valid JSON ({exc})") from None
+        except RecursionError:
+            raise InvalidCostOverrideError("MODELS_COSTS_JSON", "nested too deeply to be a price table") from None
         if not isinstance(table, dict):
             raise InvalidCostOverrideError(
                 "MODELS_COSTS_JSON", 'expected an object like {"openai/gpt-4o": {"input": 2.5}}'
             )
         for model_id, rates in table.items():
-            where = f"MODELS_COSTS_JSON[{model_id!r}]"
+            where = f"MODELS_COSTS_JSON[{brief(model_id)}]"
             if not isinstance(rates, dict) or not rates:
                 raise InvalidCostOverrideError(where, f"expected an object with some of {', '.join(FIELDS)}")
+            if models is not None:
+                _check_model_id(model_id, where, models)
+            key = env_name(model_id.strip())
+            json_keys.add(key)
             for fld, value in rates.items():
                 if fld not in FIELDS:
-                    raise InvalidCostOverrideError(where, f"unknown field {fld!r}; use {', '.join(FIELDS)}")
-                put(env_name(model_id), fld, 1, _number(value, where))
+                    raise InvalidCostOverrideError(where, f"unknown field {brief(fld)}; use {', '.join(FIELDS)}")
+                put(key, fld, 1, _number(value, where))
+    names = None if models is None else _VariableNames(models, json_keys)
     for var, value in environ.items():
         if not var.startswith("MODELS_COST_"):
             continue
@@ -82,5 +124,62 @@ def read_overrides(environ: Mapping[str, str]) -> Overrides:
                 "expected MODELS_COST_<MODEL>_<FIELD>, FIELD one of INPUT, OUTPUT, CACHED_INPUT, CACHE_WRITE, "
                 "CACHE_WRITE_1H",
             )
-        put(rest[: -len(fld) - 1], fld, 2, _number(value, var))
+        model = rest[: -len(fld) - 1]
+        price = _number(value, var)
+        if names is not None:
+            names.check(model, var, fld)
+        put(model, fld, 2, price)
     return found
+
+
+def _check_model_id(model_id: str, where: str, models: SimpleModelRegistry) -> None:
+    """Raise unless `model_id` resolves as a call's model id would."""
+    try:
+        models.resolve(model_id)
+    except ModelNotFoundError as exc:
+        hint = f"; did you mean {', '.join(map(repr, exc.suggestions))}?" if exc.suggestions else ""
+        raise InvalidCostOverrideError(
+            where, f"{brief(model_id)} names no model{hint} (a model the catalog lacks is 'provider/name')"
+        ) from None
+    except ProviderNotFoundError as exc:
+        known = ", ".join(sorted(models.provider_classes.names))
+        raise InvalidCostOverrideError(
+            where, f"{brief(model_id)} names no model: no provider {brief(exc.provider)} (known: {known})"
+        ) from None
+
+
+class _VariableNames:
+    """Which mangled MODEL parts name a model (see the module doc), computed once per read."""
+
+    def __init__(self, models: SimpleModelRegistry, json_keys: Collection[str]) -> None:
+        from ._catalog import _PREFIXES  # the bare-name prefixes resolution uses
+        from .providers._registry import PROVIDER_ALIASES
+
+        providers = models.provider_classes.names
+        catalog: set[str] = set()
+        for row in models.catalog.rows:
+            for name in (row.name, *row.aliases):
+                catalog.update((env_name(name), env_name(f"{row.provider}/{name}")))
+        self.catalog = frozenset(catalog)
+        fine_tuned = {"FT_" + name for name in catalog}  # ft:<catalog name>[:org:suffix:id]
+        self.exact = self.catalog | fine_tuned | set(json_keys)
+        prefixes = [env_name(p) + "_" for p in providers]
+        prefixes += [env_name(a) + "_" for a, p in PROVIDER_ALIASES.items() if p in providers]
+        prefixes += [env_name(p) for p, provider in _PREFIXES if provider in providers]
+        prefixes += [name + "_" for name in fine_tuned]
+        self.prefixes = tuple(prefixes)
+
+    def check(self, model: str, var: str, fld: str) -> None:
+        """Raise unless `model` (a variable's MODEL part) names a model, suggesting close ones."""
+        if model in self.exact or any(model.startswith(p) and len(model) > len(p) for p in self.prefixes):
+            return
+        import difflib  # only a mistake gets here
+
+        close = difflib.get_close_matches(model, sorted(self.catalog), n=3, cutoff=0.6)
+        hint = f" Did you mean {' or '.join(f'MODELS_COST_{c}_{fld.upper()}' for c in close)}?" if close else ""
+        raise InvalidCostOverrideError(
+            var,
+            f"{model} names no model: it is no catalog model's id, name or alias (upper-cased, every run of "
+            f"other characters as _), and starts with no provider's name.{hint} For a model the catalog lacks, "
+            f"use its canonical id: MODELS_COST_<PROVIDER>_<NAME>_{fld.upper()}.",
+        )

@@ -1,8 +1,8 @@
-"""Validation of the common parameters (SPEC §1), before anything is sent.
+"""Validation of a call's keyword arguments (SPEC §1), before anything is sent.
 
-Wrong Python types raise `TypeError`; values no provider accepts raise
-`InvalidRequestError` naming the parameter and the range. Runs once per binding, and per
-call only when the call passes parameters.
+Wrong Python types raise `TypeError`; values no provider accepts, and keywords the
+provider's SDK does not take, raise `InvalidRequestError` naming the parameter and what
+would be right. Runs once per binding, and per call only when the call passes parameters.
 """
 
 from __future__ import annotations
@@ -12,9 +12,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._catalog import ModelInfo
+from ._messages import brief
 from .errors import InvalidRequestError
 
-__all__ = ["check_params"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .providers._base import Provider
+
+__all__ = ["COMMON", "check_keywords", "check_params"]
+
+COMMON = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed", "timeout", "max_retries"})
+"""The common parameters (SPEC §1): every provider takes them (or drops them with a warning)."""
+# Keywords a call fills in itself: passing one is a mistake with a better fix than a near name.
+_SET_BY_CALL = {
+    "model": "the model is the call's first argument",
+    "messages": "the messages are the prompt, the call's second argument",
+    "stream": "use models.stream(...) to stream",
+}
 
 _RANGES = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0)}
 
@@ -55,10 +69,42 @@ def check_params(model: ModelInfo, params: Mapping[str, Any]) -> None:
         stop = params["stop"]
         stops = [stop] if isinstance(stop, str) else stop
         if not isinstance(stops, (list, tuple)) or not all(isinstance(item, str) for item in stops):
-            raise TypeError(f"stop must be a str or a list of str, not {stop!r:.60}")
+            raise TypeError(f"stop must be a str or a list of str, not {brief(stop)}")
         if not all(stops):
             raise InvalidRequestError("stop sequences must not be empty", model=model.id)
     if "timeout" in params and _number("timeout", params["timeout"]) <= 0:
         raise InvalidRequestError(f"timeout must be more than 0 seconds, not {params['timeout']!r}", model=model.id)
     if "max_retries" in params and _whole("max_retries", params["max_retries"]) < 0:
         raise InvalidRequestError(f"max_retries must be 0 or more, not {params['max_retries']!r}", model=model.id)
+
+
+def check_keywords(model: ModelInfo, provider: Provider, params: Mapping[str, Any]) -> None:
+    """Raise `InvalidRequestError` for a keyword the provider does not take, naming the close
+    valid ones; a provider that declares no keywords (`Provider.keywords`) takes any."""
+    if not params:  # the common case costs nothing, and never loads the SDK to ask it
+        return
+    accepted = provider.accepted_keywords
+    if accepted is None:
+        return
+    unknown = [name for name in params if name not in COMMON and name not in accepted]
+    if unknown:
+        raise InvalidRequestError(_unknown(unknown, provider.name, accepted | COMMON), model=model.id)
+
+
+def _unknown(names: list[str], provider: str, valid: frozenset[str]) -> str:
+    import difflib  # only a mistake gets here
+
+    problems = []
+    for name in names:
+        if name in _SET_BY_CALL:
+            problems.append(f"{name!r} ({_SET_BY_CALL[name]})")
+            continue
+        close = difflib.get_close_matches(name, sorted(valid), n=3, cutoff=0.6)
+        problems.append(f"{name!r}" + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""))
+    what = "keyword" if len(names) == 1 else "keywords"
+    message = f"{provider} does not take the {what} {', '.join(problems)}."
+    if len(valid) <= len(COMMON):
+        message += f" It takes {', '.join(sorted(valid))}."
+    elif "extra_body" in valid:
+        message += " Send fields its SDK does not know with extra_body={...}."
+    return message

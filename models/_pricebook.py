@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 from ._costs import Price, default_rows, fine_tuned_rows, make_price, row_in_force
 from ._overrides import FIELDS, Overrides, env_name, read_overrides
 from .errors import InvalidCostOverrideError
+from .providers._registry import PROVIDER_ALIASES
 
 if TYPE_CHECKING:
     from ._catalog import ModelInfo
+    from ._registry import SimpleModelRegistry
 
 __all__ = ["PriceBook"]
 
@@ -34,7 +36,8 @@ class PriceBook:
     """Defaults plus overrides. `current` is cached per model until its next scheduled change;
     `generation` counts reloads, so holders of a price know to fetch it again."""
 
-    def __init__(self) -> None:
+    def __init__(self, models: SimpleModelRegistry | None = None) -> None:
+        self._models = models  # checks that every override names one of its models
         self._lock = threading.Lock()
         self._defaults: dict[str, tuple[Price, ...]] | None = None
         self._fine_tuned: dict[str, tuple[Price, ...]] | None = None
@@ -44,7 +47,7 @@ class PriceBook:
 
     def reload(self) -> None:
         """Re-read the overrides; on a bad value raise and keep the previous ones."""
-        overrides = read_overrides(os.environ)
+        overrides = read_overrides(os.environ, self._models)
         with self._lock:
             self._overrides = overrides
             self._cache = {}
@@ -99,8 +102,13 @@ class PriceBook:
         """The overridden price (flat: tiers dropped), or None when no override names the model."""
         overrides = self._overrides or {}
         # (rank, canonical?) orders the sources: a canonical-id key beats a bare one at equal rank.
+        # Every spelling that resolves to the model counts (provider and model aliases too), the
+        # model's own first: it wins a tie.
         best: dict[str, tuple[tuple[int, int], Decimal]] = {}
-        for canonical, key in ((1, env_name(model.id)), (0, env_name(model.name))):
+        spellings = (model.name, *model.aliases)
+        providers = (model.provider, *(a for a, p in PROVIDER_ALIASES.items() if p == model.provider))
+        keys = [(1, env_name(f"{p}/{s}")) for p in providers for s in spellings] + [(0, env_name(s)) for s in spellings]
+        for canonical, key in keys:
             for fld, (rank, value) in overrides.get(key, {}).items():
                 if fld not in best or best[fld][0] < (rank, canonical):
                     best[fld] = ((rank, canonical), value)

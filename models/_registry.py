@@ -44,6 +44,8 @@ class SimpleModelRegistry:
 
     def provider_name(self, name: str) -> str:
         """The registered provider a name or alias refers to, or `ProviderNotFoundError`."""
+        if not isinstance(name, str):
+            raise TypeError(f"provider must be a str like 'openai', not {type(name).__name__}")
         canonical = PROVIDER_ALIASES.get(name.lower(), name.lower())
         if canonical not in self.provider_classes.names:
             raise ProviderNotFoundError(name, self.provider_classes.names)
@@ -84,6 +86,13 @@ class SimpleModelRegistry:
     def configure(self, name: str, api_key: str | None, base_url: str | None) -> None:
         """Set a provider's key and/or base URL in code; its client is rebuilt on next use."""
         name = self.provider_name(name)
+        for what, value in (("api_key", api_key), ("base_url", base_url)):
+            if value is None:
+                continue
+            if not isinstance(value, str):  # no repr: the value may be a key
+                raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+            if not value.strip():
+                raise ValueError(f"{what} is empty; pass None to keep the current one")
         with self._lock:
             settings = self._settings.setdefault(name, ProviderSettings())
             if api_key is not None:

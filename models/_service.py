@@ -25,14 +25,14 @@ from ._limits import Limit, Limits, aacquire_all, acquire_all
 from ._messages import normalize
 from ._metrics import Metrics, ModelMetrics, metrics_for
 from ._overrides import env_name
-from ._params import check_params
+from ._params import check_keywords, check_params
 from ._pricebook import PriceBook
 from ._registry import SimpleModelRegistry
 from ._resilience import DEFAULT_FALLBACK_ON
 from ._retry import delay_before_retry
 from ._types import Completion, Response, Usage
 from ._usage import UsageLedger, _Totals, record_tracked, record_tracked_error
-from .errors import ModelsError, ProviderError, ProviderNotFoundError
+from .errors import InvalidRequestError, ModelsError, ProviderError, ProviderNotFoundError
 from .providers._base import DEFAULT_TIMEOUT, Provider, Request
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class ModelService:
         max_model_labels: int = 100,
     ) -> None:
         self.models = SimpleModelRegistry()
-        self.prices = PriceBook()
+        self.prices = PriceBook(self.models)
         self.ledger = UsageLedger()
         self.prometheus_registry = registry
         self.retry_initial_delay = retry_initial_delay
@@ -152,7 +152,10 @@ class ModelService:
 
     def target(self, model: str) -> Target:
         """The target for what a caller wrote, cached by that string."""
-        target = self._targets.get(model)
+        try:
+            target = self._targets.get(model)
+        except TypeError:  # unhashable, so not a str: `resolve` says what a model id is
+            target = None
         if target is None:
             info = self.models.resolve(model)
             provider = self.models.provider(info.provider)
@@ -164,7 +167,7 @@ class ModelService:
                 self.metrics().for_model(info.provider, self._model_label(info)),
                 self.ledger.totals(info.id),
             )
-            target.default = self.prepare(target, {})
+            target.default = self.prepare(target, {}, call=False)
             if info.status != "active":
                 self._warn_lifecycle(info)
             with self._lock:
@@ -194,14 +197,20 @@ class ModelService:
             self._targets = {}
 
     # -- parameters ----------------------------------------------------------------------
-    def prepare(self, target: Target, params: Mapping[str, Any]) -> Prepared:
+    def prepare(self, target: Target, params: Mapping[str, Any], *, call: bool = True) -> Prepared:
         """Check the parameters, split off timeout and retries, drop what the model rejects,
-        translate the rest."""
-        check_params(target.info, params)
+        translate the rest. For a `call` (not a `bind`), bad ones count as a refused request."""
+        try:
+            check_keywords(target.info, target.provider, params)
+            check_params(target.info, params)
+            check_options(target.info, params)
+        except (InvalidRequestError, TypeError) as error:
+            if call:
+                self._refused(target, error)
+            raise
         options = dict(params)
         timeout = options.pop("timeout", None)
         max_retries = options.pop("max_retries", None)
-        check_options(target.info, options)
         for name in target.unsupported.intersection(options):
             del options[name]
             self._warn_once(target.info.id, name, f"{target.info.id} does not accept {name!r}; it was not sent.", 4)
@@ -223,13 +232,21 @@ class ModelService:
         warnings.warn(message, ModelsWarning, stacklevel=stacklevel + 1)
 
     # -- the call ------------------------------------------------------------------------
-    @staticmethod
-    def request(target: Target, prompt: object, system: str | None, prepared: Prepared) -> Request:
+    def request(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Request:
         """Validate the prompt (bad input fails here, before anything is sent) into a `Request`."""
-        system, messages = normalize(prompt, system, target.info.id)
-        if target.checks_parts and not isinstance(prompt, str):  # a string has no image/audio parts
-            check_messages(target.info, messages)
+        try:
+            system, messages = normalize(prompt, system, target.info.id)
+            if target.checks_parts and not isinstance(prompt, str):  # a string has no image/audio parts
+                check_messages(target.info, messages)
+        except (InvalidRequestError, TypeError) as error:
+            self._refused(target, error)
+            raise
         return Request(target.info, messages, system, prepared.options, prepared.timeout)
+
+    def _refused(self, target: Target, error: Exception) -> None:
+        """Bad input refused before sending: counted once as `invalid_request` (the kind the provider's
+        400 would have had), and nothing against the model's health."""
+        self._record_error(target, error, time.perf_counter(), counts_for_health=False, kind="invalid_request")
 
     def hold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
         """Reserve the most the call can cost in every budget in force (or raise `BudgetExceededError`)
@@ -387,9 +404,16 @@ class ModelService:
         self._warn_once(info.id, "lifecycle", f"{info.id} {state}{instead}.", 5)
 
     def _record_error(
-        self, target: Target, error: BaseException, start: float, *, counts_for_health: bool = True
+        self,
+        target: Target,
+        error: BaseException,
+        start: float,
+        *,
+        counts_for_health: bool = True,
+        kind: str | None = None,
     ) -> None:
-        kind = error.kind if isinstance(error, ProviderError) else "other"
+        if kind is None:
+            kind = error.kind if isinstance(error, ProviderError) else "other"
         latency = time.perf_counter() - start
         target.metrics.error(kind, latency)
         health = self._health

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from models import InvalidRequestError, ModelBinding, ModelNotFoundError, ModelsAPI, models
+from models.providers import Provider
 
 from .conftest import sample
 
@@ -58,8 +59,9 @@ def test_prompt_of_wrong_type_is_a_type_error(api: ModelsAPI) -> None:
 
 
 def test_binding_is_immutable_with_a_safe_repr(api: ModelsAPI) -> None:
-    b = api.bind("mock/echo", temperature=0.5, max_tokens=3, api_key="sk-live-abcdefgh", extra_headers={"a": "b"})
-    assert repr(b) == "ModelBinding('mock/echo', api_key=***, extra_headers=***, temperature=0.5, max_tokens=3)"
+    api.register_provider("custom", Provider)  # declares no keywords, so it takes any
+    b = api.bind("custom/x", temperature=0.5, max_tokens=3, api_key="sk-live-abcdefgh", extra_headers={"a": "b"})
+    assert repr(b) == "ModelBinding('custom/x', api_key=***, extra_headers=***, temperature=0.5, max_tokens=3)"
     with pytest.raises(AttributeError, match="immutable"):
         b.model = "x"  # type: ignore[misc]
     with pytest.raises(AttributeError):
@@ -108,7 +110,8 @@ def test_usage_track_and_reset(api: ModelsAPI, priced: None) -> None:
     assert (inner.requests, inner.input_tokens, inner.output_tokens, inner.cost) == (1, 1, 1, 3.5e-06)
     assert (outer.requests, outer.input_tokens, outer.cost) == (2, 4, 14e-06)
     totals = api.usage()["mock/echo"]
-    assert (totals.requests, totals.errors, totals.input_tokens, totals.output_tokens) == (4, 0, 7, 7)
+    # the empty prompt was refused before sending: an error, as the provider's 400 would have been
+    assert (totals.requests, totals.errors, totals.input_tokens, totals.output_tokens) == (4, 1, 7, 7)
     assert totals.cost == 24.5e-06
     api.reset_usage()
     assert api.usage() == {}

@@ -98,6 +98,30 @@ def test_override_never_changes_the_defaults(monkeypatch: pytest.MonkeyPatch) ->
         ("MODELS_COSTS_JSON", "[1]", "MODELS_COSTS_JSON: expected an object"),
         ("MODELS_COSTS_JSON", '{"gpt-4o": {"inptu": 1}}', "MODELS_COSTS_JSON['gpt-4o']: unknown field 'inptu'"),
         ("MODELS_COSTS_JSON", '{"gpt-4o": {"input": true}}', "MODELS_COSTS_JSON['gpt-4o']: expected a number"),
+        # keys that name no model (a canonical id the catalog lacks is fine: test_override_validation.py)
+        (
+            "MODELS_COSTS_JSON",
+            '{"gpt4o": {"input": 1}}',
+            "MODELS_COSTS_JSON['gpt4o']: 'gpt4o' names no model; did you mean 'gpt-4o', ",
+        ),
+        (
+            "MODELS_COSTS_JSON",
+            '{"opnai/gpt-4o": {"input": 1}}',
+            "MODELS_COSTS_JSON['opnai/gpt-4o']: 'opnai/gpt-4o' names no model: no provider 'opnai' "
+            "(known: anthropic, google, mock, openai)",
+        ),
+        (
+            "MODELS_COSTS_JSON",
+            '{"openai//gpt-4o": {"input": 1}}',
+            "MODELS_COSTS_JSON['openai//gpt-4o']: 'openai//gpt-4o' names no model; did you mean 'openai/gpt-4o'",
+        ),
+        (
+            "MODELS_COST_GPT4O_INPUT",
+            "1",
+            "MODELS_COST_GPT4O_INPUT: GPT4O names no model: it is no catalog model's id, name or alias",
+        ),
+        ("MODELS_COST_OPNAI_GPT_4O_INPUT", "1", "MODELS_COST_OPNAI_GPT_4O_INPUT: OPNAI_GPT_4O names no model"),
+        ("MODELS_COST_OPENAI__CACHED_INPUT", "1", "MODELS_COST_OPENAI__CACHED_INPUT: OPENAI_ names no model"),
     ],
 )
 def test_bad_override_fails_loudly_naming_the_variable(

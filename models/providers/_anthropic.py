@@ -21,7 +21,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
-from ._base import Provider, Request
+from ._base import Provider, Request, keywords_of
 from ._common import (
     asse_events,
     error_for_status,
@@ -174,6 +174,10 @@ class AnthropicProvider(Provider):
         client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0)
         guard(client._client)  # its httpx2 client: the timeout bounds a whole attempt (see _deadline)
         return client
+
+    def keywords(self) -> frozenset[str] | None:
+        """What the SDK's `messages.create` takes (`extra_body` carries anything else)."""
+        return keywords_of(import_sdk("anthropic.resources.messages", "anthropic").Messages.create)
 
     def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
         options = dict(params)

@@ -7,10 +7,11 @@ no retries of its own) and says how its SDK's exceptions map onto `models.errors
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._messages import Message
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from .._catalog import ModelInfo
 
-__all__ = ["DEFAULT_TIMEOUT", "Provider", "ProviderSettings", "Request", "copy_counts"]
+__all__ = ["DEFAULT_TIMEOUT", "Provider", "ProviderSettings", "Request", "copy_counts", "keywords_of"]
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds per attempt when the caller gives none (Anthropic's SDK refuses long requests without one)."""
@@ -135,6 +136,21 @@ class Provider:
         """
         return dict(params)
 
+    def keywords(self) -> Collection[str] | None:
+        """The keyword arguments a call may pass besides the common parameters (SPEC §1), or None
+        to take any. Any other keyword raises `InvalidRequestError` before anything is sent.
+
+        The default is None: a custom provider takes whatever its backend does until it says
+        otherwise. Asked once per provider instance, when a call first passes a keyword.
+        """
+        return None
+
+    @functools.cached_property
+    def accepted_keywords(self) -> frozenset[str] | None:
+        """`keywords()`, asked once: the service checks every call's keywords against it."""
+        names = self.keywords()
+        return None if names is None else frozenset(names)
+
     def unsupported_for(self, model: ModelInfo) -> frozenset[str]:
         """Common parameters `model` rejects; the service drops them with a warning."""
         return self.unsupported
@@ -216,3 +232,17 @@ def copy_counts(source: Completion, target: Completion) -> None:
     """Copy text, token counts, finish reason and raw object from one result into another."""
     for name in Completion.__slots__:
         setattr(target, name, getattr(source, name))
+
+
+_SET_BY_CALL = frozenset({"self", "model", "messages", "stream"})
+
+
+def keywords_of(method: Callable[..., Any]) -> frozenset[str] | None:
+    """The keywords an SDK method takes, less those every call fills in itself (model,
+    messages, stream); None when it takes `**kwargs`, so anything."""
+    import inspect  # once per provider, when a call first passes a keyword
+
+    parameters = inspect.signature(method).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters) - _SET_BY_CALL

@@ -149,6 +149,12 @@ class GoogleProvider(Provider):
         guard(http._client_for_running_loop() if getattr(http, "_per_loop", False) else http)
         return client
 
+    def keywords(self) -> frozenset[str]:
+        """The fields of `GenerateContentConfig` (snake_case or camelCase, as pydantic takes them),
+        where `translate` puts every keyword, and `config` itself."""
+        fields = import_sdk("google.genai.types", "google-genai").GenerateContentConfig.model_fields
+        return frozenset({"config", *fields, *(f.alias for f in fields.values() if f.alias)})
+
     def complete(self, request: Request) -> Completion:
         return _completion(self.client().models.generate_content(**_kwargs(request)), request.model)
 

@@ -21,6 +21,10 @@ def _words(text: str) -> int:
 class MockProvider(Provider):
     """Echoes the prompt; `max_tokens` truncates the echo to that many words. Streams word by word."""
 
+    def keywords(self) -> frozenset[str]:
+        """Only the common parameters: a misspelt one fails here as it would on a real provider."""
+        return frozenset()
+
     def complete(self, request: Request) -> Completion:
         messages = request.messages
         last_user = next((text_of(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")

@@ -22,7 +22,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
-from ._base import Provider, Request
+from ._base import Provider, Request, keywords_of
 from ._common import (
     asse_events,
     body_error,
@@ -155,6 +155,10 @@ class OpenAIProvider(Provider):
         client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0)
         guard(client._client)  # its httpx2 client: the timeout bounds a whole attempt (see _deadline)
         return client
+
+    def keywords(self) -> frozenset[str] | None:
+        """What the SDK's `chat.completions.create` takes (`extra_body` carries anything else)."""
+        return keywords_of(import_sdk("openai.resources.chat.completions", "openai").Completions.create)
 
     def unsupported_for(self, model: ModelInfo) -> frozenset[str]:
         # o-series and gpt-5 reasoning models reject sampling parameters.
