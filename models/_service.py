@@ -33,6 +33,7 @@ from ._types import Completion, Response, Usage
 from ._usage import UsageLedger, _Totals, record_tracked, record_tracked_error
 from .errors import ProviderError, ProviderNotFoundError, RateLimitError
 from .providers._base import DEFAULT_TIMEOUT, Provider, Request
+from .providers._common import error_for_status
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -52,6 +53,18 @@ DEFAULT_MAX_RETRIES = 2
 # a caller's invalid request, say nothing about it.
 _UNHEALTHY = frozenset({"rate_limit", "timeout", "connection", "server"})
 _TARGET_CACHE_SIZE = 1024
+
+
+def _unmapped(provider: Provider, exc: Exception, bug: Exception) -> ProviderError:
+    """The error for `exc` when `provider.map_error` itself raised: the class its HTTP status
+    gives (a 429 is still a retryable `RateLimitError`), and the bug logged with its traceback."""
+    import logging  # here: only a failing mapping gets here
+
+    logging.getLogger("models").error("models: %r.map_error failed on %s", provider, type(exc).__name__, exc_info=bug)
+    status = getattr(exc, "status_code", None)
+    status = status if isinstance(status, int) else None
+    message = f"{provider.name} raised {type(exc).__name__}, and mapping it failed ({type(bug).__name__}; logged)."
+    return error_for_status(status)(message, provider=provider.name, status_code=status)
 
 
 class ModelsWarning(UserWarning):
@@ -363,7 +376,10 @@ class ModelService:
         raise error from exc
 
     def _normalize_error(self, provider: Provider, exc: Exception, info: ModelInfo) -> ProviderError | None:
-        error = provider.map_error(exc, info)
+        try:
+            error = provider.map_error(exc, info)
+        except Exception as bug:  # a mapping that fails must not turn a provider's error into a raw one
+            error = _unmapped(provider, exc, bug)
         if error is not None:
             if error.provider is None:
                 error.provider = info.provider

@@ -3,9 +3,11 @@ and reading a JSON body the providers parse themselves."""
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import importlib
 import json
+import math
 import re
 import sys
 import time
@@ -33,6 +35,7 @@ __all__ = [
     "json_object",
     "redact",
     "retry_after_from_headers",
+    "seconds_from",
     "sse_events",
     "transport_error",
 ]
@@ -64,28 +67,37 @@ def error_for_status(status: int | None) -> type[ProviderError]:
 
 
 def retry_after_from_headers(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds the server asks us to wait: `retry-after-ms`, then `retry-after` (seconds or HTTP date)."""
+    """Seconds the server asks us to wait: `retry-after-ms`, then `retry-after` (seconds or HTTP
+    date). A value that is none of these is no advice (None: the usual back-off), never an error."""
     if not headers:
         return None
     value = headers.get("retry-after-ms")
     if value:
-        try:
-            return max(float(value) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        seconds = seconds_from(value)
+        if seconds is not None:
+            return seconds / 1000.0
     value = headers.get("retry-after")
     if not value:
         return None
+    seconds = seconds_from(value)
+    if seconds is not None:
+        return seconds
     try:
-        return max(float(value), 0.0)
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, OverflowError):  # not a date, or an impossible one (32 January)
+        return None
+    if when.tzinfo is None:  # "-0000": a time in UTC with no zone said
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def seconds_from(value: str) -> float | None:
+    """A finite number of seconds (negative ones read as 0), else None: NaN and infinity are no advice."""
+    try:
+        seconds = float(value)
     except ValueError:
-        pass
-    when = email.utils.parsedate_to_datetime(value) if _looks_like_date(value) else None
-    return max(when.timestamp() - time.time(), 0.0) if when is not None else None
-
-
-def _looks_like_date(value: str) -> bool:
-    return bool(re.match(r"^[A-Za-z]{3}, \d", value))
+        return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 _SECRET_PATTERNS = (

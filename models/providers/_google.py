@@ -16,7 +16,15 @@ from ..errors import (
     ProviderError,
 )
 from ._base import DEFAULT_TIMEOUT, Provider, Request
-from ._common import body_error, error_for_status, import_sdk, redact, retry_after_from_headers, transport_error
+from ._common import (
+    body_error,
+    error_for_status,
+    import_sdk,
+    redact,
+    retry_after_from_headers,
+    seconds_from,
+    transport_error,
+)
 
 _FINISH = {
     "STOP": "stop",
@@ -42,12 +50,9 @@ def _parts(content: str | list[Any]) -> list[dict[str, Any]]:
 
 
 def _seconds(duration: Any) -> float | None:
-    """A protobuf Duration string like '13s' or '0.5s' as seconds."""
+    """A protobuf Duration string like '13s' or '0.5s' as seconds; None for anything else."""
     if isinstance(duration, str) and duration.endswith("s"):
-        try:
-            return float(duration[:-1])
-        except ValueError:
-            return None
+        return seconds_from(duration[:-1])
     return None
 
 
