@@ -24,12 +24,15 @@ from ._base import Provider, Request
 from ._common import (
     asse_events,
     error_for_status,
+    event_stream,
     field,
     import_sdk,
     json_object,
     redact,
     retry_after_from_headers,
     sse_events,
+    stream_ended,
+    stream_frame,
     transport_error,
 )
 
@@ -146,8 +149,8 @@ def _apply_event(name: str | None, data: str, result: Completion, response: Any)
         raise anthropic.APIStatusError(f"{body}" if data else "Error", response=response, body=body)
     if name is None or name == "ping" or not data:
         return None
-    event = json.loads(data)
-    kind = event.get("type")
+    event = stream_frame(data, "Anthropic")
+    kind = event.get("type") if isinstance(event, dict) else None
     if kind == "content_block_delta":
         delta = event.get("delta") or {}
         return delta.get("text") if delta.get("type") == "text_delta" else None
@@ -195,20 +198,34 @@ class AnthropicProvider(Provider):
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
         # The SDK's transport, auth and status errors; the events decoded here (see sse_events).
+        events, stopped = 0, False
         with self.client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
+            event_stream(response.headers, "Anthropic")
             for name, data in sse_events(r.iter_lines()):
+                events += 1
+                if name == "message_stop":
+                    stopped = True  # read on to the end of the body, so the connection can be reused
                 piece = _apply_event(name, data, result, response)
                 if piece:
                     yield piece
+        if not stopped:
+            raise stream_ended("Anthropic", "message_stop", not events and response.num_bytes_downloaded > 0)
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        events, stopped = 0, False
         async with self.async_client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
+            event_stream(response.headers, "Anthropic")
             async for name, data in asse_events(r.iter_lines()):
+                events += 1
+                if name == "message_stop":
+                    stopped = True
                 piece = _apply_event(name, data, result, response)
                 if piece:
                     yield piece
+        if not stopped:
+            raise stream_ended("Anthropic", "message_stop", not events and response.num_bytes_downloaded > 0)
 
     def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
         anthropic = sys.modules.get("anthropic")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import closing
@@ -17,12 +18,14 @@ from ..errors import (
 )
 from ._base import DEFAULT_TIMEOUT, Provider, Request
 from ._common import (
+    bad_response,
     body_error,
     error_for_status,
     import_sdk,
     redact,
     retry_after_from_headers,
     seconds_from,
+    stream_ended,
     transport_error,
 )
 
@@ -117,6 +120,13 @@ def _completion(response: Any, model: ModelInfo) -> Completion:
     return result
 
 
+def _finished(chunk: Any) -> bool:
+    """Whether a stream chunk carries the finish reason, which only the last one (or last but
+    one, before a chunk of usage alone) does."""
+    candidates = chunk.candidates
+    return bool(candidates) and candidates[0].finish_reason is not None
+
+
 class GoogleProvider(Provider):
     """Gemini via `models.generate_content`; the SDK's retries stay off (its default)."""
 
@@ -154,27 +164,38 @@ class GoogleProvider(Provider):
         return _completion(response, request.model)
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
+        finished = False
         with closing(self.client().models.generate_content_stream(**_kwargs(request))) as chunks:
             for chunk in chunks:
+                finished = finished or _finished(chunk)
                 piece = _apply(chunk, result, request.model)
                 if piece:
                     yield piece
+        if not finished:
+            raise stream_ended("Gemini", "a finish reason")
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        finished = False
         chunks = await self.async_client().models.generate_content_stream(**_kwargs(request))
         try:
             async for chunk in chunks:
+                finished = finished or _finished(chunk)
                 piece = _apply(chunk, result, request.model)
                 if piece:
                     yield piece
         finally:
             await chunks.aclose()
+        if not finished:
+            raise stream_ended("Gemini", "a finish reason")
 
     def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
         errors = sys.modules.get("google.genai.errors")
         if errors is None:  # the SDK was never imported, so this is not its error
             return super().map_error(error, model)
         where: dict[str, Any] = {"provider": self.name, "model": model.id}
+        # A body (or a stream event) that is not JSON: the SDK's plain calls raise json's own error.
+        if isinstance(error, (errors.UnknownApiResponseError, json.JSONDecodeError)):
+            return bad_response("Gemini answered with a body that is not JSON.", **where)
         if isinstance(error, errors.APIError):
             message = redact(str(error.message or error.status or ""), self._secret)
             details = _details(error)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
@@ -26,12 +25,15 @@ from ._common import (
     asse_events,
     body_error,
     error_for_status,
+    event_stream,
     field,
     import_sdk,
     json_object,
     redact,
     retry_after_from_headers,
     sse_events,
+    stream_ended,
+    stream_frame,
     transport_error,
 )
 
@@ -115,7 +117,7 @@ def _apply_chunk(data: str, result: Completion, response: Any) -> str | None:
     An error event is raised as the SDK's own `APIError`, as its stream would, so `map_error`
     sees what it always sees.
     """
-    chunk = json.loads(data)
+    chunk = stream_frame(data, "OpenAI")
     if not isinstance(chunk, dict):
         return None
     error = chunk.get("error")
@@ -177,25 +179,33 @@ class OpenAIProvider(Provider):
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
         # The SDK's transport, auth and status errors; the chunks decoded here (see sse_events).
+        events = 0
         with self.client().chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
+            event_stream(response.headers, "OpenAI")
             for _, data in sse_events(r.iter_lines()):
                 if data.startswith("[DONE]"):
                     return
-                piece = _apply_chunk(data, result, response)
+                events += 1
+                piece = _apply_chunk(data, result, response) if data else None
                 if piece:
                     yield piece
+        raise stream_ended("OpenAI", "[DONE]", not events and response.num_bytes_downloaded > 0)
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        events = 0
         client = self.async_client()
         async with client.chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
+            event_stream(response.headers, "OpenAI")
             async for _, data in asse_events(r.iter_lines()):
                 if data.startswith("[DONE]"):
                     return
-                piece = _apply_chunk(data, result, response)
+                events += 1
+                piece = _apply_chunk(data, result, response) if data else None
                 if piece:
                     yield piece
+        raise stream_ended("OpenAI", "[DONE]", not events and response.num_bytes_downloaded > 0)
 
     def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
         openai = sys.modules.get("openai")
