@@ -137,7 +137,13 @@ class GoogleProvider(Provider):
         genai = import_sdk("google.genai", "google-genai")
         # The default timeout lives on the client: a per-request http_options costs the SDK
         # about as much again as the whole rest of the call, so it is sent only when needed.
-        options: dict[str, Any] = {"timeout": _ms(DEFAULT_TIMEOUT)}
+        from ._gemini_sse import ASYNC_CLIENT_ARGS, CLIENT_ARGS  # needs httpx2, loaded with the SDK
+
+        options: dict[str, Any] = {
+            "timeout": _ms(DEFAULT_TIMEOUT),
+            "client_args": CLIENT_ARGS,  # SSE comment lines out of streams (see _gemini_sse)
+            "async_client_args": ASYNC_CLIENT_ARGS,
+        }
         if base_url:
             options["base_url"] = base_url
         return genai.Client(api_key=api_key, http_options=options)
