@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import closing
+from contextlib import closing, suppress
 from typing import Any
 
 from .._catalog import ModelInfo
@@ -127,6 +127,18 @@ def _finished(chunk: Any) -> bool:
     return bool(candidates) and candidates[0].finish_reason is not None
 
 
+async def _close_abandoned(error: BaseException) -> None:
+    """Close the HTTP response google-genai leaves open when its async stream raises an in-stream
+    error event: it raises while its own async iterators over that response are suspended, so
+    they are closed only when collected, or all at once at the event loop's shutdown, where they
+    race ("aclose(): asynchronous generator is already running"). Closing it ends them now."""
+    http = getattr(getattr(error, "response", None), "response_stream", None)
+    aclose = getattr(http, "aclose", None)  # an httpx response; aiohttp's has none
+    if aclose is not None:
+        with suppress(Exception):  # the error being raised is the one that matters
+            await aclose()
+
+
 class GoogleProvider(Provider):
     """Gemini via `models.generate_content`; the SDK's retries stay off (its default)."""
 
@@ -189,6 +201,9 @@ class GoogleProvider(Provider):
                 piece = _apply(chunk, result, request.model)
                 if piece:
                     yield piece
+        except Exception as exc:
+            await _close_abandoned(exc)
+            raise
         finally:
             await chunks.aclose()
         if not finished:
