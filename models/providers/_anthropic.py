@@ -112,12 +112,14 @@ def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
     request_id = raw.request_id
     body = json_object(raw.http_response.content, "Anthropic", provider, model.id, request_id)
     text = "".join(field(block, "text") or "" for block in body.get("content") or () if field(block, "type") == "text")
+    usage = body.get("usage")
     result = Completion(
         text,
         finish_reason=_FINISH.get(body.get("stop_reason") or ""),
         raw=Lazy(partial(_typed, body, request_id, raw.workspace_id)),
+        usage_reported=usage is not None,
     )
-    _counts(body.get("usage"), result)
+    _counts(usage, result)
     return result
 
 
@@ -135,9 +137,9 @@ def _typed(body: dict[str, Any], request_id: str | None, workspace_id: str | Non
 def _apply_event(name: str | None, data: str, result: Completion, response: Any) -> str | None:
     """Record one server-sent event's usage and stop reason; return its text, if any.
 
-    Input usage comes in `message_start`, output usage and the stop reason in `message_delta`.
-    An `error` event is raised as the SDK's `APIStatusError` (with the stream's status, 200),
-    as its own stream would, so `map_error` sees what it always sees.
+    Input usage comes in `message_start`, output usage and the stop reason in `message_delta`
+    (the final usage). An `error` event is raised as the SDK's `APIStatusError` (with the
+    stream's status, 200), as its own stream would, so `map_error` sees what it always sees.
     """
     if name == "error":
         import anthropic
@@ -157,7 +159,9 @@ def _apply_event(name: str | None, data: str, result: Completion, response: Any)
     if kind == "message_start":
         _counts((event.get("message") or {}).get("usage"), result)
     elif kind == "message_delta":
-        _counts(event.get("usage"), result)
+        usage = event.get("usage")
+        _counts(usage, result)
+        result.usage_reported = usage is not None
         result.finish_reason = _FINISH.get((event.get("delta") or {}).get("stop_reason") or "")
     return None
 
@@ -198,6 +202,7 @@ class AnthropicProvider(Provider):
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
         # The SDK's transport, auth and status errors; the events decoded here (see sse_events).
+        result.usage_reported = False  # until message_delta
         events, stopped = 0, False
         with self.client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
@@ -213,6 +218,7 @@ class AnthropicProvider(Provider):
             raise stream_ended("Anthropic", "message_stop", not events and response.num_bytes_downloaded > 0)
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        result.usage_reported = False
         events, stopped = 0, False
         async with self.async_client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response

@@ -117,6 +117,7 @@ def _apply(response: Any, result: Completion, model: ModelInfo) -> str:
 def _completion(response: Any, model: ModelInfo) -> Completion:
     result = Completion("", raw=response)
     result.text = _apply(response, result, model)
+    result.usage_reported = response.usage_metadata is not None
     return result
 
 
@@ -182,22 +183,28 @@ class GoogleProvider(Provider):
         return _completion(response, request.model)
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
-        finished = False
+        # Every chunk has usage, complete only in the last: it is the reported usage at the end.
+        result.usage_reported = False
+        finished = usage = False
         with closing(self.client().models.generate_content_stream(**_kwargs(request))) as chunks:
             for chunk in chunks:
                 finished = finished or _finished(chunk)
+                usage = usage or chunk.usage_metadata is not None
                 piece = _apply(chunk, result, request.model)
                 if piece:
                     yield piece
         if not finished:
             raise stream_ended("Gemini", "a finish reason")
+        result.usage_reported = usage
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
-        finished = False
+        result.usage_reported = False
+        finished = usage = False
         chunks = await self.async_client().models.generate_content_stream(**_kwargs(request))
         try:
             async for chunk in chunks:
                 finished = finished or _finished(chunk)
+                usage = usage or chunk.usage_metadata is not None
                 piece = _apply(chunk, result, request.model)
                 if piece:
                     yield piece
@@ -208,6 +215,7 @@ class GoogleProvider(Provider):
             await chunks.aclose()
         if not finished:
             raise stream_ended("Gemini", "a finish reason")
+        result.usage_reported = usage
 
     def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
         errors = sys.modules.get("google.genai.errors")

@@ -76,6 +76,7 @@ def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
 def _counts(usage: Any, result: Completion) -> None:
     """Token counts of a usage object (a JSON body's or a stream chunk's) into `result`;
     prompt_tokens includes cached ones, and an absent or null count is 0."""
+    result.usage_reported = True
     result.input_tokens = field(usage, "prompt_tokens") or 0
     result.output_tokens = field(usage, "completion_tokens") or 0
     result.cached_input_tokens = field(field(usage, "prompt_tokens_details"), "cached_tokens") or 0
@@ -94,6 +95,7 @@ def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
         field(message, "content") or "",
         finish_reason=_FINISH.get(field(choice, "finish_reason")),
         raw=Lazy(partial(_typed, body, request_id)),
+        usage_reported=False,
     )
     usage = body.get("usage")
     if usage is not None:
@@ -179,6 +181,7 @@ class OpenAIProvider(Provider):
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
         # The SDK's transport, auth and status errors; the chunks decoded here (see sse_events).
+        result.usage_reported = False  # until the usage chunk
         events = 0
         with self.client().chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
@@ -193,6 +196,7 @@ class OpenAIProvider(Provider):
         raise stream_ended("OpenAI", "[DONE]", not events and response.num_bytes_downloaded > 0)
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        result.usage_reported = False
         events = 0
         client = self.async_client()
         async with client.chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
