@@ -16,6 +16,7 @@ from ._api import ModelsAPI
 from ._binding import ModelBinding
 from .errors import (
     AuthenticationError,
+    BadResponseError,
     BudgetExceededError,
     ConfigurationError,
     ContentFilterError,
@@ -100,6 +101,7 @@ __all__ = [
     "AsyncStream",
     "Attempt",
     "AuthenticationError",
+    "BadResponseError",
     "Budget",
     "BudgetExceededError",
     "CallEvent",

@@ -34,6 +34,7 @@ from ._types import Completion, Response, Usage
 from ._usage import UsageLedger, _Totals, record_tracked, record_tracked_error
 from .errors import InvalidRequestError, ModelsError, ProviderError, ProviderNotFoundError
 from .providers._base import DEFAULT_TIMEOUT, Provider, Request
+from .providers._common import error_for_status
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -53,6 +54,18 @@ DEFAULT_MAX_RETRIES = 2
 # a caller's invalid request, say nothing about it.
 _UNHEALTHY = frozenset({"rate_limit", "timeout", "connection", "server"})
 _TARGET_CACHE_SIZE = 1024
+
+
+def _unmapped(provider: Provider, exc: Exception, bug: Exception) -> ProviderError:
+    """The error for `exc` when `provider.map_error` itself raised: the class its HTTP status
+    gives (a 429 is still a retryable `RateLimitError`), and the bug logged with its traceback."""
+    import logging  # here: only a failing mapping gets here
+
+    logging.getLogger("models").error("models: %r.map_error failed on %s", provider, type(exc).__name__, exc_info=bug)
+    status = getattr(exc, "status_code", None)
+    status = status if isinstance(status, int) else None
+    message = f"{provider.name} raised {type(exc).__name__}, and mapping it failed ({type(bug).__name__}; logged)."
+    return error_for_status(status)(message, provider=provider.name, status_code=status)
 
 
 class ModelsWarning(UserWarning):
@@ -385,7 +398,10 @@ class ModelService:
         raise error from exc
 
     def _normalize_error(self, provider: Provider, exc: Exception, info: ModelInfo) -> ProviderError | None:
-        error = provider.map_error(exc, info)
+        try:
+            error = provider.map_error(exc, info)
+        except Exception as bug:  # a mapping that fails must not turn a provider's error into a raw one
+            error = _unmapped(provider, exc, bug)
         if error is not None:
             if error.provider is None:
                 error.provider = info.provider
@@ -428,16 +444,21 @@ class ModelService:
             info = target.info
             self.hooks.emit(self.hooks.error, CallEvent(info.id, info.provider, None, None, latency, kind, error))
 
-    def finish(self, target: Target, c: Completion, latency: float, hold: Hold | None = None) -> Response:
-        """Price a finished call, record it in metrics and usage, and build its `Response`."""
+    def finish(
+        self, target: Target, c: Completion, latency: float, hold: Hold | None = None, closed_early: bool = False
+    ) -> Response:
+        """Price a finished call, record it in metrics and usage, and build its `Response`.
+
+        Without a price or without the provider's usage (`closed_early`: the caller stopped the
+        stream first) the cost is unknown: `None`, counted as unpriced, never 0.
+        """
         price = target.price
-        if price is None:
+        if price is None or not c.usage_reported:
             units = None
             cost = None
             row = None
-            source = "none"
-            if (target.info.id, "price") not in self._warned:
-                self._warn_unpriced(target.info.id)
+            source = "none" if price is None else price.origin
+            self._warn_unpriced(target.info.id, price is None, closed_early)
         else:
             row = price.for_input(c.input_tokens)  # the long-context tier, if the request reaches one
             units = row.flat_cost_units(
@@ -448,8 +469,8 @@ class ModelService:
         target.metrics.ok(c, units, latency)
         if self._health is not None:
             self._health.record(target.info.id, True, latency)
-        if hold is not None:
-            hold.settle(units or 0, c.input_tokens + c.output_tokens)
+        if hold is not None:  # an unknown cost keeps its reserved estimate (0 for a model without a price)
+            hold.settle(hold.units if units is None else units, c.input_tokens + c.output_tokens)
         target.totals.add(c, units)
         record_tracked(c, units)
         usage = Usage(
@@ -468,10 +489,26 @@ class ModelService:
             self.hooks.emit(self.hooks.response, CallEvent(info.id, info.provider, usage, cost, latency, None, None))
         return Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)
 
-    def _warn_unpriced(self, model: str) -> None:
-        name = env_name(model)
-        message = (
-            f"{model} has no price, so usage.cost is None. Set MODELS_COST_{name}_INPUT and "
-            f"MODELS_COST_{name}_OUTPUT (USD per 1M tokens) to price it."
-        )
-        self._warn_once(model, "price", message, 5)
+    def _warn_unpriced(self, model: str, no_price: bool, closed_early: bool) -> None:
+        """Say once per model and reason why a call's cost is None."""
+        topic = "price" if no_price else "usage-closed" if closed_early else "usage-missing"
+        if (model, topic) in self._warned:  # every call of an unpriced model gets here: no message built
+            return
+        if no_price:
+            name = env_name(model)
+            message = (
+                f"{model} has no price, so usage.cost is None. Set MODELS_COST_{name}_INPUT and "
+                f"MODELS_COST_{name}_OUTPUT (USD per 1M tokens) to price it."
+            )
+        elif closed_early:
+            message = (
+                f"A stream of {model} was closed before the provider reported its usage, so usage.cost is None "
+                "(its tokens are those reported until then) and the call counts as unpriced. Read a stream to "
+                "its end to get its cost."
+            )
+        else:
+            message = (
+                f"{model} answered without reporting its usage, so usage.cost is None and the call counts as "
+                "unpriced. An OpenAI-compatible server may need to support stream_options.include_usage."
+            )
+        self._warn_once(model, topic, message, 5)

@@ -72,13 +72,14 @@ class _StreamState:
         if piece is not None:
             self._parts.append(piece)
 
-    def _settle(self) -> None:
+    def _settle(self, closed_early: bool = False) -> None:
         """Record the call as finished with what was received (also after an early close)."""
         result = self._result
         if result is None or self._response is not None:
             return
         result.text = "".join(self._parts)
-        response = self._service.finish(self._target, result, time.perf_counter() - self._start, self._hold)
+        latency = time.perf_counter() - self._start
+        response = self._service.finish(self._target, result, latency, self._hold, closed_early)
         self._response = response._with_attempts(self._attempts) if self._attempts else response
 
     def _use(self, target: Target, prepared: Prepared) -> None:
@@ -88,11 +89,13 @@ class _StreamState:
         self._target, self._prepared = target, prepared
 
     def _failed(self, exc: Exception) -> NoReturn:
-        """A failure after the first piece: count it once and raise it normalised."""
-        self._result = None
+        """A failure after the first piece: count it once and raise it normalised. Text was
+        generated, so the budget keeps the call's reserved estimate (its usage is unknown)."""
+        result, self._result = self._result, None
         self._target.metrics.end()
         if self._hold is not None:
-            self._hold.release()
+            tokens = result.input_tokens + result.output_tokens if result is not None else 0
+            self._hold.settle(self._hold.units, tokens)
         self._service.fail(self._target, exc, self._start)
 
     def __repr__(self) -> str:
@@ -201,7 +204,7 @@ class Stream(_StreamState):
             close = getattr(pieces, "close", None)
             if close is not None:
                 close()
-        self._settle()
+        self._settle(closed_early=True)
 
     def __enter__(self) -> Stream:
         return self
@@ -315,7 +318,7 @@ class AsyncStream(_StreamState):
             aclose = getattr(pieces, "aclose", None)
             if aclose is not None:
                 await aclose()
-        self._settle()
+        self._settle(closed_early=True)
 
     async def __aenter__(self) -> AsyncStream:
         return self
@@ -330,4 +333,4 @@ class AsyncStream(_StreamState):
         # (and its HTTP response); the bookkeeping is synchronous and happens now.
         if getattr(self, "_pieces", None) is not None:
             self._pieces = None
-            self._settle()
+            self._settle(closed_early=True)

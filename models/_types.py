@@ -24,7 +24,8 @@ class Usage:
     `input_tokens` counts every prompt token, cached ones and cache writes included;
     `output_tokens` counts every generated token, reasoning included;
     `cache_write_1h_tokens` are the cache writes kept for an hour (Anthropic), a part of
-    `cache_write_tokens`. `cost` is USD, or `None` only when the model has no price. For an
+    `cache_write_tokens`. `cost` is USD, or `None` when the model has no price or the provider
+    reported no usage (a stream closed before its end): unknown, never a silent 0. For an
     audit, `price_source` says where the price came from ("default", "override",
     "genai-prices" or "none") and `price` is the rate row applied (long-context tier included).
     """
@@ -199,7 +200,10 @@ class Completion:
     """What a `Provider.complete` returns: the answer and token counts, normalised.
 
     Token semantics are those of `Usage`; the service adds cost, latency and metrics.
-    `raw` is the SDK's response object, or a `Lazy` that builds it.
+    `raw` is the SDK's response object, or a `Lazy` that builds it. `usage_reported` (default True)
+    says the counts are the provider's final usage; the built-in providers clear it when a body
+    or a stream lacks that usage (a stream closed early), so the call is priced as unknown
+    (`cost` None), never as free.
     """
 
     __slots__ = (
@@ -212,6 +216,7 @@ class Completion:
         "raw",
         "reasoning_tokens",
         "text",
+        "usage_reported",
     )
 
     def __init__(
@@ -226,8 +231,10 @@ class Completion:
         finish_reason: str | None = None,
         raw: Any = None,
         cache_write_1h_tokens: int = 0,
+        usage_reported: bool = True,
     ) -> None:
         self.text = text
+        self.usage_reported = usage_reported
         self.cache_write_1h_tokens = cache_write_1h_tokens
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens

@@ -17,8 +17,9 @@ ModelsError
     │   └── UnsupportedCapabilityError  (.capability) the model lacks what the call needs
     ├── ContentFilterError      the provider refused or blocked the prompt
     ├── ProviderTimeoutError    (also a builtin TimeoutError)
-    ├── ProviderConnectionError (also a builtin ConnectionError)
-    └── ServerError             5xx, overloaded
+    ├── ProviderConnectionError (also a builtin ConnectionError; a stream cut before its end too)
+    ├── ServerError             5xx, overloaded
+    └── BadResponseError        a success status with a body that is not the API's format
 ```
 
 Every `ProviderError` raised for an SDK failure keeps the SDK's exception as
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuthenticationError",
+    "BadResponseError",
     "BudgetExceededError",
     "ConfigurationError",
     "ContentFilterError",
@@ -254,3 +256,13 @@ class ServerError(ProviderError):
 
     kind = "server"
     retryable = True
+
+
+class BadResponseError(ProviderError):
+    """The provider answered with a success status but a body its API never sends: not JSON,
+    an HTML page, a stream that is not server-sent events (a wrong base URL, a proxy's page).
+
+    Not retried: the request may have been billed, and a misconfigured endpoint will not heal.
+    """
+
+    kind = "bad_response"

@@ -73,6 +73,11 @@ class Fault:
     stream_error: bool = False  # after the first piece, the provider's in-stream error event
     kind: str | None = None  # set by the helpers so one Fault renders each provider's own way
     trickle: float = 0.0  # after the headers, the answer (body or stream) _TRICKLE_BYTES at a time, this many s apart
+    body: bytes | None = None  # the whole body, verbatim, with `status` (200 when None): a proxy's page, bad JSON
+    content_type: str | None = None  # replaces the Content-Type of whatever is sent
+    sse_comment: bool = False  # streaming: a ": keep-alive" comment line (legal SSE) before every event
+    inject: bytes | None = None  # streaming: these bytes, verbatim, right after the first piece (a bad frame)
+    end_after_chunks: int | None = None  # streaming: N pieces, then a clean end of the body, no closing events
 
     @classmethod
     def rate_limit(cls, retry_after: str | None = "0") -> Fault:
@@ -373,9 +378,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._cut(reset=False)
         if fault.reset:
             return self._cut(reset=True)
+        if fault.body is not None:
+            return self._send(fault.status or 200, fault.body, extra, content_type=fault.content_type)
         if fault.status is not None or (fault.stream_error and not stream):
             status, payload = _error(provider, _as_error(fault), request_id)
-            return self._send(status, json.dumps(payload).encode(), extra)
+            return self._send(status, json.dumps(payload).encode(), extra, content_type=fault.content_type)
         text = reply.text if reply.text is not None else "echo: " + _last_user_text(provider, body)
         out = _RENDER[provider](reply, "" if reply.blocked else text, req)
         if not stream:
@@ -383,16 +390,22 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.trickle:
                 return self._send(200, data, extra, trickle=fault.trickle)
             if fault.drop_after_chunks is None:
-                return self._send(200, data, extra)
-            self._send(200, data[: len(data) // 2], extra, length=len(data))
+                return self._send(200, data, extra, content_type=fault.content_type)
+            self._send(200, data[: len(data) // 2], extra, length=len(data), content_type=fault.content_type)
             return self._cut(reset=False)
         self._stream(provider, reply, fault, out, request_id, extra)
 
     def _send(
-        self, status: int, data: bytes, headers: dict[str, str], length: int | None = None, trickle: float = 0.0
+        self,
+        status: int,
+        data: bytes,
+        headers: dict[str, str],
+        length: int | None = None,
+        content_type: str | None = None,
+        trickle: float = 0.0,
     ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type or "application/json")
         self.send_header("Content-Length", str(len(data) if length is None else length))
         for key, value in headers.items():
             self.send_header(key, value)
@@ -404,9 +417,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(
         self, provider: str, reply: Reply, fault: Fault, out: _Rendered, rid: str, headers: dict[str, str]
     ) -> None:
-        """Chunked SSE body; a Fault can cut it after N pieces or inject the provider's error event."""
+        """Chunked SSE body; a Fault can cut it after N pieces, end it early, add comments or bytes of its
+        own, or inject the provider's error event."""
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Content-Type", fault.content_type or "text/event-stream; charset=utf-8")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache")
         for key, value in headers.items():
@@ -415,8 +429,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.trickle:
             frames = b"".join(map(_chunked, (*out.pre, *out.pieces, *out.post)))
             return self._trickle(frames + b"0\r\n\r\n", fault.trickle)
+        send = self._chunk
+        if fault.sse_comment:
+            send = self._commented_chunk
         for frame in out.pre:
-            self._chunk(frame)
+            send(frame)
         if reply.first_chunk_delay and self.server.fake._stopping.wait(reply.first_chunk_delay):
             return self._cut(reset=False)
         tail = out.post
@@ -428,11 +445,16 @@ class _Handler(BaseHTTPRequestHandler):
         for i, frame in enumerate(pieces):
             if fault.drop_after_chunks == i:
                 return self._cut(reset=False)
-            self._chunk(frame)
+            if fault.end_after_chunks == i:
+                break
+            send(frame)
+            if i == 0 and fault.inject is not None:
+                self._chunk(fault.inject)
         if fault.drop_after_chunks is not None:
             return self._cut(reset=False)
-        for frame in tail:
-            self._chunk(frame)
+        if fault.end_after_chunks is None:
+            for frame in tail:
+                send(frame)
         self.wfile.write(b"0\r\n\r\n")
 
     do_GET = do_POST = _serve
@@ -446,6 +468,11 @@ class _Handler(BaseHTTPRequestHandler):
             if start and self.server.fake._stopping.wait(interval):
                 return self._cut(reset=False)
             self.wfile.write(data[start : start + _TRICKLE_BYTES])
+
+    def _commented_chunk(self, data: bytes) -> None:
+        """A keep-alive comment (its own chunk, as a proxy sends it), then `data`."""
+        self._chunk(b": keep-alive\n\n")
+        self._chunk(data)
 
     def _cut(self, reset: bool) -> None:
         """End the connection mid-exchange: RST (SO_LINGER 0) or a plain FIN."""

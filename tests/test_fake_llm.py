@@ -604,17 +604,24 @@ DROPS = [
 ]
 
 
-@pytest.mark.parametrize(("provider", "exc_type"), DROPS)
-def test_drop_after_chunks_raises_during_iteration(
-    fake: FakeLLM, clients: Clients, provider: str, exc_type: type[Exception]
-) -> None:
+def raised_mid_stream(fake: FakeLLM, clients: Clients, provider: str, fault: Fault, exc_type: type[Exception]) -> Any:
+    """Stream RICH through the SDK with `fault`: the SDK's exception (exactly `exc_type`), after
+    the pieces the fault let through have reached the caller."""
     fake.set_reply(RICH)
-    fake.enqueue(Fault(drop_after_chunks=2))
+    fake.enqueue(fault)
     got: list[str] = []
     with pytest.raises(exc_type) as info:
         clients.stream_text(provider, got)
     assert type(info.value) is exc_type
-    assert got == PIECES[:2]
+    assert got == PIECES[: fault.drop_after_chunks or 1]
+    return info.value
+
+
+@pytest.mark.parametrize(("provider", "exc_type"), DROPS)
+def test_drop_after_chunks_raises_during_iteration(
+    fake: FakeLLM, clients: Clients, provider: str, exc_type: type[Exception]
+) -> None:
+    raised_mid_stream(fake, clients, provider, Fault(drop_after_chunks=2), exc_type)
 
 
 PLAIN_DROPS = [
@@ -655,14 +662,7 @@ STREAM_ERRORS: list[tuple[str, type[Exception], Callable[[Any], Any], Any]] = [
 def test_stream_error_raises_the_sdk_in_stream_error(
     fake: FakeLLM, clients: Clients, provider: str, exc_type: type[Exception], view: Callable[[Any], Any], expected: Any
 ) -> None:
-    fake.set_reply(RICH)
-    fake.enqueue(Fault(stream_error=True))
-    got: list[str] = []
-    with pytest.raises(exc_type) as info:
-        clients.stream_text(provider, got)
-    assert type(info.value) is exc_type
-    assert view(info.value) == expected
-    assert got == PIECES[:1]
+    assert view(raised_mid_stream(fake, clients, provider, Fault(stream_error=True), exc_type)) == expected
 
 
 TTFT = [("openai", openai.APITimeoutError), ("anthropic", httpx2.ReadTimeout), ("google", httpx2.ReadTimeout)]
@@ -676,6 +676,112 @@ def test_first_chunk_delay_times_out_mid_stream(
     with pytest.raises(exc_type) as info:
         slow_clients.stream_text(provider, [])
     assert type(info.value) is exc_type
+
+
+# --- raw bodies, comments, bad frames and clean early ends ------------------------------------
+
+HTML = b"<html><body>Sign in to continue</body></html>"
+
+
+def test_body_is_sent_verbatim_with_its_status_and_content_type(fake: FakeLLM, clients: Clients) -> None:
+    fake.enqueue(Fault(body=HTML, content_type="text/html"), Fault(body=b"not json"))
+    raw = clients.openai.chat.completions.with_raw_response.create(
+        model="gpt-test", messages=[{"role": "user", "content": PROMPT}]
+    )
+    response = raw.http_response
+    assert (response.status_code, response.headers["content-type"], response.content) == (200, "text/html", HTML)
+    assert raw.parse() == HTML.decode()  # the SDK hands a non-JSON body back as text, no error
+    raw = clients.anthropic.messages.with_raw_response.create(
+        model="claude-test", max_tokens=64, messages=[{"role": "user", "content": PROMPT}]
+    )
+    assert (raw.http_response.headers["content-type"], raw.http_response.content) == ("application/json", b"not json")
+    fake.enqueue(Fault(body=HTML, content_type="text/html"))
+    with pytest.raises(json.JSONDecodeError):  # google-genai parses it and fails with json's own error
+        clients.ask("google")
+
+
+def test_body_with_an_error_status_is_the_sdks_status_error(fake: FakeLLM, clients: Clients) -> None:
+    page = Fault(status=502, body=b"<html>Bad gateway</html>", content_type="text/html")
+    fake.enqueue(page, page, page)
+    with pytest.raises(openai.InternalServerError) as oai:
+        clients.ask("openai")
+    with pytest.raises(anthropic.InternalServerError) as ant:
+        clients.ask("anthropic")
+    with pytest.raises(genai_errors.ServerError) as goo:
+        clients.ask("google")
+    assert (oai.value.status_code, ant.value.status_code, goo.value.code) == (502, 502, 502)
+    assert oai.value.response.text == "<html>Bad gateway</html>"
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "google"])
+def test_body_answers_a_stream_request_as_a_plain_body(fake: FakeLLM, clients: Clients, provider: str) -> None:
+    fake.enqueue(Fault(body=HTML, content_type="text/html"))
+    got: list[str] = []
+    if provider == "google":
+        with pytest.raises(genai_errors.UnknownApiResponseError, match="Sign in"):
+            clients.stream_text(provider, got)
+    else:
+        clients.stream_text(provider, got)  # the SDKs see no event in it: an empty stream, no error
+    assert got == [] and fake.requests[-1].stream
+
+
+def test_sse_comments_reach_the_sdks(fake: FakeLLM, clients: Clients) -> None:
+    fake.set_reply(RICH)
+    fake.enqueue(Fault(sse_comment=True), Fault(sse_comment=True), Fault(sse_comment=True))
+    for provider in ("openai", "anthropic"):
+        got: list[str] = []
+        clients.stream_text(provider, got)  # their decoders skip comment lines, as SSE says
+        assert got == PIECES
+    with pytest.raises(genai_errors.UnknownApiResponseError, match="Raw response: : keep-alive"):
+        clients.stream_text("google", [])  # google-genai parses it as JSON (see models/providers/_gemini_sse.py)
+
+
+def test_sse_comment_precedes_every_event(fake: FakeLLM) -> None:
+    fake.set_reply(Reply(text="ab", chunks=2))
+    fake.enqueue(Fault(sse_comment=True))
+    body = json.dumps({"model": "m", "stream": True, "messages": [{"role": "user", "content": "a"}]}).encode()
+    request = urllib.request.Request(fake.openai_base_url + "/chat/completions", data=body)
+    with urllib.request.urlopen(request, timeout=5) as raw:
+        text = raw.read().decode()
+    events = [e for e in text.split("\n\n") if e]
+    assert [e.startswith(": keep-alive") for e in events] == [True, False] * 3  # 2 pieces and [DONE]
+    assert events[-1] == "data: [DONE]"
+
+
+BAD_FRAMES = [
+    ("openai", b"data: {not json\n\n", json.JSONDecodeError),
+    ("anthropic", b"event: content_block_delta\ndata: {not json\n\n", json.JSONDecodeError),
+    ("google", b"data: {not json\r\n\r\n", genai_errors.UnknownApiResponseError),
+]
+
+
+@pytest.mark.parametrize(("provider", "frame", "exc_type"), BAD_FRAMES)
+def test_inject_sends_a_frame_after_the_first_piece(
+    fake: FakeLLM, clients: Clients, provider: str, frame: bytes, exc_type: type[Exception]
+) -> None:
+    raised_mid_stream(fake, clients, provider, Fault(inject=frame), exc_type)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "google"])
+@pytest.mark.parametrize("pieces", [0, 1, 3])
+def test_end_after_chunks_ends_the_stream_cleanly_without_its_closing_events(
+    fake: FakeLLM, clients: Clients, provider: str, pieces: int
+) -> None:
+    fake.set_reply(RICH)
+    fake.enqueue(Fault(end_after_chunks=pieces))
+    got: list[str] = []
+    clients.stream_text(provider, got)  # no error: the SDKs take a clean end for the end
+    assert got == PIECES[:pieces]
+
+
+def test_end_after_chunks_closes_the_chunked_body_properly(fake: FakeLLM) -> None:
+    fake.set_reply(RICH)
+    fake.enqueue(Fault(end_after_chunks=2))
+    body = {"model": "m", "stream": True, "stream_options": {"include_usage": True}, "messages": []}
+    request = urllib.request.Request(fake.openai_base_url + "/chat/completions", data=json.dumps(body).encode())
+    with urllib.request.urlopen(request, timeout=5) as raw:  # a clean chunked end: read() returns, no error
+        text = raw.read().decode()
+    assert text.count("data: ") == 2 and "[DONE]" not in text and '"usage": {' not in text
 
 
 # --- async clients ------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ SPEC_NAMES = {
 def test_all_is_curated_and_complete() -> None:
     assert set(package.__all__) == SPEC_NAMES | {
         "AsyncStream",
+        "BadResponseError",
         "Budget",
         "BudgetExceededError",
         "CallEvent",

@@ -15,6 +15,7 @@ import pytest
 
 from models import (
     AuthenticationError,
+    BadResponseError,
     ContextWindowExceededError,
     ModelsAPI,
     ProviderError,
@@ -322,12 +323,13 @@ def test_anthropic_bodies_the_fake_cannot_send(
 @pytest.mark.parametrize(
     ("content", "match"), [(b"<html>bad gateway</html>", "not JSON"), (b"[1, 2]", "not an object")]
 )
-def test_a_body_that_is_not_a_json_object_is_a_provider_error(
+def test_a_body_that_is_not_a_json_object_is_a_bad_response(
     wired: ModelsAPI, parser: Any, content: bytes, match: str
 ) -> None:
-    with pytest.raises(ProviderError, match=match) as caught:
+    with pytest.raises(BadResponseError, match=match) as caught:
         parser(_stub(content), "p", wired.resolve("gpt-4o"))
-    assert type(caught.value) is ProviderError and not caught.value.retryable
+    assert type(caught.value) is BadResponseError and not caught.value.retryable
+    assert caught.value.kind == "bad_response"
     assert caught.value.request_id == "req_stub"
 
 
@@ -367,7 +369,7 @@ def test_google_multi_turn_keeps_its_roles(wired: ModelsAPI, fake: FakeLLM, form
 def test_server_sent_events_are_decoded_as_the_format_says() -> None:
     from models.providers._common import sse_events
 
-    lines = [": keep-alive", "event: a", "data: one", "data:two", "", "", "data: {\"x\": 1}", "", "data: tail"]
+    lines = [": keep-alive", "event: a", "data: one", "data:two", "", "", 'data: {"x": 1}', "", "data: tail"]
     assert list(sse_events(lines)) == [("a", "one\ntwo"), (None, '{"x": 1}'), (None, "tail")]
 
 

@@ -25,12 +25,15 @@ from ._base import Provider, Request, keywords_of
 from ._common import (
     asse_events,
     error_for_status,
+    event_stream,
     field,
     import_sdk,
     json_object,
     redact,
     retry_after_from_headers,
     sse_events,
+    stream_ended,
+    stream_frame,
     transport_error,
 )
 
@@ -110,12 +113,14 @@ def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
     request_id = raw.request_id
     body = json_object(raw.http_response.content, "Anthropic", provider, model.id, request_id)
     text = "".join(field(block, "text") or "" for block in body.get("content") or () if field(block, "type") == "text")
+    usage = body.get("usage")
     result = Completion(
         text,
         finish_reason=_FINISH.get(body.get("stop_reason") or ""),
         raw=Lazy(partial(_typed, body, request_id, raw.workspace_id)),
+        usage_reported=usage is not None,
     )
-    _counts(body.get("usage"), result)
+    _counts(usage, result)
     return result
 
 
@@ -133,9 +138,9 @@ def _typed(body: dict[str, Any], request_id: str | None, workspace_id: str | Non
 def _apply_event(name: str | None, data: str, result: Completion, response: Any) -> str | None:
     """Record one server-sent event's usage and stop reason; return its text, if any.
 
-    Input usage comes in `message_start`, output usage and the stop reason in `message_delta`.
-    An `error` event is raised as the SDK's `APIStatusError` (with the stream's status, 200),
-    as its own stream would, so `map_error` sees what it always sees.
+    Input usage comes in `message_start`, output usage and the stop reason in `message_delta`
+    (the final usage). An `error` event is raised as the SDK's `APIStatusError` (with the
+    stream's status, 200), as its own stream would, so `map_error` sees what it always sees.
     """
     if name == "error":
         import anthropic
@@ -147,15 +152,17 @@ def _apply_event(name: str | None, data: str, result: Completion, response: Any)
         raise anthropic.APIStatusError(f"{body}" if data else "Error", response=response, body=body)
     if name is None or name == "ping" or not data:
         return None
-    event = json.loads(data)
-    kind = event.get("type")
+    event = stream_frame(data, "Anthropic")
+    kind = event.get("type") if isinstance(event, dict) else None
     if kind == "content_block_delta":
         delta = event.get("delta") or {}
         return delta.get("text") if delta.get("type") == "text_delta" else None
     if kind == "message_start":
         _counts((event.get("message") or {}).get("usage"), result)
     elif kind == "message_delta":
-        _counts(event.get("usage"), result)
+        usage = event.get("usage")
+        _counts(usage, result)
+        result.usage_reported = usage is not None
         result.finish_reason = _FINISH.get((event.get("delta") or {}).get("stop_reason") or "")
     return None
 
@@ -204,20 +211,36 @@ class AnthropicProvider(Provider):
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
         # The SDK's transport, auth and status errors; the events decoded here (see sse_events).
+        result.usage_reported = False  # until message_delta
+        events, stopped = 0, False
         with self.client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
+            event_stream(response.headers, "Anthropic")
             for name, data in sse_events(r.iter_lines()):
+                events += 1
+                if name == "message_stop":
+                    stopped = True  # read on to the end of the body, so the connection can be reused
                 piece = _apply_event(name, data, result, response)
                 if piece:
                     yield piece
+        if not stopped:
+            raise stream_ended("Anthropic", "message_stop", not events and response.num_bytes_downloaded > 0)
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        result.usage_reported = False
+        events, stopped = 0, False
         async with self.async_client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
+            event_stream(response.headers, "Anthropic")
             async for name, data in asse_events(r.iter_lines()):
+                events += 1
+                if name == "message_stop":
+                    stopped = True
                 piece = _apply_event(name, data, result, response)
                 if piece:
                     yield piece
+        if not stopped:
+            raise stream_ended("Anthropic", "message_stop", not events and response.num_bytes_downloaded > 0)
 
     def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
         anthropic = sys.modules.get("anthropic")

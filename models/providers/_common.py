@@ -3,9 +3,11 @@ and reading a JSON body the providers parse themselves."""
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import importlib
 import json
+import math
 import re
 import sys
 import time
@@ -15,6 +17,7 @@ from typing import Any
 
 from ..errors import (
     AuthenticationError,
+    BadResponseError,
     ConfigurationError,
     InvalidRequestError,
     ProviderConnectionError,
@@ -26,14 +29,19 @@ from ..errors import (
 
 __all__ = [
     "asse_events",
+    "bad_response",
     "body_error",
     "error_for_status",
+    "event_stream",
     "field",
     "import_sdk",
     "json_object",
     "redact",
     "retry_after_from_headers",
+    "seconds_from",
     "sse_events",
+    "stream_ended",
+    "stream_frame",
     "transport_error",
 ]
 
@@ -64,28 +72,37 @@ def error_for_status(status: int | None) -> type[ProviderError]:
 
 
 def retry_after_from_headers(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds the server asks us to wait: `retry-after-ms`, then `retry-after` (seconds or HTTP date)."""
+    """Seconds the server asks us to wait: `retry-after-ms`, then `retry-after` (seconds or HTTP
+    date). A value that is none of these is no advice (None: the usual back-off), never an error."""
     if not headers:
         return None
     value = headers.get("retry-after-ms")
     if value:
-        try:
-            return max(float(value) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        seconds = seconds_from(value)
+        if seconds is not None:
+            return seconds / 1000.0
     value = headers.get("retry-after")
     if not value:
         return None
+    seconds = seconds_from(value)
+    if seconds is not None:
+        return seconds
     try:
-        return max(float(value), 0.0)
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, OverflowError):  # not a date, or an impossible one (32 January)
+        return None
+    if when.tzinfo is None:  # "-0000": a time in UTC with no zone said
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def seconds_from(value: str) -> float | None:
+    """A finite number of seconds (negative ones read as 0), else None: NaN and infinity are no advice."""
+    try:
+        seconds = float(value)
     except ValueError:
-        pass
-    when = email.utils.parsedate_to_datetime(value) if _looks_like_date(value) else None
-    return max(when.timestamp() - time.time(), 0.0) if when is not None else None
-
-
-def _looks_like_date(value: str) -> bool:
-    return bool(re.match(r"^[A-Za-z]{3}, \d", value))
+        return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 _SECRET_PATTERNS = (
@@ -129,18 +146,46 @@ def transport_error(error: BaseException, label: str, where: dict[str, Any]) -> 
 
 def json_object(content: bytes, label: str, provider: str, model: str, request_id: str | None) -> dict[str, Any]:
     """The JSON object of a successful response body, which the providers parse themselves
-    (much cheaper than the SDKs' typed objects); anything else is a `ProviderError`."""
+    (much cheaper than the SDKs' typed objects); anything else is a `BadResponseError`."""
+    where = {"provider": provider, "model": model, "request_id": request_id}
     try:
         body = json.loads(content)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
-        raise ProviderError(
-            f"{label} answered with a body that is not JSON.", provider=provider, model=model, request_id=request_id
-        ) from exc
+        raise bad_response(f"{label} answered with a body that is not JSON ({len(content)} bytes).", **where) from exc
     if not isinstance(body, dict):
-        raise ProviderError(
-            f"{label} answered with JSON that is not an object.", provider=provider, model=model, request_id=request_id
-        )
+        raise bad_response(f"{label} answered with JSON that is not an object.", **where)
     return body
+
+
+def bad_response(message: str, **where: Any) -> BadResponseError:
+    """A `BadResponseError` whose message says the usual cause."""
+    return BadResponseError(f"{message} A wrong base URL or a proxy answers so.", **where)
+
+
+def stream_frame(data: str, label: str) -> Any:
+    """The JSON of one server-sent event; a frame that is not JSON is a `BadResponseError`."""
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise bad_response(f"{label} sent a stream event that is not JSON.") from exc
+
+
+def event_stream(headers: Mapping[str, str], label: str) -> None:
+    """Check that a stream's response is server-sent events before reading it: an HTML page or a
+    JSON body answering a stream request is a `BadResponseError`, not an empty answer."""
+    content_type = headers.get("content-type")
+    if content_type and not content_type.lower().startswith("text/event-stream"):
+        media = content_type.partition(";")[0].strip()
+        raise bad_response(f"{label} answered a stream request with {media!r}, not server-sent events.")
+
+
+def stream_ended(label: str, last: str, foreign: bool = False) -> ProviderError:
+    """The error for a stream whose body ended before its closing event (`last`): a cut
+    connection (retried while no text has reached the caller), or, when the body had content
+    but not one event (`foreign`), a bad response."""
+    if foreign:
+        return bad_response(f"{label} answered a stream request with no server-sent event.")
+    return ProviderConnectionError(f"The stream from {label} ended without its closing event ({last}): cut short.")
 
 
 def field(source: Any, name: str) -> Any:

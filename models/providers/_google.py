@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import closing
+from contextlib import closing, suppress
 from typing import Any
 
 from .._catalog import ModelInfo
@@ -17,7 +18,17 @@ from ..errors import (
     ProviderError,
 )
 from ._base import DEFAULT_TIMEOUT, Provider, Request
-from ._common import body_error, error_for_status, import_sdk, redact, retry_after_from_headers, transport_error
+from ._common import (
+    bad_response,
+    body_error,
+    error_for_status,
+    import_sdk,
+    redact,
+    retry_after_from_headers,
+    seconds_from,
+    stream_ended,
+    transport_error,
+)
 
 _FINISH = {
     "STOP": "stop",
@@ -43,12 +54,9 @@ def _parts(content: str | list[Any]) -> list[dict[str, Any]]:
 
 
 def _seconds(duration: Any) -> float | None:
-    """A protobuf Duration string like '13s' or '0.5s' as seconds."""
+    """A protobuf Duration string like '13s' or '0.5s' as seconds; None for anything else."""
     if isinstance(duration, str) and duration.endswith("s"):
-        try:
-            return float(duration[:-1])
-        except ValueError:
-            return None
+        return seconds_from(duration[:-1])
     return None
 
 
@@ -110,7 +118,27 @@ def _apply(response: Any, result: Completion, model: ModelInfo) -> str:
 def _completion(response: Any, model: ModelInfo) -> Completion:
     result = Completion("", raw=response)
     result.text = _apply(response, result, model)
+    result.usage_reported = response.usage_metadata is not None
     return result
+
+
+def _finished(chunk: Any) -> bool:
+    """Whether a stream chunk carries the finish reason, which only the last one (or last but
+    one, before a chunk of usage alone) does."""
+    candidates = chunk.candidates
+    return bool(candidates) and candidates[0].finish_reason is not None
+
+
+async def _close_abandoned(error: BaseException) -> None:
+    """Close the HTTP response google-genai leaves open when its async stream raises an in-stream
+    error event: it raises while its own async iterators over that response are suspended, so
+    they are closed only when collected, or all at once at the event loop's shutdown, where they
+    race ("aclose(): asynchronous generator is already running"). Closing it ends them now."""
+    http = getattr(getattr(error, "response", None), "response_stream", None)
+    aclose = getattr(http, "aclose", None)  # an httpx response; aiohttp's has none
+    if aclose is not None:
+        with suppress(Exception):  # the error being raised is the one that matters
+            await aclose()
 
 
 class GoogleProvider(Provider):
@@ -123,7 +151,13 @@ class GoogleProvider(Provider):
         genai = import_sdk("google.genai", "google-genai")
         # The default timeout lives on the client: a per-request http_options costs the SDK
         # about as much again as the whole rest of the call, so it is sent only when needed.
-        options: dict[str, Any] = {"timeout": _ms(DEFAULT_TIMEOUT)}
+        from ._gemini_sse import ASYNC_CLIENT_ARGS, CLIENT_ARGS  # needs httpx2, loaded with the SDK
+
+        options: dict[str, Any] = {
+            "timeout": _ms(DEFAULT_TIMEOUT),
+            "client_args": CLIENT_ARGS,  # SSE comment lines out of streams (see _gemini_sse)
+            "async_client_args": ASYNC_CLIENT_ARGS,
+        }
         if base_url:
             options["base_url"] = base_url
         client = genai.Client(api_key=api_key, http_options=options)
@@ -163,27 +197,48 @@ class GoogleProvider(Provider):
         return _completion(response, request.model)
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
+        # Every chunk has usage, complete only in the last: it is the reported usage at the end.
+        result.usage_reported = False
+        finished = usage = False
         with closing(self.client().models.generate_content_stream(**_kwargs(request))) as chunks:
             for chunk in chunks:
+                finished = finished or _finished(chunk)
+                usage = usage or chunk.usage_metadata is not None
                 piece = _apply(chunk, result, request.model)
                 if piece:
                     yield piece
+        if not finished:
+            raise stream_ended("Gemini", "a finish reason")
+        result.usage_reported = usage
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        result.usage_reported = False
+        finished = usage = False
         chunks = await self.async_client().models.generate_content_stream(**_kwargs(request))
         try:
             async for chunk in chunks:
+                finished = finished or _finished(chunk)
+                usage = usage or chunk.usage_metadata is not None
                 piece = _apply(chunk, result, request.model)
                 if piece:
                     yield piece
+        except Exception as exc:
+            await _close_abandoned(exc)
+            raise
         finally:
             await chunks.aclose()
+        if not finished:
+            raise stream_ended("Gemini", "a finish reason")
+        result.usage_reported = usage
 
     def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
         errors = sys.modules.get("google.genai.errors")
         if errors is None:  # the SDK was never imported, so this is not its error
             return super().map_error(error, model)
         where: dict[str, Any] = {"provider": self.name, "model": model.id}
+        # A body (or a stream event) that is not JSON: the SDK's plain calls raise json's own error.
+        if isinstance(error, (errors.UnknownApiResponseError, json.JSONDecodeError)):
+            return bad_response("Gemini answered with a body that is not JSON.", **where)
         if isinstance(error, errors.APIError):
             message = redact(str(error.message or error.status or ""), self._secret)
             details = _details(error)

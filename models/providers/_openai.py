@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
@@ -27,12 +26,15 @@ from ._common import (
     asse_events,
     body_error,
     error_for_status,
+    event_stream,
     field,
     import_sdk,
     json_object,
     redact,
     retry_after_from_headers,
     sse_events,
+    stream_ended,
+    stream_frame,
     transport_error,
 )
 
@@ -75,6 +77,7 @@ def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
 def _counts(usage: Any, result: Completion) -> None:
     """Token counts of a usage object (a JSON body's or a stream chunk's) into `result`;
     prompt_tokens includes cached ones, and an absent or null count is 0."""
+    result.usage_reported = True
     result.input_tokens = field(usage, "prompt_tokens") or 0
     result.output_tokens = field(usage, "completion_tokens") or 0
     result.cached_input_tokens = field(field(usage, "prompt_tokens_details"), "cached_tokens") or 0
@@ -93,6 +96,7 @@ def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
         field(message, "content") or "",
         finish_reason=_FINISH.get(field(choice, "finish_reason")),
         raw=Lazy(partial(_typed, body, request_id)),
+        usage_reported=False,
     )
     usage = body.get("usage")
     if usage is not None:
@@ -116,7 +120,7 @@ def _apply_chunk(data: str, result: Completion, response: Any) -> str | None:
     An error event is raised as the SDK's own `APIError`, as its stream would, so `map_error`
     sees what it always sees.
     """
-    chunk = json.loads(data)
+    chunk = stream_frame(data, "OpenAI")
     if not isinstance(chunk, dict):
         return None
     error = chunk.get("error")
@@ -186,25 +190,35 @@ class OpenAIProvider(Provider):
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
         # The SDK's transport, auth and status errors; the chunks decoded here (see sse_events).
+        result.usage_reported = False  # until the usage chunk
+        events = 0
         with self.client().chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
+            event_stream(response.headers, "OpenAI")
             for _, data in sse_events(r.iter_lines()):
                 if data.startswith("[DONE]"):
                     return
-                piece = _apply_chunk(data, result, response)
+                events += 1
+                piece = _apply_chunk(data, result, response) if data else None
                 if piece:
                     yield piece
+        raise stream_ended("OpenAI", "[DONE]", not events and response.num_bytes_downloaded > 0)
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
+        result.usage_reported = False
+        events = 0
         client = self.async_client()
         async with client.chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
+            event_stream(response.headers, "OpenAI")
             async for _, data in asse_events(r.iter_lines()):
                 if data.startswith("[DONE]"):
                     return
-                piece = _apply_chunk(data, result, response)
+                events += 1
+                piece = _apply_chunk(data, result, response) if data else None
                 if piece:
                     yield piece
+        raise stream_ended("OpenAI", "[DONE]", not events and response.num_bytes_downloaded > 0)
 
     def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
         openai = sys.modules.get("openai")
