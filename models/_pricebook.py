@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ._costs import Price, default_rows, fine_tuned_rows, make_price, row_in_force
+from ._fork import fork_safe_lock
 from ._overrides import FIELDS, Overrides, env_name, read_overrides
 from .errors import InvalidCostOverrideError
 from .providers._registry import PROVIDER_ALIASES
@@ -38,7 +38,7 @@ class PriceBook:
 
     def __init__(self, models: SimpleModelRegistry | None = None) -> None:
         self._models = models  # checks that every override names one of its models
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self._defaults: dict[str, tuple[Price, ...]] | None = None
         self._fine_tuned: dict[str, tuple[Price, ...]] | None = None
         self._overrides: Overrides | None = None

@@ -8,7 +8,6 @@ does no resolution, no price lookup and no label lookup.
 
 from __future__ import annotations
 
-import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from ._capabilities import check_messages, check_options, has_capability_data
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE, Price
 from ._deadline import abounded, bounded
+from ._fork import fork_safe_lock
 from ._health import Health
 from ._hooks import CallEvent, Hooks
 from ._limits import Limit, Limits, aacquire_all, acquire_all
@@ -138,7 +138,7 @@ class ModelService:
         self.retry_max_delay = retry_max_delay
         self._metrics: Metrics | None = None
         self._targets: dict[str, Target] = {}
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self._warned: set[tuple[str, str]] = set()
         self.max_model_labels = max_model_labels
         self._extra_labels: set[str] = set()  # ids outside the catalog that got a label of their own

@@ -7,13 +7,13 @@ it only when the context is copied, and across `await` and `asyncio.gather` alwa
 
 from __future__ import annotations
 
-import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from types import TracebackType
 
 from ._costs import COST_SCALE
 from ._display import Table, money, repr_html, repr_pretty
+from ._fork import fork_safe_lock
 from ._types import Completion
 
 __all__ = ["Tracker", "UsageLedger", "UsageReport", "UsageTotals"]
@@ -67,7 +67,7 @@ class _Totals:
     __slots__ = ("_lock", "counts")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         # requests, errors, input, output, cached, written, reasoning, cost units, unpriced
         self.counts = [0] * 9
 
@@ -106,7 +106,7 @@ class UsageLedger:
     """Per-model totals for one `ModelsAPI`. Callers keep the `_Totals` they get: reset zeroes in place."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self._by_model: dict[str, _Totals] = {}
 
     def totals(self, model_id: str) -> _Totals:

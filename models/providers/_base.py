@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._fork import fork_safe_lock
 from .._messages import Message
 from .._types import Completion
 from ..errors import MissingAPIKeyError, ProviderConnectionError, ProviderError, ProviderTimeoutError
@@ -92,9 +92,10 @@ class Provider:
         self.name = name
         self.settings = settings or ProviderSettings()
         self._client: Any = None
-        self._client_lock = threading.Lock()
+        self._client_lock = fork_safe_lock()
         self._secret: str | None = None  # the key in use, kept only to redact it from error text
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        _LIVE.add(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -208,10 +209,9 @@ class Provider:
         return client
 
     def reset(self) -> None:
-        """Forget the clients (after `configure` or `fork`); the next call builds new ones."""
+        """Forget the clients (after `configure`); the next call builds new ones."""
         self._client = None
         self._async_clients = weakref.WeakKeyDictionary()
-        self._client_lock = threading.Lock()
 
     def _api_key(self) -> str | None:
         if self.settings.api_key or not self.key_env:
@@ -226,6 +226,24 @@ class Provider:
         if self.settings.base_url or self.base_url_env is None:
             return self.settings.base_url
         return os.environ.get(self.base_url_env) or None
+
+
+_LIVE: weakref.WeakSet[Provider] = weakref.WeakSet()
+_INHERITED: list[object] = []
+"""In a forked child, the parent's SDK clients: kept alive and never used. Collecting one would
+close its connection pool, taking a lock a parent thread may have held at the fork (the
+child hangs) and closing sockets the parent still reads."""
+
+
+def _after_fork_in_child() -> None:
+    """Every provider, a binding's included, builds its own clients in the child: sockets are never shared."""
+    for provider in list(_LIVE):
+        _INHERITED.append((provider._client, provider._async_clients))
+        provider.reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def copy_counts(source: Completion, target: Completion) -> None:
