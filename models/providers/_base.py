@@ -174,7 +174,11 @@ class Provider:
         return None
 
     def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
-        """Build the backend's asyncio client; called once per event loop. The default needs none."""
+        """Build the backend's asyncio client; called once per event loop. The default needs none.
+
+        Once its loop has closed the client is dropped, from whatever loop runs then: it must
+        not close itself on that loop when collected (its sockets belong to the dead one).
+        """
         return None
 
     # -- machinery -----------------------------------------------------------------------
@@ -201,6 +205,7 @@ class Provider:
                 client = self._async_clients.get(loop)
                 if client is None:
                     # A client holds its loop, so the weak key alone would never let go: drop closed loops.
+                    # Their sockets close as the garbage collector frees the dead loop's transports.
                     for closed in [old for old in self._async_clients if old.is_closed()]:
                         del self._async_clients[closed]
                     key = self._api_key()
