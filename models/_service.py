@@ -398,6 +398,7 @@ class ModelService:
         raise error from exc
 
     def _normalize_error(self, provider: Provider, exc: Exception, info: ModelInfo) -> ProviderError | None:
+        provider.scrub_error(exc)  # raised as is, kept as the cause or logged: it must not print the key
         try:
             error = provider.map_error(exc, info)
         except Exception as bug:  # a mapping that fails must not turn a provider's error into a raw one

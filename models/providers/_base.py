@@ -189,9 +189,7 @@ class Provider:
             with self._client_lock:
                 client = self._client
                 if client is None:
-                    key = self._api_key()
-                    client = self._client = self.create_client(key, self._base_url())
-                    self._secret = key
+                    client = self._client = self._new_client(self.create_client)
         return client
 
     def async_client(self) -> Any:
@@ -208,10 +206,28 @@ class Provider:
                     # Their sockets close as the garbage collector frees the dead loop's transports.
                     for closed in [old for old in self._async_clients if old.is_closed()]:
                         del self._async_clients[closed]
-                    key = self._api_key()
-                    client = self._async_clients[loop] = self.create_async_client(key, self._base_url())
-                    self._secret = key
+                    client = self._async_clients[loop] = self._new_client(self.create_async_client)
         return client
+
+    def _new_client(self, create: Callable[[str | None, str | None], Any]) -> Any:
+        """A client from `create`. The key is kept only to redact it from errors, and no frame an
+        error from `create` passed through keeps it as a local (the SDK's constructor has it)."""
+        self._secret = self._api_key()
+        try:
+            return create(self._secret, self._base_url())
+        except BaseException as exc:
+            self.scrub_error(exc)
+            raise
+
+    def scrub_error(self, error: BaseException) -> None:
+        """Take this provider's key out of `error` and what it was raised from, in place
+        (`scrub_exception`); the service does it to every exception a call raises. Without a
+        key there is nothing to hide, and the frames keep their locals for debugging."""
+        if self._secret is None:
+            return
+        from ._common import scrub_exception  # here, not at the top: only a failure gets here
+
+        scrub_exception(error, self._secret)
 
     def reset(self) -> None:
         """Forget the clients (after `configure`); the next call builds new ones."""
