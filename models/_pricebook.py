@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PriceBook"]
 
+_CACHE_SIZE = 1024  # models whose price is cached; past it the oldest is dropped (ids can be made up)
+
 
 def _utc_midnight(day: str) -> float:
     return _dt.datetime.fromisoformat(day).replace(tzinfo=_dt.timezone.utc).timestamp()
@@ -70,7 +72,10 @@ class PriceBook:
             cache = self._cache
         price, next_day = self._compute(model, _today())
         entry = (price, _utc_midnight(next_day) if next_day is not None else None)
-        cache[model.id] = entry
+        with self._lock:
+            if len(cache) >= _CACHE_SIZE:
+                del cache[next(iter(cache))]  # the oldest
+            cache[model.id] = entry
         return entry
 
     def lookup(self, model: ModelInfo, at: str | None = None) -> Price | None:
