@@ -163,3 +163,9 @@ def test_the_callers_own_exception_in_the_context_is_left_alone(wired: ModelsAPI
         assert own.__traceback__ is not None and own.__traceback__.tb_next is not None
         assert own.__traceback__.tb_next.tb_frame.f_locals == {"password": "the caller's own local"}
     assert sys.exc_info() == (None, None, None)
+
+
+def test_a_short_key_is_taken_out_as_a_token_not_out_of_words() -> None:
+    from models.providers._common import redact
+
+    assert redact("The package needs k, got: k", "k") == "The package needs ***, got: ***"

@@ -115,12 +115,21 @@ _SECRET_PATTERNS = (
 
 
 def redact(text: str, secret: str | None) -> str:
-    """`text` without the provider's key or anything shaped like a credential."""
+    """`text` without the provider's key or anything shaped like a credential.
+
+    The key is replaced where it stands as a whole token: a short one (a local server's "k")
+    must not take letters out of words.
+    """
     if secret:
-        text = text.replace(secret, "***")
+        text = re.sub(_token(secret), "***", text)
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def _token(secret: str) -> str:
+    """A pattern matching `secret` where it stands as a whole token."""
+    return rf"(?<![\w-]){re.escape(secret)}(?![\w-])"
 
 
 def scrub_exception(error: BaseException, secret: str | None) -> None:
@@ -157,7 +166,7 @@ def _scrubbed(value: Any, secret: str | None) -> Any:
     if kind is str:
         return redact(value, secret)
     if kind is bytes:
-        return value.replace(secret.encode(), b"***") if secret else value
+        return re.sub(_token(secret).encode(), b"***", value) if secret else value
     if kind is dict:
         return {key: _scrubbed(item, secret) for key, item in value.items()}
     if kind is list or kind is tuple:
