@@ -112,6 +112,7 @@ _SECRET_PATTERNS = (
     (re.compile(r"\b(sk-(?:ant-)?)[A-Za-z0-9_\-]{8,}"), r"\1***"),
     (re.compile(r"\bAIza[0-9A-Za-z_\-]{20,}"), "AIza***"),
 )
+_MAYBE_SECRET = re.compile(r"(?i:bearer\s|[?&](?:key|api_key|access_token)=)|\bsk-|\bAIza")  # one scan before four
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -120,10 +121,11 @@ def redact(text: str, secret: str | None) -> str:
     The key is replaced where it stands as a whole token: a short one (a local server's "k")
     must not take letters out of words.
     """
-    if secret:
+    if secret and secret in text:
         text = re.sub(_token(secret), "***", text)
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
+    if _MAYBE_SECRET.search(text):
+        for pattern, replacement in _SECRET_PATTERNS:
+            text = pattern.sub(replacement, text)
     return text
 
 
@@ -166,7 +168,7 @@ def _scrubbed(value: Any, secret: str | None) -> Any:
     if kind is str:
         return redact(value, secret)
     if kind is bytes:
-        return re.sub(_token(secret).encode(), b"***", value) if secret else value
+        return re.sub(_token(secret).encode(), b"***", value) if secret and secret.encode() in value else value
     if kind is dict:
         return {key: _scrubbed(item, secret) for key, item in value.items()}
     if kind is list or kind is tuple:
