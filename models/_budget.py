@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from contextvars import ContextVar, Token
 from decimal import Decimal
 from types import TracebackType
 
 from ._costs import COST_SCALE, Price
+from ._fork import fork_safe_lock
 from ._messages import text_of
 from ._overrides import parse_usd
 from .errors import BudgetExceededError
@@ -63,7 +63,7 @@ class Budget:
         self.limit_units = int(limit * COST_SCALE)
         self._spent = 0
         self._reserved = 0
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self._token: Token[tuple[Budget, ...]] | None = None
 
     @property

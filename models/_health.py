@@ -12,13 +12,12 @@ probe's, and a probe that is never settled is given up on after one cooldown.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Literal, NoReturn
+
+from ._fork import fork_safe_lock
 
 __all__ = ["Health", "ModelHealth", "State"]
 
@@ -155,8 +154,7 @@ class Health:
         self._alpha = float(alpha)
         self._max_samples = _count("max_samples", max_samples)
         self._clock = clock
-        self._lock = threading.Lock()
-        _FORKABLE.add(self)
+        self._lock = fork_safe_lock()
         self._breakers: dict[str, _Breaker] = {}
 
     def allow(self, model: str) -> bool:
@@ -268,16 +266,3 @@ class Health:
                 state, retry_in = _HALF_OPEN, 0.0
         error_rate = sum(failed) / requests if requests else 0.0
         return ModelHealth(model, state, b.failures, error_rate, requests, b.latency, retry_in)
-
-
-_FORKABLE: weakref.WeakSet[Health] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    """A lock held by another thread at `fork` would stay held forever in the child."""
-    for health in list(_FORKABLE):
-        health._lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ._fork import fork_safe_lock
 from ._types import Usage
 
 __all__ = ["CallEvent", "Hook", "Hooks"]
@@ -35,7 +35,7 @@ class Hooks:
     """The hooks of one service, as tuples replaced on change: calls read them without a lock."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self.response: tuple[Hook, ...] = ()
         self.error: tuple[Hook, ...] = ()
 

@@ -15,14 +15,12 @@ or in Redis (one Lua script, the server's clock) shared by processes.
 from __future__ import annotations
 
 import math
-import os
-import threading
 import time
-import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
+from ._fork import fork_safe_lock
 from .errors import RateLimitError
 
 __all__ = ["Limit", "Limits", "MemoryStore", "Remaining", "Reservation", "Store", "Timing"]
@@ -83,10 +81,9 @@ class MemoryStore(Store):
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         # key -> [rpm level, its µs, tpm level, its µs, rpm, tpm]: the rates the levels were written at (0: none)
         self._buckets: dict[str, list[int]] = {}
-        _FORKABLE.add(self)
 
     def apply(
         self,
@@ -386,8 +383,7 @@ class Limits:
         self._memory = MemoryStore(clock)
         self._redis: dict[str, Store] = {}  # one Redis store (connection pool) per URL
         self.table: dict[str, Limit] = {}  # replaced, never changed in place: read without the lock
-        self._lock = threading.Lock()
-        _FORKABLE.add(self)
+        self._lock = fork_safe_lock()
 
     def set(
         self,
@@ -455,16 +451,3 @@ class Limits:
 
     def __repr__(self) -> str:
         return f"Limits({list(self.table.values())!r})"
-
-
-_FORKABLE: weakref.WeakSet[MemoryStore | Limits] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    """A lock held by another thread at `fork` would stay held forever in the child."""
-    for owner in list(_FORKABLE):
-        owner._lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -12,13 +12,13 @@ interface is backed by prometheus-client's own metric children instead (`_Client
 
 from __future__ import annotations
 
-import threading
 import weakref
 from bisect import bisect_left
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._costs import COST_SCALE
+from ._fork import fork_safe_lock
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -74,7 +74,7 @@ class ModelMetrics:
 
     def __init__(self, provider: str, model: str) -> None:
         self.labels = (provider, model)
-        self.lock = threading.Lock()
+        self.lock = fork_safe_lock()
         self.requests: dict[str, int] = {"ok": 0}  # shown at 0 from the start, as before any error
         self.retries: dict[str, int] = {}
         self.fallbacks: dict[str, int] = {}
@@ -230,7 +230,7 @@ class Metrics:
         from prometheus_client import values
 
         self._children: dict[tuple[str, str], ModelMetrics] = {}
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self._client: _ClientFamilies | None = None
         if values.ValueClass is not values.MutexValue:  # prometheus-client's own multiprocess switch
             self._client = _ClientFamilies(registry)
@@ -318,7 +318,7 @@ def _cumulative(bounds: tuple[float, ...], counts: list[int]) -> list[tuple[str,
 
 
 _BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, Metrics] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
+_LOCK = fork_safe_lock()
 
 
 def metrics_for(registry: CollectorRegistry | None) -> Metrics:

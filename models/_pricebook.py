@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ._costs import Price, default_rows, fine_tuned_rows, make_price, row_in_force
+from ._fork import fork_safe_lock
 from ._overrides import FIELDS, Overrides, env_name, read_overrides
 from .errors import InvalidCostOverrideError
 from .providers._registry import PROVIDER_ALIASES
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ._registry import SimpleModelRegistry
 
 __all__ = ["PriceBook"]
+
+_CACHE_SIZE = 1024  # models whose price is cached; past it the oldest is dropped (ids can be made up)
 
 
 def _utc_midnight(day: str) -> float:
@@ -38,7 +40,7 @@ class PriceBook:
 
     def __init__(self, models: SimpleModelRegistry | None = None) -> None:
         self._models = models  # checks that every override names one of its models
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self._defaults: dict[str, tuple[Price, ...]] | None = None
         self._fine_tuned: dict[str, tuple[Price, ...]] | None = None
         self._overrides: Overrides | None = None
@@ -70,7 +72,10 @@ class PriceBook:
             cache = self._cache
         price, next_day = self._compute(model, _today())
         entry = (price, _utc_midnight(next_day) if next_day is not None else None)
-        cache[model.id] = entry
+        with self._lock:
+            if len(cache) >= _CACHE_SIZE:
+                del cache[next(iter(cache))]  # the oldest
+            cache[model.id] = entry
         return entry
 
     def lookup(self, model: ModelInfo, at: str | None = None) -> Price | None:

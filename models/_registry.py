@@ -1,10 +1,11 @@
 """`SimpleModelRegistry`: resolves model ids and keeps one provider instance per name.
 
-One `threading.Lock` guards the provider cache. Reads of a cached provider take no lock;
-the lock is never held while a provider is constructed (that may import an SDK): the
-first thread marks the name as being built, builds outside the lock, and any other
-thread asking for it meanwhile waits for that one build. After `os.fork`, the child
-gets a fresh lock and every provider drops its SDK client, so sockets are never shared.
+One lock guards the provider cache. Reads of a cached provider take no lock; the lock is
+never held while a provider is constructed (that may import an SDK): the first thread
+marks the name as being built, builds outside the lock, and any other thread asking for
+it meanwhile waits for that one build. After `os.fork` the child forgets builds that
+other threads had in progress (they do not exist there); its locks are unlocked by
+`_fork`, and every provider drops its SDK clients (`providers._base`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import weakref
 
 from ._catalog import Catalog, ModelInfo, default_catalog
+from ._fork import fork_safe_lock
 from .errors import ProviderNotFoundError
 from .providers._base import Provider, ProviderSettings
 from .providers._registry import PROVIDER_ALIASES, ProviderMap
@@ -27,7 +29,7 @@ class SimpleModelRegistry:
     def __init__(self, catalog: Catalog | None = None) -> None:
         self._catalog = catalog
         self.provider_classes = ProviderMap()
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self._providers: dict[str, Provider] = {}
         self._building: dict[str, threading.Event] = {}
         self._settings: dict[str, ProviderSettings] = {}
@@ -104,10 +106,7 @@ class SimpleModelRegistry:
             provider.reset()
 
     def _after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()
-        self._building = {}
-        for provider in self._providers.values():
-            provider.reset()
+        self._building = {}  # their builders are threads the child does not have
 
 
 _LIVE: weakref.WeakSet[SimpleModelRegistry] = weakref.WeakSet()

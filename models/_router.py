@@ -19,7 +19,6 @@ as a fallback chain (models in cooldown are passed over). Strategies:
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from ._binding import collect, fallback_ids
 from ._budget import _OUTPUT_LIMITS
 from ._catalog import Capability
 from ._costs import COST_SCALE
+from ._fork import fork_safe_lock
 from ._messages import normalize, text_of
 from ._resilience import acall_chain, call_chain
 
@@ -101,7 +101,7 @@ class Router:
         self._system = system
         self._params = dict(params or {})
         self._turn = 0  # round_robin's next start
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         service.health()  # routers rank by health: start recording it
 
     @property

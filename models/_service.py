@@ -8,7 +8,6 @@ does no resolution, no price lookup and no label lookup.
 
 from __future__ import annotations
 
-import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from ._capabilities import check_messages, check_options, has_capability_data
 from ._catalog import ModelInfo
 from ._costs import COST_SCALE, Price
 from ._deadline import abounded, bounded
+from ._fork import fork_safe_lock
 from ._health import Health
 from ._hooks import CallEvent, Hooks
 from ._limits import Limit, Limits, aacquire_all, acquire_all
@@ -53,7 +53,9 @@ DEFAULT_MAX_RETRIES = 2
 # Failures that say a model is unwell (they count towards its circuit breaker); others, like
 # a caller's invalid request, say nothing about it.
 _UNHEALTHY = frozenset({"rate_limit", "timeout", "connection", "server"})
-_TARGET_CACHE_SIZE = 1024
+# Ids a caller makes up (one per fine-tune, per user, ...) must not grow memory without bound.
+_TARGET_CACHE_SIZE = 1024  # cached targets; past it the oldest is dropped (and rebuilt when used again)
+_MAX_WARNED = 1024  # (model, topic) warnings remembered; past it, one more per topic, then none
 
 
 def _unmapped(provider: Provider, exc: Exception, bug: Exception) -> ProviderError:
@@ -97,6 +99,7 @@ class Target:
         "provider",
         "totals",
         "unsupported",
+        "warned",
     )
 
     def __init__(
@@ -117,6 +120,7 @@ class Target:
         self.unsupported = provider.unsupported_for(info)
         self.checks_parts = has_capability_data(info)  # decided once: prompt parts are checked per call
         self.default: Prepared | None = None  # the options of a call that passes no parameters
+        self.warned: set[str] = set()  # why its cost was None, once said: a call checks here, not the warned set
 
 
 class ModelService:
@@ -138,7 +142,7 @@ class ModelService:
         self.retry_max_delay = retry_max_delay
         self._metrics: Metrics | None = None
         self._targets: dict[str, Target] = {}
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self._warned: set[tuple[str, str]] = set()
         self.max_model_labels = max_model_labels
         self._extra_labels: set[str] = set()  # ids outside the catalog that got a label of their own
@@ -178,14 +182,16 @@ class ModelService:
                 self.prices.current(info),
                 self.prices.generation,
                 self.metrics().for_model(info.provider, self._model_label(info)),
-                self.ledger.totals(info.id),
+                self.ledger.totals(info.id, in_catalog=info.known and info.base is None),
             )
             target.default = self.prepare(target, {}, call=False)
             if info.status != "active":
                 self._warn_lifecycle(info)
             with self._lock:
-                if len(self._targets) < _TARGET_CACHE_SIZE:
-                    self._targets[model] = target
+                targets = self._targets
+                if len(targets) >= _TARGET_CACHE_SIZE:
+                    del targets[next(iter(targets))]  # the oldest
+                targets[model] = target
         return target
 
     def _model_label(self, info: ModelInfo) -> str:
@@ -234,13 +240,22 @@ class ModelService:
         )
 
     def _warn_once(self, model: str, topic: str, message: str, stacklevel: int) -> None:
-        """Warn about (model, topic) once per service; `stacklevel` points at the caller's line."""
+        """Warn about (model, topic) once per service; `stacklevel` points at the caller's line.
+
+        Past `_MAX_WARNED` remembered warnings, one last one per topic says so and later ones
+        are not shown: each distinct text would also stay in the caller's `__warningregistry__`.
+        """
         key = (model, topic)
         if key in self._warned:
             return
         with self._lock:
             if key in self._warned:
                 return
+            if len(self._warned) >= _MAX_WARNED:
+                key = ("", topic)
+                if key in self._warned:
+                    return
+                message += f" (Over {_MAX_WARNED} models were warned about: later warnings like this are not shown.)"
             self._warned.add(key)
         warnings.warn(message, ModelsWarning, stacklevel=stacklevel + 1)
 
@@ -398,6 +413,7 @@ class ModelService:
         raise error from exc
 
     def _normalize_error(self, provider: Provider, exc: Exception, info: ModelInfo) -> ProviderError | None:
+        provider.scrub_error(exc)  # raised as is, kept as the cause or logged: it must not print the key
         try:
             error = provider.map_error(exc, info)
         except Exception as bug:  # a mapping that fails must not turn a provider's error into a raw one
@@ -458,7 +474,7 @@ class ModelService:
             cost = None
             row = None
             source = "none" if price is None else price.origin
-            self._warn_unpriced(target.info.id, price is None, closed_early)
+            self._warn_unpriced(target, price is None, closed_early)
         else:
             row = price.for_input(c.input_tokens)  # the long-context tier, if the request reaches one
             units = row.flat_cost_units(
@@ -489,11 +505,13 @@ class ModelService:
             self.hooks.emit(self.hooks.response, CallEvent(info.id, info.provider, usage, cost, latency, None, None))
         return Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)
 
-    def _warn_unpriced(self, model: str, no_price: bool, closed_early: bool) -> None:
+    def _warn_unpriced(self, target: Target, no_price: bool, closed_early: bool) -> None:
         """Say once per model and reason why a call's cost is None."""
         topic = "price" if no_price else "usage-closed" if closed_early else "usage-missing"
-        if (model, topic) in self._warned:  # every call of an unpriced model gets here: no message built
+        if topic in target.warned:  # every call of an unpriced model gets here: one set lookup, no message built
             return
+        target.warned.add(topic)  # also past the cap of the service's warned set
+        model = target.info.id
         if no_price:
             name = env_name(model)
             message = (

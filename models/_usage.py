@@ -7,16 +7,20 @@ it only when the context is copied, and across `await` and `asyncio.gather` alwa
 
 from __future__ import annotations
 
-import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from types import TracebackType
 
 from ._costs import COST_SCALE
 from ._display import Table, money, repr_html, repr_pretty
+from ._fork import fork_safe_lock
 from ._types import Completion
 
-__all__ = ["Tracker", "UsageLedger", "UsageReport", "UsageTotals"]
+__all__ = ["MAX_OTHER_IDS", "OTHER", "Tracker", "UsageLedger", "UsageReport", "UsageTotals"]
+
+MAX_OTHER_IDS = 1024
+"""Ids outside the catalog (and fine-tunes) that get their own `usage()` entry; later ones share `OTHER`."""
+OTHER = "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +71,7 @@ class _Totals:
     __slots__ = ("_lock", "counts")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         # requests, errors, input, output, cached, written, reasoning, cost units, unpriced
         self.counts = [0] * 9
 
@@ -103,17 +107,29 @@ class _Totals:
 
 
 class UsageLedger:
-    """Per-model totals for one `ModelsAPI`. Callers keep the `_Totals` they get: reset zeroes in place."""
+    """Per-model totals for one `ModelsAPI`. Callers keep the `_Totals` they get: reset zeroes in place.
+
+    Catalog ids always get an entry; other ids (made up, or one per fine-tune) up to
+    `MAX_OTHER_IDS`, then they add to the `OTHER` entry, so their number bounds the memory.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self._by_model: dict[str, _Totals] = {}
+        self._others = 0  # entries of ids outside the catalog
 
-    def totals(self, model_id: str) -> _Totals:
+    def totals(self, model_id: str, in_catalog: bool = True) -> _Totals:
         totals = self._by_model.get(model_id)
         if totals is None:
             with self._lock:
-                totals = self._by_model.setdefault(model_id, _Totals())
+                totals = self._by_model.get(model_id)
+                if totals is None:
+                    if not in_catalog:
+                        if self._others >= MAX_OTHER_IDS:
+                            model_id = OTHER
+                        else:
+                            self._others += 1
+                    totals = self._by_model.setdefault(model_id, _Totals())
         return totals
 
     def snapshot(self) -> dict[str, UsageTotals]:

@@ -78,6 +78,7 @@ class Fault:
     sse_comment: bool = False  # streaming: a ": keep-alive" comment line (legal SSE) before every event
     inject: bytes | None = None  # streaming: these bytes, verbatim, right after the first piece (a bad frame)
     end_after_chunks: int | None = None  # streaming: N pieces, then a clean end of the body, no closing events
+    echo_key: bool = False  # the error message ends with the key header the request sent, as some servers do
 
     @classmethod
     def rate_limit(cls, retry_after: str | None = "0") -> Fault:
@@ -188,6 +189,15 @@ def _error(provider: str, fault: Fault, request_id: str) -> tuple[int, dict[str,
     if fault.kind == "invalid_key":
         details.append(_KEY_INVALID)
     return status, {"error": {**body, "details": details} if details else body}
+
+
+def _echoing_key(provider: str, fault: Fault, headers: dict[str, str]) -> Fault:
+    """`fault` with the request's key header value (Authorization, x-api-key, x-goog-api-key) in its message."""
+    sent = headers.get("authorization") or headers.get("x-api-key") or headers.get("x-goog-api-key") or ""
+    message = fault.message
+    if message == _DEFAULT_MESSAGE and fault.kind is not None:
+        message = _KINDS[fault.kind][_PROVIDERS.index(provider)][2]
+    return replace(fault, message=f"{message} Key sent: {sent}")
 
 
 def _split(text: str, n: int) -> list[str]:
@@ -373,6 +383,8 @@ class _Handler(BaseHTTPRequestHandler):
             item = fake._queue.pop(0) if fake._queue else fake._reply
             reply = item if isinstance(item, Reply) else fake._reply
         fault = item if isinstance(item, Fault) else Fault()
+        if fault.echo_key:
+            fault = _echoing_key(provider, fault, headers)
         extra.update(fault.headers)
         if fault.delay and fake._stopping.wait(fault.delay):
             return self._cut(reset=False)

@@ -197,9 +197,11 @@ class AnthropicProvider(Provider):
 
     def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
         anthropic = import_sdk("anthropic", "anthropic")
-        client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0)
-        guard(client._client)
-        return client
+        # The SDK's own pool without the wrapper whose __del__ schedules `aclose` on whatever loop
+        # is running: a client of a closed loop is dropped in another one (see Provider.async_client).
+        http = anthropic.DefaultAsyncHttpxClient()
+        guard(http)
+        return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0, http_client=http)
 
     def complete(self, request: Request) -> Completion:
         raw = self.client().messages.with_raw_response.create(**_kwargs(request))

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._fork import fork_safe_lock
 from .._messages import Message
 from .._types import Completion
 from ..errors import MissingAPIKeyError, ProviderConnectionError, ProviderError, ProviderTimeoutError
@@ -92,9 +92,10 @@ class Provider:
         self.name = name
         self.settings = settings or ProviderSettings()
         self._client: Any = None
-        self._client_lock = threading.Lock()
+        self._client_lock = fork_safe_lock()
         self._secret: str | None = None  # the key in use, kept only to redact it from error text
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        _LIVE.add(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -173,7 +174,11 @@ class Provider:
         return None
 
     def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
-        """Build the backend's asyncio client; called once per event loop. The default needs none."""
+        """Build the backend's asyncio client; called once per event loop. The default needs none.
+
+        Once its loop has closed the client is dropped, from whatever loop runs then: it must
+        not close itself on that loop when collected (its sockets belong to the dead one).
+        """
         return None
 
     # -- machinery -----------------------------------------------------------------------
@@ -184,9 +189,7 @@ class Provider:
             with self._client_lock:
                 client = self._client
                 if client is None:
-                    key = self._api_key()
-                    client = self._client = self.create_client(key, self._base_url())
-                    self._secret = key
+                    client = self._client = self._new_client(self.create_client)
         return client
 
     def async_client(self) -> Any:
@@ -200,18 +203,36 @@ class Provider:
                 client = self._async_clients.get(loop)
                 if client is None:
                     # A client holds its loop, so the weak key alone would never let go: drop closed loops.
+                    # Their sockets close as the garbage collector frees the dead loop's transports.
                     for closed in [old for old in self._async_clients if old.is_closed()]:
                         del self._async_clients[closed]
-                    key = self._api_key()
-                    client = self._async_clients[loop] = self.create_async_client(key, self._base_url())
-                    self._secret = key
+                    client = self._async_clients[loop] = self._new_client(self.create_async_client)
         return client
 
+    def _new_client(self, create: Callable[[str | None, str | None], Any]) -> Any:
+        """A client from `create`. The key is kept only to redact it from errors, and no frame an
+        error from `create` passed through keeps it as a local (the SDK's constructor has it)."""
+        self._secret = self._api_key()
+        try:
+            return create(self._secret, self._base_url())
+        except BaseException as exc:
+            self.scrub_error(exc)
+            raise
+
+    def scrub_error(self, error: BaseException) -> None:
+        """Take this provider's key out of `error` and what it was raised from, in place
+        (`scrub_exception`); the service does it to every exception a call raises. Without a
+        key there is nothing to hide, and the frames keep their locals for debugging."""
+        if self._secret is None:
+            return
+        from ._common import scrub_exception  # here, not at the top: only a failure gets here
+
+        scrub_exception(error, self._secret)
+
     def reset(self) -> None:
-        """Forget the clients (after `configure` or `fork`); the next call builds new ones."""
+        """Forget the clients (after `configure`); the next call builds new ones."""
         self._client = None
         self._async_clients = weakref.WeakKeyDictionary()
-        self._client_lock = threading.Lock()
 
     def _api_key(self) -> str | None:
         if self.settings.api_key or not self.key_env:
@@ -226,6 +247,24 @@ class Provider:
         if self.settings.base_url or self.base_url_env is None:
             return self.settings.base_url
         return os.environ.get(self.base_url_env) or None
+
+
+_LIVE: weakref.WeakSet[Provider] = weakref.WeakSet()
+_INHERITED: list[object] = []
+"""In a forked child, the parent's SDK clients: kept alive and never used. Collecting one would
+close its connection pool, taking a lock a parent thread may have held at the fork (the
+child hangs) and closing sockets the parent still reads."""
+
+
+def _after_fork_in_child() -> None:
+    """Every provider, a binding's included, builds its own clients in the child: sockets are never shared."""
+    for provider in list(_LIVE):
+        _INHERITED.append((provider._client, provider._async_clients))
+        provider.reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def copy_counts(source: Completion, target: Completion) -> None:

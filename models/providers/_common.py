@@ -38,6 +38,7 @@ __all__ = [
     "json_object",
     "redact",
     "retry_after_from_headers",
+    "scrub_exception",
     "seconds_from",
     "sse_events",
     "stream_ended",
@@ -111,15 +112,87 @@ _SECRET_PATTERNS = (
     (re.compile(r"\b(sk-(?:ant-)?)[A-Za-z0-9_\-]{8,}"), r"\1***"),
     (re.compile(r"\bAIza[0-9A-Za-z_\-]{20,}"), "AIza***"),
 )
+_MAYBE_SECRET = re.compile(r"(?i:bearer\s|[?&](?:key|api_key|access_token)=)|\bsk-|\bAIza")  # one scan before four
 
 
 def redact(text: str, secret: str | None) -> str:
-    """`text` without the provider's key or anything shaped like a credential."""
-    if secret:
-        text = text.replace(secret, "***")
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
+    """`text` without the provider's key or anything shaped like a credential.
+
+    The key is replaced where it stands as a whole token: a short one (a local server's "k")
+    must not take letters out of words.
+    """
+    if secret and secret in text:
+        text = re.sub(_token(secret), "***", text)
+    if _MAYBE_SECRET.search(text):
+        for pattern, replacement in _SECRET_PATTERNS:
+            text = pattern.sub(replacement, text)
     return text
+
+
+def _token(secret: str) -> str:
+    """A pattern matching `secret` where it stands as a whole token."""
+    return rf"(?<![\w-]){re.escape(secret)}(?![\w-])"
+
+
+def scrub_exception(error: BaseException, secret: str | None) -> None:
+    """Take the key out of an SDK exception and the exceptions it was raised from, in place.
+
+    The SDK's exception stays our error's `__cause__` (SPEC §7), so it must print no key
+    wherever it goes: `traceback`, `logging.exception`, a reporter that shows frame locals.
+    In place, not a redacted copy, since the frames that handled it hold it too. `redact`
+    applies to its args and to the text and JSON in its attributes (`message`, `body`,
+    `details`, notes), and to the headers and read body of httpx requests and responses;
+    the frames it passed through keep their file and line but lose their locals
+    (`traceback.clear_frames`): an SDK's frames hold the request headers, key included.
+    Only `raise ... from` links are followed: an implicit `__context__` may be the caller's
+    own exception, not ours to change.
+    """
+    import traceback  # here, not at the top: only a failed call gets here
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = _scrubbed(current.args, secret)
+        attributes = getattr(current, "__dict__", {})
+        for name, value in list(attributes.items()):
+            attributes[name] = _scrubbed(value, secret)
+        if current.__traceback__ is not None:
+            traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or (current.__context__ if current.__suppress_context__ else None)
+
+
+def _scrubbed(value: Any, secret: str | None) -> Any:
+    """`value` redacted: text, bytes and plain JSON containers copied, httpx messages in place."""
+    kind = type(value)
+    if kind is str:
+        return redact(value, secret)
+    if kind is bytes:
+        return re.sub(_token(secret).encode(), b"***", value) if secret and secret.encode() in value else value
+    if kind is dict:
+        return {key: _scrubbed(item, secret) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return kind(_scrubbed(item, secret) for item in value)
+    if _is_http_message(value):
+        headers = value.headers
+        for name, text in list(headers.items()):
+            clean = redact(text, secret)
+            if clean != text:
+                headers[name] = clean
+        state = value.__dict__
+        for name in ("_content", "_text", "_request"):  # a read body as httpx caches it; a response's request
+            if state.get(name) is not None:
+                state[name] = _scrubbed(state[name], secret)
+    return value
+
+
+def _is_http_message(value: Any) -> bool:
+    """An httpx `Request` or `Response` (of `httpx2`, the SDKs' transport, or `httpx`)."""
+    for name in ("httpx2", "httpx"):
+        httpx = sys.modules.get(name)
+        if httpx is not None and isinstance(value, (httpx.Request, httpx.Response)):
+            return True
+    return False
 
 
 def body_error(body: Any) -> Mapping[str, Any]:

@@ -7,9 +7,10 @@ a provider's module (and its SDK) loads the first time a model of that provider 
 from __future__ import annotations
 
 import importlib
-import threading
 from types import MappingProxyType
 from typing import TYPE_CHECKING
+
+from .._fork import fork_safe_lock
 
 if TYPE_CHECKING:
     from ._base import Provider
@@ -32,7 +33,7 @@ class ProviderMap:
     """Provider name → class, for one `ModelsAPI`: the built-ins plus `register_provider` calls."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self._custom: dict[str, type[Provider]] = {}
         self.names: frozenset[str] = frozenset(BUILTIN_PROVIDERS)
 
