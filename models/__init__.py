@@ -12,8 +12,8 @@ both happen on first use.
 from __future__ import annotations
 
 from . import errors
-from ._api import ModelsAPI
-from ._binding import ModelBinding
+from ._facade.api import ModelsAPI
+from ._facade.binding import ModelBinding
 from .errors import (
     AuthenticationError,
     BadResponseError,
@@ -40,40 +40,40 @@ TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~4 m
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._budget import Budget
-    from ._catalog import Capability, ModelInfo
+    from ._call.budget import Budget
+    from ._call.limits import Limit
+    from ._call.service import ModelsWarning
+    from ._call.stream import AsyncStream, Stream
+    from ._catalog.catalog import Capability, ModelInfo
     from ._costs import Price
-    from ._health import ModelHealth
-    from ._hooks import CallEvent
-    from ._limits import Limit
-    from ._router import RouteChoice, Router
-    from ._service import ModelsWarning
-    from ._stream import AsyncStream, Stream
+    from ._facade.router import RouteChoice, Router
+    from ._observe.health import ModelHealth
+    from ._observe.hooks import CallEvent
+    from ._observe.usage import Tracker, UsageTotals
     from ._types import Attempt, Completion, Response, Usage
-    from ._usage import Tracker, UsageTotals
     from .providers import Provider
 
 # Public names whose modules load on first access (PEP 562), so `import models` stays small.
 _LAZY = {
-    "AsyncStream": "_stream",
+    "AsyncStream": "_call.stream",
     "Attempt": "_types",
-    "Limit": "_limits",
-    "ModelHealth": "_health",
-    "RouteChoice": "_router",
-    "Router": "_router",
-    "Budget": "_budget",
-    "CallEvent": "_hooks",
-    "Capability": "_catalog",
+    "Limit": "_call.limits",
+    "ModelHealth": "_observe.health",
+    "RouteChoice": "_facade.router",
+    "Router": "_facade.router",
+    "Budget": "_call.budget",
+    "CallEvent": "_observe.hooks",
+    "Capability": "_catalog.catalog",
     "Completion": "_types",
-    "ModelInfo": "_catalog",
-    "ModelsWarning": "_service",
+    "ModelInfo": "_catalog.catalog",
+    "ModelsWarning": "_call.service",
     "Price": "_costs",
     "Provider": "providers",
     "Response": "_types",
-    "Stream": "_stream",
-    "Tracker": "_usage",
+    "Stream": "_call.stream",
+    "Tracker": "_observe.usage",
     "Usage": "_types",
-    "UsageTotals": "_usage",
+    "UsageTotals": "_observe.usage",
 }
 
 

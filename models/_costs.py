@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ._display import Table, repr_html, repr_pretty
-from ._overrides import FIELDS
+from ._pricing.overrides import FIELDS
 
 __all__ = ["COST_SCALE", "Price", "default_rows", "fine_tuned_rows", "make_price", "row_in_force"]
 

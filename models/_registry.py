@@ -14,7 +14,7 @@ import os
 import threading
 import weakref
 
-from ._catalog import Catalog, ModelInfo, default_catalog
+from ._catalog.catalog import Catalog, ModelInfo, default_catalog
 from ._fork import fork_safe_lock
 from .errors import ProviderNotFoundError
 from .providers._base import Provider, ProviderSettings

@@ -6,9 +6,9 @@ from __future__ import annotations
 import warnings
 
 from models import ModelsAPI
-from models._pricebook import _CACHE_SIZE
-from models._service import _MAX_WARNED, _TARGET_CACHE_SIZE, ModelsWarning
-from models._usage import MAX_OTHER_IDS, OTHER
+from models._call.service import _MAX_WARNED, _TARGET_CACHE_SIZE, ModelsWarning
+from models._observe.usage import MAX_OTHER_IDS, OTHER
+from models._pricing.book import _CACHE_SIZE
 
 IDS = 20_000
 

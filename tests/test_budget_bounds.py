@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from models import BudgetExceededError, ModelsAPI
-from models._budget import input_bound, output_bound
+from models._call.budget import input_bound, output_bound
 from models.providers._base import Request
 
 from .conftest import sample

@@ -18,7 +18,7 @@ from models import (
     ModelsWarning,
     UnsupportedCapabilityError,
 )
-from models._catalog import Catalog
+from models._catalog.catalog import Catalog
 
 from .conftest import sample
 from .fake_llm import FakeLLM, Fault
@@ -167,7 +167,7 @@ def test_capability_checks_happen_before_any_request(wired: ModelsAPI, fake: Fak
 
 
 def test_tools_and_output_formats_need_their_capabilities(api: ModelsAPI) -> None:
-    from models._capabilities import check_options
+    from models._catalog.capabilities import check_options
 
     row = api.resolve("gpt-4o")
     check_options(row, {"tools": [{"type": "function"}], "response_format": {"type": "json_schema"}})

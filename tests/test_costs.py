@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from models import InvalidCostOverrideError, ModelsAPI, ModelsWarning
-from models._overrides import env_name
-from models._pricebook import PriceBook
+from models._pricing.book import PriceBook
+from models._pricing.overrides import env_name
 
 from .conftest import sample
 

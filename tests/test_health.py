@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from models._health import Health, ModelHealth
+from models._observe.health import Health, ModelHealth
 
 M = "openai/gpt-5"
 

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from models._limits import Limit, Limits, MemoryStore, Outcome, Store, Timing
-from models._limits_redis import redacted
+from models._call.limits import Limit, Limits, MemoryStore, Outcome, Store, Timing
+from models._call.limits_redis import redacted
 from models.errors import ConfigurationError, RateLimitError
 
 
@@ -552,6 +552,6 @@ def test_a_missing_redis_package_names_the_extra(limits: Limits, monkeypatch: py
 
 
 def test_importing_models_and_limits_imports_neither_asyncio_nor_redis() -> None:
-    code = "import sys, models, models._limits; print(sorted({'asyncio', 'redis'} & set(sys.modules)))"
+    code = "import sys, models, models._call.limits; print(sorted({'asyncio', 'redis'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"

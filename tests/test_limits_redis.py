@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from models import ConfigurationError, LimitStoreError, ModelsAPI
-from models._limits import Limit, Limits, Reservation
-from models._limits_redis import RedisStore
+from models._call.limits import Limit, Limits, Reservation
+from models._call.limits_redis import RedisStore
 from models.errors import RateLimitError
 
 from .conftest import sample

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from models import InvalidCostOverrideError, ModelsAPI
-from models._overrides import MAX_PRICE
+from models._pricing.overrides import MAX_PRICE
 from models.providers import Completion, Provider, Request
 
 from .conftest import sample

@@ -15,7 +15,7 @@ import pytest
 
 from models import ModelsAPI
 from models._costs import COST_SCALE, Price, row_in_force
-from models._pricebook import PriceBook
+from models._pricing.book import PriceBook
 
 # (label, model as a user writes it, input, output, cached input, cache writes, of which 1-hour, expected USD)
 CASES = [

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from models import ModelsAPI
-from models._catalog import default_catalog
+from models._catalog.catalog import default_catalog
 from models._costs import COST_SCALE, row_in_force
-from models._pricebook import PriceBook
+from models._pricing.book import PriceBook
 
 genai_prices = pytest.importorskip("genai_prices")
 

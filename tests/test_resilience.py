@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from models import AuthenticationError, ContextWindowExceededError, ModelsAPI, RateLimitError, ServerError
-from models._limits import Limits
+from models._call.limits import Limits
 
 from .conftest import MODELS, sample
 from .fake_llm import FakeLLM, Fault, Reply

@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
 from typing import Any
 
-from .._catalog import ModelInfo
-from .._deadline import guard
+from .._catalog.catalog import ModelInfo
 from .._types import Completion, Lazy
 from ..errors import (
     AuthenticationError,
@@ -36,6 +35,7 @@ from ._common import (
     stream_frame,
     transport_error,
 )
+from ._deadline import guard
 
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens; sent when the caller gives none
 _FINISH = {

@@ -13,15 +13,15 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._content.messages import Message
 from .._fork import fork_safe_lock
-from .._messages import Message
 from .._types import Completion
 from ..errors import MissingAPIKeyError, ProviderConnectionError, ProviderError, ProviderTimeoutError
 
 if TYPE_CHECKING:
     import asyncio
 
-    from .._catalog import ModelInfo
+    from .._catalog.catalog import ModelInfo
 
 __all__ = ["DEFAULT_TIMEOUT", "Provider", "ProviderSettings", "Request", "copy_counts", "keywords_of"]
 

@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import closing, suppress
 from typing import Any
 
-from .._catalog import ModelInfo
-from .._deadline import guard
+from .._catalog.catalog import ModelInfo
 from .._types import Completion
 from ..errors import (
     AuthenticationError,
@@ -29,6 +28,7 @@ from ._common import (
     stream_ended,
     transport_error,
 )
+from ._deadline import guard
 
 _FINISH = {
     "STOP": "stop",

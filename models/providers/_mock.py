@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-from .._messages import text_of
+from .._content.messages import text_of
 from .._types import Completion
 from ._base import Provider, Request, copy_counts
 

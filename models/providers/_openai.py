@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
 from typing import Any
 
-from .._catalog import ModelInfo
-from .._deadline import guard
+from .._catalog.catalog import ModelInfo
 from .._types import Completion, Lazy
 from ..errors import (
     AuthenticationError,
@@ -37,6 +36,7 @@ from ._common import (
     stream_frame,
     transport_error,
 )
+from ._deadline import guard
 
 _FINISH = {
     "stop": "stop",

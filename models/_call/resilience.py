@@ -15,8 +15,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, NoReturn
 
-from ._types import Attempt, Response
-from .errors import (
+from .._types import Attempt, Response
+from ..errors import (
     ConfigurationError,
     ContextWindowExceededError,
     LimitStoreError,
@@ -27,7 +27,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from ._service import ModelService, Prepared, Target
+    from .service import ModelService, Prepared, Target
 
 __all__ = ["DEFAULT_FALLBACK_ON", "Chain", "Plan", "acall_chain", "call_chain"]
 

@@ -17,14 +17,14 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ._costs import COST_SCALE
-from ._fork import fork_safe_lock
+from .._costs import COST_SCALE
+from .._fork import fork_safe_lock
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
     from prometheus_client.metrics_core import Metric
 
-    from ._types import Completion
+    from .._types import Completion
 
 __all__ = ["TOKEN_TYPES", "Metrics", "ModelMetrics", "metrics_for"]
 

@@ -11,10 +11,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from types import TracebackType
 
-from ._costs import COST_SCALE
-from ._display import Table, money, repr_html, repr_pretty
-from ._fork import fork_safe_lock
-from ._types import Completion
+from .._costs import COST_SCALE
+from .._display import Table, money, repr_html, repr_pretty
+from .._fork import fork_safe_lock
+from .._types import Completion
 
 __all__ = ["MAX_OTHER_IDS", "OTHER", "Tracker", "UsageLedger", "UsageReport", "UsageTotals"]
 

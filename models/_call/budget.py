@@ -21,17 +21,17 @@ from contextvars import ContextVar, Token
 from decimal import Decimal
 from types import TracebackType
 
-from ._costs import COST_SCALE, Price
-from ._fork import fork_safe_lock
-from ._messages import text_of
-from ._overrides import parse_usd
-from .errors import BudgetExceededError
-from .providers._base import Request
+from .._content.messages import text_of
+from .._costs import COST_SCALE, Price
+from .._fork import fork_safe_lock
+from .._pricing.overrides import parse_usd
+from ..errors import BudgetExceededError
+from ..providers._base import Request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._limits import Reservation
-    from ._metrics import ModelMetrics
+    from .._observe.metrics import ModelMetrics
+    from .limits import Reservation
 
 __all__ = [
     "Budget",

@@ -21,12 +21,12 @@ import re
 from collections.abc import Collection, Mapping
 from decimal import Decimal, InvalidOperation
 
-from ._messages import brief
-from .errors import InvalidCostOverrideError, ModelNotFoundError, ProviderNotFoundError
+from .._content.messages import brief
+from ..errors import InvalidCostOverrideError, ModelNotFoundError, ProviderNotFoundError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._registry import SimpleModelRegistry
+    from .._registry import SimpleModelRegistry
 
 __all__ = ["FIELDS", "MAX_PRICE", "Overrides", "env_name", "parse_usd", "read_overrides"]
 
@@ -152,8 +152,8 @@ class _VariableNames:
     """Which mangled MODEL parts name a model (see the module doc), computed once per read."""
 
     def __init__(self, models: SimpleModelRegistry, json_keys: Collection[str]) -> None:
-        from ._catalog import _PREFIXES  # the bare-name prefixes resolution uses
-        from .providers._registry import PROVIDER_ALIASES
+        from .._catalog.catalog import _PREFIXES  # the bare-name prefixes resolution uses
+        from ..providers._registry import PROVIDER_ALIASES
 
         providers = models.provider_classes.names
         catalog: set[str] = set()

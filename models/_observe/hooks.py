@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ._fork import fork_safe_lock
-from ._types import Usage
+from .._fork import fork_safe_lock
+from .._types import Usage
 
 __all__ = ["CallEvent", "Hook", "Hooks"]
 

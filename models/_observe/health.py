@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Literal, NoReturn
 
-from ._fork import fork_safe_lock
+from .._fork import fork_safe_lock
 
 __all__ = ["Health", "ModelHealth", "State"]
 

@@ -22,21 +22,21 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._binding import collect, fallback_ids
-from ._budget import _OUTPUT_LIMITS
-from ._catalog import Capability
-from ._costs import COST_SCALE
-from ._fork import fork_safe_lock
-from ._messages import normalize, text_of
-from ._resilience import acall_chain, call_chain
+from .._call.budget import _OUTPUT_LIMITS
+from .._call.resilience import acall_chain, call_chain
+from .._catalog.catalog import Capability
+from .._content.messages import normalize, text_of
+from .._costs import COST_SCALE
+from .._fork import fork_safe_lock
+from .binding import collect, fallback_ids
 
 if TYPE_CHECKING:
-    from ._api import ModelsAPI
-    from ._health import ModelHealth
-    from ._resilience import Plan
-    from ._service import Target
-    from ._stream import AsyncStream, Stream
-    from ._types import Response
+    from .._call.resilience import Plan
+    from .._call.service import Target
+    from .._call.stream import AsyncStream, Stream
+    from .._observe.health import ModelHealth
+    from .._types import Response
+    from .api import ModelsAPI
 
 __all__ = ["STRATEGIES", "RouteChoice", "Router"]
 
@@ -204,7 +204,7 @@ class Router:
         merged = {**self._params, **params}
         ranked, excluded = self._rank(prompt, system, merged)
         if not ranked:
-            from .errors import ModelNotFoundError
+            from ..errors import ModelNotFoundError
 
             reasons = "; ".join(f"{c.model}: {c.reason}" for c in excluded)
             raise ModelNotFoundError(f"a router candidate that fits this call ({reasons})")
@@ -250,7 +250,7 @@ class Router:
         **kwargs: Any,
     ) -> Stream:
         """Stream from the best candidate; the next is tried only before the first piece."""
-        from ._stream import Stream
+        from .._call.stream import Stream
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
@@ -292,7 +292,7 @@ class Router:
         **kwargs: Any,
     ) -> AsyncStream:
         """`router.stream(...)` for asyncio."""
-        from ._stream import AsyncStream
+        from .._call.stream import AsyncStream
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from .errors import ProviderError
+from ..errors import ProviderError
 
 __all__ = ["MAX_RETRY_AFTER", "delay_before_retry"]
 

@@ -20,8 +20,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from ._fork import fork_safe_lock
-from .errors import RateLimitError
+from .._fork import fork_safe_lock
+from ..errors import RateLimitError
 
 __all__ = ["Limit", "Limits", "MemoryStore", "Remaining", "Reservation", "Store", "Timing"]
 
@@ -425,7 +425,7 @@ class Limits:
             raise ValueError(f"store must be None, 'memory', a redis:// URL or a Store, not {store!r}")
         cached = self._redis.get(store)
         if cached is None:
-            from ._limits_redis import RedisStore  # only for a shared limit: it imports redis
+            from .limits_redis import RedisStore  # only for a shared limit: it imports redis
 
             built = RedisStore(store)  # outside the lock
             with self._lock:

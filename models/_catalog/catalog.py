@@ -15,12 +15,12 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, SupportsIndex, overload
 
-from ._display import Table, repr_html, repr_pretty
-from .errors import ModelNotFoundError, ProviderNotFoundError
-from .providers._registry import PROVIDER_ALIASES
+from .._display import Table, repr_html, repr_pretty
+from ..errors import ModelNotFoundError, ProviderNotFoundError
+from ..providers._registry import PROVIDER_ALIASES
 
 if TYPE_CHECKING:
-    from ._costs import Price
+    from .._costs import Price
 
 __all__ = ["Capability", "Catalog", "ModelInfo", "ModelList", "default_catalog"]
 
@@ -57,7 +57,7 @@ class Capability(str, enum.Enum):
         """Any case is accepted; anything else raises a `ValueError` that lists the capabilities."""
         if isinstance(value, str) and value.lower() in cls._value2member_map_:
             return cls(value.lower())
-        from ._messages import brief
+        from .._content.messages import brief
 
         names = ", ".join(c.value for c in cls)
         raise ValueError(f"{brief(value)} is not a capability; use one of {names}")
@@ -316,6 +316,6 @@ class Catalog:
 @functools.cache
 def default_catalog() -> Catalog:
     """The built-in catalog, built on first use: `import models` does not pay for 60 rows."""
-    from ._catalog_data import ROWS
+    from .data import ROWS
 
     return Catalog(ROWS)

@@ -10,8 +10,8 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ._limits import Outcome, Store
-from .errors import ConfigurationError, LimitStoreError
+from ..errors import ConfigurationError, LimitStoreError
+from .limits import Outcome, Store
 
 __all__ = ["RedisStore", "redacted"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._catalog import Capability, ModelInfo
-from ._messages import Message
-from .errors import UnsupportedCapabilityError
+from .._content.messages import Message
+from ..errors import UnsupportedCapabilityError
+from .catalog import Capability, ModelInfo
 
 __all__ = ["check_messages", "check_options", "check_streaming", "has_capability_data"]
 

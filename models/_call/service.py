@@ -13,28 +13,28 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._budget import Budget, Hold, active_budgets, estimate_tokens, hold_budgets, scoped_budgets
-from ._capabilities import check_messages, check_options, has_capability_data
-from ._catalog import ModelInfo
-from ._costs import COST_SCALE, Price
-from ._deadline import abounded, bounded
-from ._fork import fork_safe_lock
-from ._health import Health
-from ._hooks import CallEvent, Hooks
-from ._limits import Limit, Limits, aacquire_all, acquire_all
-from ._messages import normalize
-from ._metrics import Metrics, ModelMetrics, metrics_for
-from ._overrides import env_name
-from ._params import check_keywords, check_params
-from ._pricebook import PriceBook
-from ._registry import SimpleModelRegistry
-from ._resilience import DEFAULT_FALLBACK_ON
-from ._retry import delay_before_retry
-from ._types import Completion, Response, Usage
-from ._usage import UsageLedger, _Totals, record_tracked, record_tracked_error
-from .errors import InvalidRequestError, ModelsError, ProviderError, ProviderNotFoundError
-from .providers._base import DEFAULT_TIMEOUT, Provider, Request
-from .providers._common import error_for_status
+from .._catalog.capabilities import check_messages, check_options, has_capability_data
+from .._catalog.catalog import ModelInfo
+from .._content.messages import normalize
+from .._costs import COST_SCALE, Price
+from .._fork import fork_safe_lock
+from .._observe.health import Health
+from .._observe.hooks import CallEvent, Hooks
+from .._observe.metrics import Metrics, ModelMetrics, metrics_for
+from .._observe.usage import UsageLedger, _Totals, record_tracked, record_tracked_error
+from .._pricing.book import PriceBook
+from .._pricing.overrides import env_name
+from .._registry import SimpleModelRegistry
+from .._types import Completion, Response, Usage
+from ..errors import InvalidRequestError, ModelsError, ProviderError, ProviderNotFoundError
+from ..providers._base import DEFAULT_TIMEOUT, Provider, Request
+from ..providers._common import error_for_status
+from ..providers._deadline import abounded, bounded
+from .budget import Budget, Hold, active_budgets, estimate_tokens, hold_budgets, scoped_budgets
+from .limits import Limit, Limits, aacquire_all, acquire_all
+from .params import check_keywords, check_params
+from .resilience import DEFAULT_FALLBACK_ON
+from .retry import delay_before_retry
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry

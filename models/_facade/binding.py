@@ -7,11 +7,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any
 
-    from ._api import ModelsAPI
-    from ._resilience import Plan
-    from ._service import Prepared, Target
-    from ._stream import AsyncStream, Stream
-    from ._types import Response
+    from .._call.resilience import Plan
+    from .._call.service import Prepared, Target
+    from .._call.stream import AsyncStream, Stream
+    from .._types import Response
+    from .api import ModelsAPI
 
 __all__ = ["ModelBinding", "collect", "fallback_ids"]
 
@@ -163,7 +163,7 @@ class ModelBinding:
         system = self._system if system is None else system
         if fallbacks is None and len(self._plan) == 1:  # the hot path: no plan to walk
             return self._api._service.call(self._target, prompt, system, self._prepare(params))
-        from ._resilience import call_chain
+        from .._call.resilience import call_chain
 
         return call_chain(self._api._service, self._plan_for(params, fallbacks), prompt, system)
 
@@ -183,7 +183,7 @@ class ModelBinding:
         **kwargs: Any,
     ) -> Stream:
         """`models.stream(...)` on the bound model."""
-        from ._stream import Stream
+        from .._call.stream import Stream
 
         plan = self._plan_for(
             collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries), fallbacks
@@ -210,7 +210,7 @@ class ModelBinding:
         system = self._system if system is None else system
         if fallbacks is None and len(self._plan) == 1:
             return await self._api._service.acall(self._target, prompt, system, self._prepare(params))
-        from ._resilience import acall_chain
+        from .._call.resilience import acall_chain
 
         return await acall_chain(self._api._service, self._plan_for(params, fallbacks), prompt, system)
 
@@ -230,7 +230,7 @@ class ModelBinding:
         **kwargs: Any,
     ) -> AsyncStream:
         """`models.astream(...)` on the bound model."""
-        from ._stream import AsyncStream
+        from .._call.stream import AsyncStream
 
         plan = self._plan_for(
             collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries), fallbacks
@@ -253,6 +253,6 @@ class ModelBinding:
 
 
 def _rebind(model: str, system: str | None, params: dict[str, Any], fallbacks: tuple[str, ...] = ()) -> ModelBinding:
-    from . import models
+    from .. import models
 
     return models.bind(model, system=system, fallbacks=list(fallbacks) or None, **params)

@@ -11,15 +11,15 @@ import os
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ._costs import Price, default_rows, fine_tuned_rows, make_price, row_in_force
-from ._fork import fork_safe_lock
-from ._overrides import FIELDS, Overrides, env_name, read_overrides
-from .errors import InvalidCostOverrideError
-from .providers._registry import PROVIDER_ALIASES
+from .._costs import Price, default_rows, fine_tuned_rows, make_price, row_in_force
+from .._fork import fork_safe_lock
+from ..errors import InvalidCostOverrideError
+from ..providers._registry import PROVIDER_ALIASES
+from .overrides import FIELDS, Overrides, env_name, read_overrides
 
 if TYPE_CHECKING:
-    from ._catalog import ModelInfo
-    from ._registry import SimpleModelRegistry
+    from .._catalog.catalog import ModelInfo
+    from .._registry import SimpleModelRegistry
 
 __all__ = ["PriceBook"]
 

@@ -14,15 +14,15 @@ from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
-from ._budget import Hold
-from ._capabilities import check_streaming
-from ._deadline import abounded, bounded
-from ._types import Attempt, Completion, Response
-from .errors import ModelsError
+from .._catalog.capabilities import check_streaming
+from .._types import Attempt, Completion, Response
+from ..errors import ModelsError
+from ..providers._deadline import abounded, bounded
+from .budget import Hold
 
 if TYPE_CHECKING:
-    from ._resilience import Plan
-    from ._service import ModelService, Prepared, Target
+    from .resilience import Plan
+    from .service import ModelService, Prepared, Target
 
 __all__ = ["AsyncStream", "Stream"]
 
@@ -137,7 +137,7 @@ class Stream(_StreamState):
         """Open the stream on the first model of the plan that gives a first piece."""
         if len(self._plan) == 1:
             return self._open_one()
-        from ._resilience import Chain
+        from .resilience import Chain
 
         chain, last = Chain(self._service), len(self._plan) - 1
         for index, (target, prepared) in enumerate(self._plan):
@@ -253,7 +253,7 @@ class AsyncStream(_StreamState):
         """Open the stream on the first model of the plan that gives a first piece."""
         if len(self._plan) == 1:
             return await self._open_one()
-        from ._resilience import Chain
+        from .resilience import Chain
 
         chain, last = Chain(self._service), len(self._plan) - 1
         for index, (target, prepared) in enumerate(self._plan):

@@ -11,13 +11,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ._catalog import ModelInfo
-from ._messages import brief
-from .errors import InvalidRequestError
+from .._catalog.catalog import ModelInfo
+from .._content.messages import brief
+from ..errors import InvalidRequestError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .providers._base import Provider
+    from ..providers._base import Provider
 
 __all__ = ["COMMON", "check_keywords", "check_params"]
 

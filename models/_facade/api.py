@@ -12,9 +12,9 @@ import builtins
 import os
 from types import ModuleType
 
-from . import errors as _errors
-from ._binding import ModelBinding, collect, fallback_ids
-from .errors import ModelNotFoundError
+from .. import errors as _errors
+from ..errors import ModelNotFoundError
+from .binding import ModelBinding, collect, fallback_ids
 
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~4 ms; mypy reads either
 if TYPE_CHECKING:
@@ -25,18 +25,18 @@ if TYPE_CHECKING:
 
     from prometheus_client import CollectorRegistry
 
-    from ._budget import Budget
-    from ._catalog import Capability, ModelInfo, ModelList
-    from ._health import ModelHealth
-    from ._hooks import Hook
-    from ._limits import Limit
-    from ._resilience import Plan
-    from ._router import Router
-    from ._service import ModelService, Prepared, Target
-    from ._stream import AsyncStream, Stream
-    from ._types import Response
-    from ._usage import Tracker, UsageReport
-    from .providers._base import Provider
+    from .._call.budget import Budget
+    from .._call.limits import Limit
+    from .._call.resilience import Plan
+    from .._call.service import ModelService, Prepared, Target
+    from .._call.stream import AsyncStream, Stream
+    from .._catalog.catalog import Capability, ModelInfo, ModelList
+    from .._observe.health import ModelHealth
+    from .._observe.hooks import Hook
+    from .._observe.usage import Tracker, UsageReport
+    from .._types import Response
+    from ..providers._base import Provider
+    from .router import Router
 
 # Everything else is imported on first use: `from models import models` loads this module,
 # `errors` and nothing heavy (no SDK, prometheus-client, dataclasses, decimal or asyncio).
@@ -75,7 +75,7 @@ def _int(name: str, value: object) -> int:
 
 def _usd_per_million(name: str, value: object) -> Decimal:
     """A price argument as an exact `Decimal`: a number (or a numeric string), finite and >= 0."""
-    from ._overrides import parse_usd
+    from .._pricing.overrides import parse_usd
 
     number = parse_usd(value, name)
     if not number.is_finite() or number < 0:
@@ -127,7 +127,7 @@ class ModelsAPI:
         with self._lock:
             service = self.__dict__.get("_service")
             if service is None:
-                from ._service import ModelService
+                from .._call.service import ModelService
 
                 registry, initial, most, labels = self._settings
                 service = self.__dict__["_service"] = ModelService(
@@ -161,7 +161,7 @@ class ModelsAPI:
         """
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         if fallbacks is not None:
-            from ._resilience import call_chain
+            from .._call.resilience import call_chain
 
             return call_chain(self._service, self._plan(model, fallbacks, params), prompt, system)
         target, prepared = self._prepare(model, params)
@@ -186,7 +186,7 @@ class ModelsAPI:
         """Iterate the answer's text pieces as they arrive; then `.response` has usage and cost.
 
         With `fallbacks`, the next model is tried only while no piece has arrived."""
-        from ._stream import Stream
+        from .._call.stream import Stream
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         return Stream(self._service, self._plan(model, fallbacks, params), prompt, system)
@@ -210,7 +210,7 @@ class ModelsAPI:
         """`models(...)` for asyncio, on the provider SDK's native async client."""
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         if fallbacks is not None:
-            from ._resilience import acall_chain
+            from .._call.resilience import acall_chain
 
             return await acall_chain(self._service, self._plan(model, fallbacks, params), prompt, system)
         target, prepared = self._prepare(model, params)
@@ -233,7 +233,7 @@ class ModelsAPI:
         **kwargs: Any,
     ) -> AsyncStream:
         """`async for piece in models.astream(...)`; then `.response` has usage and cost."""
-        from ._stream import AsyncStream
+        from .._call.stream import AsyncStream
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         return AsyncStream(self._service, self._plan(model, fallbacks, params), prompt, system)
@@ -289,7 +289,7 @@ class ModelsAPI:
         `capabilities`, of `provider` if given) that picks a model per call by `strategy`:
         cost, latency, quality, balanced, round_robin or manual. With `fallback`, a failed
         call moves down the ranking. `params` are bound like `bind`'s."""
-        from ._router import Router
+        from .router import Router
 
         return Router(
             self,
@@ -386,7 +386,7 @@ class ModelsAPI:
         price = self._service.prices.lookup(self._service.models.resolve(model), _iso_day(at))
         if price is None:
             return None
-        from ._costs import COST_SCALE
+        from .._costs import COST_SCALE
 
         units = price.cost_units(
             input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens
@@ -417,7 +417,7 @@ class ModelsAPI:
         """
         from dataclasses import replace
 
-        from ._catalog import Capability, ModelList
+        from .._catalog.catalog import Capability, ModelList
 
         if isinstance(capabilities, str):
             raise TypeError(f"capabilities must be a list, not one string: use capability={capabilities!r}")
@@ -473,7 +473,7 @@ class ModelsAPI:
     def usage(self) -> UsageReport:
         """Totals per canonical model id since start or the last `reset_usage()`: a `dict`
         that shows as a table in a notebook."""
-        from ._usage import UsageReport
+        from .._observe.usage import UsageReport
 
         return UsageReport(self._service.ledger.snapshot())
 
@@ -482,7 +482,7 @@ class ModelsAPI:
 
     def track(self) -> Tracker:
         """`with models.track() as t:` gives the totals of the calls made inside the block."""
-        from ._usage import Tracker
+        from .._observe.usage import Tracker
 
         return Tracker()
 
@@ -490,13 +490,13 @@ class ModelsAPI:
     def budget(self, usd: float | Decimal | str) -> Budget:
         """`with models.budget(usd=0.50) as b:` — calls inside fail with `BudgetExceededError`
         once they would take `b` past its limit; `b.spent` is exact. Nests; follows tasks."""
-        from ._budget import Budget
+        from .._call.budget import Budget
 
         return Budget(usd)
 
     def set_budget(self, usd: float | Decimal | str | None) -> Budget | None:
         """A limit for every call of this instance, from now on (None removes it)."""
-        from ._budget import Budget
+        from .._call.budget import Budget
 
         self._service.budget = None if usd is None else Budget(usd)
         return self._service.budget
