@@ -369,7 +369,14 @@ def test_a_store_failing_during_the_request_loses_no_answer(
     wired.limit("gpt-4o", rpm=100, tpm=100_000, store=url)  # tpm: the actual tokens are settled in Redis
     fake.enqueue(Fault(delay=0.5))
     fail = _kill if fault == "killed" else lambda server: server.send_signal(signal.SIGSTOP)
-    timer = threading.Timer(0.2, fail, (server,))
+
+    def fail_once_sent() -> None:  # the store fails while the request is at the server, not before
+        deadline = time.monotonic() + 5
+        while not fake.requests and time.monotonic() < deadline:
+            time.sleep(0.005)
+        fail(server)
+
+    timer = threading.Thread(target=fail_once_sent)
     timer.start()
     started = time.monotonic()
     with wired.budget(usd=1) as budget:
