@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from ._call.limits import Limit
     from ._call.service import ModelsWarning
     from ._call.stream import AsyncStream, Stream
-    from ._catalog.catalog import Capability, ModelInfo
+    from ._catalog.info import Capability, ModelInfo
     from ._costs import Price
     from ._facade.router import RouteChoice, Router
     from ._observe.health import ModelHealth
@@ -63,9 +63,9 @@ _LAZY = {
     "Router": "_facade.router",
     "Budget": "_call.budget",
     "CallEvent": "_observe.hooks",
-    "Capability": "_catalog.catalog",
+    "Capability": "_catalog.info",
     "Completion": "_types",
-    "ModelInfo": "_catalog.catalog",
+    "ModelInfo": "_catalog.info",
     "ModelsWarning": "_call.service",
     "Price": "_costs",
     "Provider": "providers",

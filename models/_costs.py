@@ -3,20 +3,46 @@
 Prices are `Decimal` for display and integers of 1e-9 USD per 1M tokens for arithmetic,
 so a cost is an exact integer of 1e-15 USD until it becomes a float once, correctly
 rounded. Each model has dated rows, oldest first; the row in force on a date prices a
-call made then. `_pricebook.py` adds the environment overrides and the optional
+call made then. `_pricing/book.py` adds the environment overrides and the optional
 `genai-prices` fallback; nothing here reads the environment.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ._display import Table, repr_html, repr_pretty
-from ._pricing.overrides import FIELDS
+from ._display import Table, brief, repr_html, repr_pretty
 
-__all__ = ["COST_SCALE", "Price", "default_rows", "fine_tuned_rows", "make_price", "row_in_force"]
+__all__ = [
+    "COST_SCALE",
+    "FIELDS",
+    "Price",
+    "default_rows",
+    "fine_tuned_rows",
+    "make_price",
+    "parse_usd",
+    "row_in_force",
+]
+
+FIELDS = ("input", "output", "cached_input", "cache_write", "cache_write_1h")
+"""The price fields, in the order a row, an override and the pricing rule read them."""
+
+
+def parse_usd(value: object, name: str) -> Decimal:
+    """An amount of USD given as a number, or as a numeric string for an exact decimal ("0.10"),
+    as a `Decimal` (not yet checked to be finite or >= 0). `TypeError` for another type,
+    `ValueError` for a string that is no number; both name the argument."""
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return Decimal(value)  # not via str(): that refuses ints of over 4,300 digits
+    if not isinstance(value, (float, str)):
+        raise TypeError(f"{name} must be a number of USD, not {type(value).__name__}")
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{name} must be a number of USD, not {brief(value)}") from None
+
 
 _PRICE_SCALE = 10**9  # integer price units per USD-per-1M-tokens
 COST_SCALE = 10**15  # integer cost units per USD (= 1e6 tokens * _PRICE_SCALE)

@@ -14,9 +14,20 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
-__all__ = ["Displayed", "Table", "clip", "money", "repr_html", "repr_pretty"]
+__all__ = ["Displayed", "Table", "brief", "clip", "money", "repr_html", "repr_pretty"]
 
 TEXT_LIMIT = 300  # characters of an answer shown; the full text is `.text`
+
+
+def brief(value: object, width: int = 60) -> str:
+    """A repr of `value` for an error message: at most `width` characters and a few levels deep,
+    so a huge or deeply nested (even self-referencing) argument cannot break the message."""
+    import reprlib  # only error messages get here
+
+    shown = reprlib.Repr()
+    shown.maxlevel, shown.maxstring, shown.maxother = 3, width, width
+    text = shown.repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def money(cost: float | None) -> str:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import threading
 import weakref
+from collections.abc import Collection
 
-from ._catalog.catalog import Catalog, ModelInfo, default_catalog
+from ._catalog.catalog import Catalog, default_catalog
+from ._catalog.info import ModelInfo
 from ._fork import fork_safe_lock
 from .errors import ProviderNotFoundError
 from .providers._base import Provider, ProviderSettings
@@ -39,6 +41,11 @@ class SimpleModelRegistry:
     def catalog(self) -> Catalog:
         """The catalog this registry resolves against (the built-in one unless given)."""
         return self._catalog or default_catalog()
+
+    @property
+    def provider_names(self) -> Collection[str]:
+        """The provider names a model id may start with (aliases aside)."""
+        return self.provider_classes.names
 
     def resolve(self, model: str) -> ModelInfo:
         """The `ModelInfo` for a model id string (SPEC §2)."""

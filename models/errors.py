@@ -266,3 +266,15 @@ class BadResponseError(ProviderError):
     """
 
     kind = "bad_response"
+
+
+def _tree(cls: type[ProviderError]) -> list[type[ProviderError]]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found += _tree(sub)
+    return found
+
+
+ERROR_KINDS: tuple[str, ...] = tuple(dict.fromkeys(cls.kind for cls in _tree(ProviderError)))
+"""Every error kind (the `status` label of a failed call), in the tree's order: `configure_resilience`
+takes these for `fallback_on`."""

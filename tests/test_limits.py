@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from models._call.limits import Limit, Limits, MemoryStore, Outcome, Store, Timing
+from models._call.limit_stores import MemoryStore, Outcome, Store
+from models._call.limits import Limit, Limits, Timing
 from models._call.limits_redis import redacted
 from models.errors import ConfigurationError, RateLimitError
 

@@ -85,7 +85,8 @@ def test_import_loads_no_sdk_and_reads_no_env() -> None:
         "os.environ = Env(os.environ)\n"
         "from models import models\n"
         "heavy = ('openai', 'anthropic', 'google.genai', 'httpx2', 'prometheus_client', 'asyncio', 'dataclasses',"
-        " 'decimal', 'json', 'models._call.service', 'models._catalog.catalog', 'models.providers')\n"
+        " 'decimal', 'json', 'models._call', 'models._catalog', 'models._pricing', 'models._observe',"
+        " 'models.providers')\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

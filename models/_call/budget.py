@@ -22,9 +22,8 @@ from decimal import Decimal
 from types import TracebackType
 
 from .._content.messages import text_of
-from .._costs import COST_SCALE, Price
+from .._costs import COST_SCALE, Price, parse_usd
 from .._fork import fork_safe_lock
-from .._pricing.overrides import parse_usd
 from ..errors import BudgetExceededError
 from ..providers._base import Request
 

@@ -16,24 +16,16 @@ from __future__ import annotations
 
 import math
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
 from .._fork import fork_safe_lock
 from ..errors import RateLimitError
+from .limit_stores import FORCE, PEEK, TAKE, UNIT, US, MemoryStore, Store
 
 __all__ = ["Limit", "Limits", "MemoryStore", "Remaining", "Reservation", "Store", "Timing"]
 
-_US = 1_000_000  # microseconds per second
-_UNIT = 60 * _US  # units per token (or request): a bucket of N per minute refills N units per microsecond
-_TAKE, _PEEK, _FORCE = "take", "peek", "force"  # take if it fits / only report / add or remove regardless
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-_FRESH = 1 << 128  # a level above any capacity, so a bucket never used reads as full
-
-Outcome = tuple[int, int, int, int]
-"""What a store reports: wait in µs until both buckets cover the need (0: now), the bucket that
-needs longest (0 none, 1 rpm, 2 tpm), and the rpm and tpm levels in units before the operation."""
 
 
 class Timing(NamedTuple):
@@ -49,98 +41,6 @@ class Remaining(NamedTuple):
 
     requests: float | None
     tokens: float | None
-
-
-class Store(ABC):
-    """Where buckets live. `apply` is atomic for both buckets of one key, whatever the mode."""
-
-    blocking = False
-    """True when `apply` does I/O: the async path runs it in a worker thread, and each call passes
-    the seconds it may take (the rest of the caller's timeout) as `timeout`."""
-
-    @abstractmethod
-    def apply(
-        self,
-        key: str,
-        rpm: int | None,
-        tpm: int | None,
-        requests: int,
-        tokens: int,
-        mode: str,
-        timeout: float | None = None,
-    ) -> Outcome:
-        """Take `requests` and `tokens` (negative: give back) per `mode`, and report the wait."""
-
-    def forget(self, key: str) -> None:  # noqa: B027 - keeping the buckets is a valid choice
-        """The limit on `key` was removed: a limit set on it anew starts full. By default the buckets
-        stay: a store shared by processes keeps them for the others (they expire once full)."""
-
-
-class MemoryStore(Store):
-    """Buckets of this process, behind one lock (held for microseconds, so async calls take it too)."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = fork_safe_lock()
-        # key -> [rpm level, its µs, tpm level, its µs, rpm, tpm]: the rates the levels were written at (0: none)
-        self._buckets: dict[str, list[int]] = {}
-
-    def apply(
-        self,
-        key: str,
-        rpm: int | None,
-        tpm: int | None,
-        requests: int,
-        tokens: int,
-        mode: str,
-        timeout: float | None = None,
-    ) -> Outcome:
-        # Unrolled for the two buckets: this runs under the lock on every call. Never waits: no timeout.
-        wait = which = rpm_level = tpm_level = 0
-        with self._lock:
-            now = round(self._clock() * _US)
-            state = self._buckets.get(key)
-            if state is None:
-                state = self._buckets[key] = [_FRESH, 0, _FRESH, 0, rpm or 0, tpm or 0]
-            if rpm is not None:
-                if state[4] == rpm:
-                    rpm_level = min(rpm * _UNIT, state[0] + max(0, now - state[1]) * rpm)
-                else:
-                    rpm_level = _rescaled(state[0], state[1], state[4], rpm, now)
-                needed = -((rpm_level - requests * _UNIT) // rpm)  # µs until the level covers the need
-                if needed > wait:
-                    wait, which = needed, 1
-            if tpm is not None:
-                if state[5] == tpm:
-                    tpm_level = min(tpm * _UNIT, state[2] + max(0, now - state[3]) * tpm)
-                else:
-                    tpm_level = _rescaled(state[2], state[3], state[5], tpm, now)
-                needed = -((tpm_level - tokens * _UNIT) // tpm)
-                if needed > wait:
-                    wait, which = needed, 2
-            if mode == _FORCE or (mode == _TAKE and not wait):
-                if rpm is not None:
-                    state[0], state[1], state[4] = min(rpm * _UNIT, rpm_level - requests * _UNIT), now, rpm
-                if tpm is not None:
-                    state[2], state[3], state[5] = min(tpm * _UNIT, tpm_level - tokens * _UNIT), now, tpm
-        return wait, which, rpm_level, tpm_level
-
-    def forget(self, key: str) -> None:
-        with self._lock:
-            self._buckets.pop(key, None)
-
-    def __repr__(self) -> str:
-        return "memory"
-
-
-def _rescaled(level: int, since: int, was: int, rate: int, now: int) -> int:
-    """A bucket's level at `now` under `rate`, from one written under the rate `was` (0: never
-    written, so full): raised, what was used still counts and the added capacity is free at once;
-    lowered, the fraction left is kept, so the bucket refills in no more time than it would have."""
-    if not was:
-        return rate * _UNIT
-    level = min(was * _UNIT, level + max(0, now - since) * was)
-    return level + (rate - was) * _UNIT if rate > was else level * rate // was
 
 
 def _check_int(name: str, value: object, low: int | None, *, optional: bool = False) -> None:
@@ -199,12 +99,12 @@ class Limit:
         store gets `timeout` seconds (None: its own limit)."""
         _check_int("tokens_delta", tokens_delta, None)
         if self.tpm is not None and tokens_delta:
-            self.store.apply(self.key, None, self.tpm, 0, tokens_delta, _FORCE, timeout)
+            self.store.apply(self.key, None, self.tpm, 0, tokens_delta, FORCE, timeout)
 
     def remaining(self) -> Remaining:
         """Requests and tokens available now."""
-        _, _, requests, tokens = self.store.apply(self.key, self.rpm, self.tpm, 0, 0, _PEEK)
-        return Remaining(None if self.rpm is None else requests / _UNIT, None if self.tpm is None else tokens / _UNIT)
+        _, _, requests, tokens = self.store.apply(self.key, self.rpm, self.tpm, 0, 0, PEEK)
+        return Remaining(None if self.rpm is None else requests / UNIT, None if self.tpm is None else tokens / UNIT)
 
     def __repr__(self) -> str:
         return f"Limit({self.key!r}, rpm={self.rpm}, tpm={self.tpm}, block={self.block}, store={str(self.store)!r})"
@@ -282,7 +182,7 @@ def _take_all(limits: tuple[Limit, ...], tokens: int, deadline: float, timing: T
     misses: list[_Miss] = []
     try:
         for limit in limits:  # after a miss, only ask how long the others would need
-            mode = _PEEK if misses else _TAKE
+            mode = PEEK if misses else TAKE
             store = limit.store
             timeout = _left(deadline, timing) if store.blocking else None
             wait, which, _, _ = store.apply(limit.key, limit.rpm, limit.tpm, 1, tokens, mode, timeout)
@@ -295,14 +195,14 @@ def _take_all(limits: tuple[Limit, ...], tokens: int, deadline: float, timing: T
             for limit in taken:
                 store = limit.store
                 timeout = _left(deadline, timing) if store.blocking else None
-                store.apply(limit.key, limit.rpm, limit.tpm, -1, -tokens, _FORCE, timeout)
+                store.apply(limit.key, limit.rpm, limit.tpm, -1, -tokens, FORCE, timeout)
     return misses
 
 
 def _delay(misses: list[_Miss], deadline: float, timing: Timing, where: _Where) -> float:
     """Seconds to sleep until every limit has room, or the error to raise now instead."""
     wait, limit, which = max(misses, key=lambda miss: miss[0])
-    delay = wait / _US
+    delay = wait / US
     stop = next((miss for miss in misses if not miss[1].block), None)
     if stop is not None:
         _, limit, which = stop

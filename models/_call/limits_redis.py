@@ -1,6 +1,6 @@
 """The Redis store of client-side rate limits: buckets shared by every process using one server.
 
-Kept apart from `_limits.py` so that limits in this process never import `redis` or parse URLs.
+Kept apart from `limits.py` so that limits in this process never import `redis` or parse URLs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import ConfigurationError, LimitStoreError
-from .limits import Outcome, Store
+from .limit_stores import Outcome, Store
 
 __all__ = ["RedisStore", "redacted"]
 

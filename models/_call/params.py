@@ -11,8 +11,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .._catalog.catalog import ModelInfo
-from .._content.messages import brief
+from .._catalog.info import ModelInfo
+from .._display import brief
 from ..errors import InvalidRequestError
 
 TYPE_CHECKING = False

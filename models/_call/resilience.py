@@ -13,7 +13,8 @@ one whose rate limit's shared store (Redis) failed, since the next model's limit
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .._types import Attempt, Response
 from ..errors import (
@@ -27,11 +28,11 @@ from ..errors import (
 )
 
 if TYPE_CHECKING:
-    from .service import ModelService, Prepared, Target
+    from .service import ModelService
+    from .target import Prepared, Target
 
-__all__ = ["DEFAULT_FALLBACK_ON", "Chain", "Plan", "acall_chain", "call_chain"]
+__all__ = ["Chain", "Plan", "acall_chain", "call_chain", "plan"]
 
-DEFAULT_FALLBACK_ON = frozenset({"rate_limit", "timeout", "connection", "server"})
 """Error kinds that move a call to its next model: the ones another model may not have."""
 
 Plan = tuple[tuple["Target", "Prepared"], ...]
@@ -144,3 +145,8 @@ async def acall_chain(service: ModelService, plan: Plan, prompt: object, system:
             continue
         return chain.done(response)
     chain.exhausted()
+
+
+def plan(service: ModelService, models: Sequence[str], params: dict[str, Any]) -> Plan:
+    """Each model resolved, with `params` translated for it: what `Chain` walks."""
+    return tuple(service.prepared(m, params) for m in models)

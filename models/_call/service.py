@@ -10,36 +10,37 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .._catalog.capabilities import check_messages, check_options, has_capability_data
-from .._catalog.catalog import ModelInfo
+from .._catalog.capabilities import check_messages, check_options
+from .._catalog.info import ModelInfo
 from .._content.messages import normalize
-from .._costs import COST_SCALE, Price
+from .._costs import COST_SCALE
 from .._fork import fork_safe_lock
 from .._observe.health import Health
 from .._observe.hooks import CallEvent, Hooks
-from .._observe.metrics import Metrics, ModelMetrics, metrics_for
-from .._observe.usage import UsageLedger, _Totals, record_tracked, record_tracked_error
+from .._observe.metrics import Metrics, metrics_for
+from .._observe.usage import UsageLedger, record_tracked, record_tracked_error
 from .._pricing.book import PriceBook
 from .._pricing.overrides import env_name
 from .._registry import SimpleModelRegistry
 from .._types import Completion, Response, Usage
-from ..errors import InvalidRequestError, ModelsError, ProviderError, ProviderNotFoundError
+from ..errors import ERROR_KINDS, InvalidRequestError, ModelsError, ProviderError, ProviderNotFoundError
 from ..providers._base import DEFAULT_TIMEOUT, Provider, Request
 from ..providers._common import error_for_status
 from ..providers._deadline import abounded, bounded
 from .budget import Budget, Hold, active_budgets, estimate_tokens, hold_budgets, scoped_budgets
 from .limits import Limit, Limits, aacquire_all, acquire_all
 from .params import check_keywords, check_params
-from .resilience import DEFAULT_FALLBACK_ON
 from .retry import delay_before_retry
+from .target import Prepared, Target
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
 __all__ = [
+    "DEFAULT_FALLBACK_ON",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "CallEvent",
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_FALLBACK_ON = frozenset({"rate_limit", "timeout", "connection", "server"})
+"""The error kinds that move a call to its next model, until `configure_resilience(fallback_on=)`."""
 # Failures that say a model is unwell (they count towards its circuit breaker); others, like
 # a caller's invalid request, say nothing about it.
 _UNHEALTHY = frozenset({"rate_limit", "timeout", "connection", "server"})
@@ -72,55 +75,6 @@ def _unmapped(provider: Provider, exc: Exception, bug: Exception) -> ProviderErr
 
 class ModelsWarning(UserWarning):
     """Something was dropped or is unknown, and the call went ahead anyway."""
-
-
-class Prepared:
-    """Call options translated for one provider: SDK keyword arguments, timeout, retries."""
-
-    __slots__ = ("max_retries", "options", "timeout")
-
-    def __init__(self, options: dict[str, Any], timeout: float, max_retries: int) -> None:
-        self.options = options
-        self.timeout = timeout
-        self.max_retries = max_retries
-
-
-class Target:
-    """One resolved model and everything a call to it needs, looked up once."""
-
-    __slots__ = (
-        "checks_parts",
-        "default",
-        "info",
-        "metrics",
-        "price",
-        "price_generation",
-        "price_until",
-        "provider",
-        "totals",
-        "unsupported",
-        "warned",
-    )
-
-    def __init__(
-        self,
-        info: ModelInfo,
-        provider: Provider,
-        price: tuple[Price | None, float | None],
-        generation: int,
-        metrics: ModelMetrics,
-        totals: _Totals,
-    ) -> None:
-        self.info = info
-        self.provider = provider
-        self.price, self.price_until = price  # the row in force, and when (epoch s) a scheduled one replaces it
-        self.price_generation = generation
-        self.metrics = metrics
-        self.totals = totals
-        self.unsupported = provider.unsupported_for(info)
-        self.checks_parts = has_capability_data(info)  # decided once: prompt parts are checked per call
-        self.default: Prepared | None = None  # the options of a call that passes no parameters
-        self.warned: set[str] = set()  # why its cost was None, once said: a call checks here, not the warned set
 
 
 class ModelService:
@@ -159,6 +113,18 @@ class ModelService:
             if self._health is None or settings:
                 self._health = Health(**settings)
             return self._health
+
+    def configure_resilience(self, fallback_on: Iterable[str] | None, **health: float) -> None:
+        """`models.configure_resilience`: the error kinds that move a call to its next model, and a
+        fresh `Health` with these settings."""
+        if fallback_on is not None:
+            kinds = frozenset(fallback_on)
+            if kinds - set(ERROR_KINDS) or isinstance(fallback_on, str):
+                raise ValueError(
+                    f"fallback_on takes error kinds ({', '.join(sorted(ERROR_KINDS))}), not {fallback_on!r}"
+                )
+            self.fallback_on = kinds
+        self.health(**health)
 
     # -- resolution ----------------------------------------------------------------------
     def metrics(self) -> Metrics:
@@ -214,6 +180,13 @@ class ModelService:
         """Drop cached targets (a provider was replaced); bindings keep the ones they hold."""
         with self._lock:
             self._targets = {}
+
+    def prepared(self, model: str, params: dict[str, Any]) -> tuple[Target, Prepared]:
+        """The target for `model` and the options of a call with `params` (the target's own when none)."""
+        target = self.target(model)
+        prepared = self.prepare(target, params) if params else target.default
+        assert prepared is not None
+        return target, prepared
 
     # -- parameters ----------------------------------------------------------------------
     def prepare(self, target: Target, params: Mapping[str, Any], *, call: bool = True) -> Prepared:

@@ -22,7 +22,8 @@ from .budget import Hold
 
 if TYPE_CHECKING:
     from .resilience import Plan
-    from .service import ModelService, Prepared, Target
+    from .service import ModelService
+    from .target import Prepared, Target
 
 __all__ = ["AsyncStream", "Stream"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from .._content.messages import Message
 from ..errors import UnsupportedCapabilityError
-from .catalog import Capability, ModelInfo
+from .info import Capability, ModelInfo
 
 __all__ = ["check_messages", "check_options", "check_streaming", "has_capability_data"]
 

@@ -7,7 +7,7 @@ past usage can still be priced and old ids still resolve.
 
 from __future__ import annotations
 
-from .catalog import Capability, ModelInfo, with_context_capabilities
+from .info import Capability, ModelInfo, with_context_capabilities
 
 
 def _caps(*names: str) -> frozenset[Capability]:

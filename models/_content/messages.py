@@ -5,29 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._display import brief
 from ..errors import InvalidRequestError
 
-__all__ = ["MAX_PART_DEPTH", "Message", "brief", "normalize", "text_of"]
+__all__ = ["MAX_PART_DEPTH", "Message", "normalize", "text_of"]
 
 Message = dict[str, Any]
 """`{"role": "user" | "assistant", "content": str | list of OpenAI-style parts}`."""
+
 
 _ROLES = ("system", "user", "assistant")
 MAX_PART_DEPTH = 32
 """How deeply a content part may nest dicts and lists. Real parts nest two or three levels
 (`{"type": "image_url", "image_url": {"url": ...}}`); past a few hundred the SDKs' JSON
 encoders raise `RecursionError`, so anything this deep is refused with the part named."""
-
-
-def brief(value: object, width: int = 60) -> str:
-    """A repr of `value` for an error message: at most `width` characters and a few levels deep,
-    so a huge or deeply nested (even self-referencing) argument cannot break the message."""
-    import reprlib  # only error messages get here
-
-    shown = reprlib.Repr()
-    shown.maxlevel, shown.maxstring, shown.maxother = 3, width, width
-    text = shown.repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def normalize(prompt: object, system: str | None, model: str) -> tuple[str | None, list[Message]]:

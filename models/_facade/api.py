@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import _thread  # the lock, without importing threading (1.4 ms) before the first call
 import builtins
-import os
 from types import ModuleType
 
 from .. import errors as _errors
-from ..errors import ModelNotFoundError
 from .binding import ModelBinding, collect, fallback_ids
 
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~4 ms; mypy reads either
@@ -28,9 +26,9 @@ if TYPE_CHECKING:
     from .._call.budget import Budget
     from .._call.limits import Limit
     from .._call.resilience import Plan
-    from .._call.service import ModelService, Prepared, Target
+    from .._call.service import ModelService
     from .._call.stream import AsyncStream, Stream
-    from .._catalog.catalog import Capability, ModelInfo, ModelList
+    from .._catalog.info import Capability, ModelInfo, ModelList
     from .._observe.health import ModelHealth
     from .._observe.hooks import Hook
     from .._observe.usage import Tracker, UsageReport
@@ -42,57 +40,6 @@ if TYPE_CHECKING:
 # `errors` and nothing heavy (no SDK, prometheus-client, dataclasses, decimal or asyncio).
 
 __all__ = ["ModelsAPI"]
-
-_STATUSES = ("active", "deprecated", "retired")
-_MAX_TOKENS = 2**63 - 1  # a provider's token counter is at most an int64; more cannot be priced as a float
-_ERROR_KINDS = frozenset(
-    {"authentication", "rate_limit", "invalid_request", "context_window", "content_filter", "timeout", "connection"}
-    | {"server", "other"}
-)
-
-
-def _iso_day(at: _dt.date | _dt.datetime | None) -> str | None:
-    """The UTC calendar day of `at`, as the price history keys it."""
-    import datetime as _dt
-
-    if at is None:
-        return None
-    if isinstance(at, _dt.datetime):
-        if at.tzinfo is not None:
-            at = at.astimezone(_dt.timezone.utc)
-        return at.date().isoformat()
-    if isinstance(at, _dt.date):
-        return at.isoformat()
-    raise TypeError(f"at must be a date or datetime, not {type(at).__name__}")
-
-
-def _int(name: str, value: object) -> int:
-    """An int argument (not a bool, not a float), or a `TypeError` naming it."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    return value
-
-
-def _usd_per_million(name: str, value: object) -> Decimal:
-    """A price argument as an exact `Decimal`: a number (or a numeric string), finite and >= 0."""
-    from .._pricing.overrides import parse_usd
-
-    number = parse_usd(value, name)
-    if not number.is_finite() or number < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, not {value!r:.40}")
-    return number
-
-
-def _blended(model: ModelInfo) -> Decimal:
-    price = model.price
-    assert price is not None
-    return (3 * price.input + price.output) / 4
-
-
-def _price_order(model: ModelInfo) -> tuple[int, Decimal, str]:
-    from decimal import Decimal
-
-    return (model.price is None, model.price.input if model.price is not None else Decimal(0), model.id)
 
 
 class ModelsAPI:
@@ -164,7 +111,7 @@ class ModelsAPI:
             from .._call.resilience import call_chain
 
             return call_chain(self._service, self._plan(model, fallbacks, params), prompt, system)
-        target, prepared = self._prepare(model, params)
+        target, prepared = self._service.prepared(model, params)
         return self._service.call(target, prompt, system, prepared)
 
     def stream(
@@ -213,7 +160,7 @@ class ModelsAPI:
             from .._call.resilience import acall_chain
 
             return await acall_chain(self._service, self._plan(model, fallbacks, params), prompt, system)
-        target, prepared = self._prepare(model, params)
+        target, prepared = self._service.prepared(model, params)
         return await self._service.acall(target, prompt, system, prepared)
 
     def astream(
@@ -238,19 +185,11 @@ class ModelsAPI:
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         return AsyncStream(self._service, self._plan(model, fallbacks, params), prompt, system)
 
-    def _prepare(self, model: str, params: dict[str, Any]) -> tuple[Target, Prepared]:
-        service = self._service
-        target = service.target(model)
-        prepared = service.prepare(target, params) if params else target.default
-        assert prepared is not None
-        return target, prepared
-
     def _plan(self, model: str, fallbacks: Sequence[str] | None, params: dict[str, Any]) -> Plan:
         """The model and its fallbacks, each resolved and with the parameters translated for it."""
-        return self._plan_models((model, *fallback_ids(fallbacks)), params)
+        from .._call.resilience import plan
 
-    def _plan_models(self, models: Sequence[str], params: dict[str, Any]) -> Plan:
-        return tuple(self._prepare(m, params) for m in models)
+        return plan(self._service, (model, *fallback_ids(fallbacks)), params)
 
     def bind(
         self,
@@ -269,7 +208,7 @@ class ModelsAPI:
     ) -> ModelBinding:
         """Resolve `model`, its provider and price once, for calls in a hot loop (fallbacks too)."""
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
-        return ModelBinding(self, model, system, params, fallback_ids(fallbacks))
+        return ModelBinding(self._service, model, system, params, fallback_ids(fallbacks))
 
     # -- resilience and routing ----------------------------------------------------------
     def router(
@@ -292,7 +231,7 @@ class ModelsAPI:
         from .router import Router
 
         return Router(
-            self,
+            self._service,
             candidates,
             strategy,
             capabilities=capabilities,
@@ -338,15 +277,12 @@ class ModelsAPI:
         connection, server), and the circuit breaker: `failure_threshold` consecutive failures
         put a model in cooldown for `cooldown` seconds (doubling up to `max_cooldown` while its
         probes fail); error rates are over the last `window` seconds. Resets health."""
-        if fallback_on is not None:
-            kinds = frozenset(fallback_on)
-            unknown = kinds - _ERROR_KINDS
-            if unknown or isinstance(fallback_on, str):
-                kinds_list = ", ".join(sorted(_ERROR_KINDS))
-                raise ValueError(f"fallback_on takes error kinds ({kinds_list}), not {fallback_on!r}")
-            self._service.fallback_on = kinds
-        self._service.health(
-            failure_threshold=failure_threshold, cooldown=cooldown, max_cooldown=max_cooldown, window=window
+        self._service.configure_resilience(
+            fallback_on,
+            failure_threshold=failure_threshold,
+            cooldown=cooldown,
+            max_cooldown=max_cooldown,
+            window=window,
         )
 
     # -- costs ---------------------------------------------------------------------------
@@ -368,38 +304,23 @@ class ModelsAPI:
         are part of `output_tokens` and change nothing; `cache_write_1h_tokens` are the part
         of `cache_write_tokens` written for an hour (Anthropic).
         """
-        counts = {
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-            "cached_input_tokens": cached_input_tokens,
-            "cache_write_tokens": cache_write_tokens,
-            "reasoning_tokens": reasoning_tokens,
-            "cache_write_1h_tokens": cache_write_1h_tokens,
-        }
-        for name, count in counts.items():
-            if not 0 <= _int(name, count) <= _MAX_TOKENS:
-                raise ValueError(f"{name} must be a whole number from 0 to 2**63 - 1, not {count!r}")
-        if cached_input_tokens + cache_write_tokens > input_tokens:
-            raise ValueError("cached_input_tokens + cache_write_tokens are part of input_tokens and cannot exceed it")
-        if cache_write_1h_tokens > cache_write_tokens:
-            raise ValueError("cache_write_1h_tokens are part of cache_write_tokens and cannot exceed it")
-        price = self._service.prices.lookup(self._service.models.resolve(model), _iso_day(at))
-        if price is None:
-            return None
-        from .._costs import COST_SCALE
-
-        units = price.cost_units(
-            input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens
+        return self._service.prices.cost(
+            self._service.models.resolve(model),
+            at,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cached_input_tokens=cached_input_tokens,
+            cache_write_tokens=cache_write_tokens,
+            reasoning_tokens=reasoning_tokens,
+            cache_write_1h_tokens=cache_write_1h_tokens,
         )
-        return units / COST_SCALE
 
     # -- the catalog ---------------------------------------------------------------------
     def info(self, model: str) -> ModelInfo:
         """Everything known about a model (read-only), with the price in force today."""
-        from dataclasses import replace
+        from .._catalog.queries import with_price
 
-        info = self._service.models.resolve(model)
-        return replace(info, price=self._service.prices.lookup(info))
+        return with_price(self._service.models.resolve(model), self._service.prices.lookup)
 
     def list(
         self,
@@ -415,55 +336,29 @@ class ModelsAPI:
         input tokens (unpriced models never pass it). The result is a `list` that shows as a
         table in a notebook.
         """
-        from dataclasses import replace
+        from .._catalog.queries import select
 
-        from .._catalog.catalog import Capability, ModelList
-
-        if isinstance(capabilities, str):
-            raise TypeError(f"capabilities must be a list, not one string: use capability={capabilities!r}")
-        wanted = {Capability(c) for c in capabilities} | ({Capability(capability)} if capability else set())
-        name = None if provider is None else self._service.models.provider_name(provider)
-        if status is not None and status not in _STATUSES:
-            raise ValueError(f"status must be one of {', '.join(_STATUSES)} or None (any), not {status!r}")
-        limit = None if max_input_price is None else _usd_per_million("max_input_price", max_input_price)
-        found = []
-        for row in self._service.models.catalog.rows:
-            if (name is not None and row.provider != name) or (status is not None and row.status != status):
-                continue
-            if not wanted <= row.capabilities:
-                continue
-            price = self._service.prices.lookup(row)
-            if limit is not None and (price is None or price.input > limit):
-                continue
-            found.append(replace(row, price=price))
-        return ModelList(sorted(found, key=_price_order))
+        service = self._service
+        name = None if provider is None else service.models.provider_name(provider)
+        return select(
+            service.models.catalog, service.prices.lookup, name, capability, capabilities, max_input_price, status
+        )
 
     def cheapest(
         self, capabilities: Iterable[Capability | str] = (), min_context: int = 0, provider: str | None = None
     ) -> ModelInfo:
         """The active, priced model with these capabilities and context that costs least for a
         typical request (a 3:1 blend of input and output prices)."""
-        _int("min_context", min_context)
-        fits = [
-            m
-            for m in self.list(provider=provider, capabilities=capabilities)
-            if m.price is not None and (m.context_window or 0) >= min_context
-        ]
-        if not fits:
-            raise ModelNotFoundError(
-                f"a model with {', '.join(map(str, capabilities)) or 'any capability'} and a context of at least "
-                f"{min_context} tokens"
-            )
-        return min(fits, key=_blended)
+        from .._catalog.queries import cheapest, whole
+
+        whole("min_context", min_context)
+        return cheapest(self.list(provider=provider, capabilities=capabilities), capabilities, min_context)
 
     def search(self, query: str, limit: int = 10) -> builtins.list[ModelInfo]:
         """Catalog models whose id, name, display name or aliases contain every word of `query`."""
-        from dataclasses import replace
+        from .._catalog.queries import search
 
-        _int("limit", limit)
-        return [replace(m, price=self._service.prices.lookup(m)) for m in self._service.models.catalog.search(query)][
-            :limit
-        ]
+        return search(self._service.models.catalog, self._service.prices.lookup, query, limit)
 
     def reload_costs(self) -> None:
         """Re-read the cost overrides from the environment; bindings pick them up too."""
@@ -546,17 +441,7 @@ class ModelsAPI:
         With `PROMETHEUS_MULTIPROC_DIR` set (gunicorn/uvicorn workers), it serves the sum over
         every worker process; otherwise this instance's registry.
         """
-        from prometheus_client import CollectorRegistry, start_http_server
+        from .._observe.metrics import serve
 
-        if not 0 <= _int("port", port) <= 65535:
-            raise ValueError(f"port must be from 0 to 65535 (0: any free port), not {port}")
-        if not isinstance(addr, str):
-            raise TypeError(f"addr must be a str like '127.0.0.1', not {type(addr).__name__}")
         self._service.metrics()
-        registry = self.registry
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            from prometheus_client import multiprocess
-
-            registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
-        return start_http_server(port, addr, registry=registry)
+        return serve(self.registry, port, addr)

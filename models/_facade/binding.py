@@ -8,10 +8,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .._call.resilience import Plan
-    from .._call.service import Prepared, Target
+    from .._call.service import ModelService
     from .._call.stream import AsyncStream, Stream
+    from .._call.target import Prepared, Target
     from .._types import Response
-    from .api import ModelsAPI
 
 __all__ = ["ModelBinding", "collect", "fallback_ids"]
 
@@ -84,8 +84,8 @@ class ModelBinding:
     instance after unpickling.
     """
 
-    __slots__ = ("_api", "_fallbacks", "_model", "_params", "_plan", "_prepared", "_system", "_target")
-    _api: ModelsAPI
+    __slots__ = ("_fallbacks", "_model", "_params", "_plan", "_prepared", "_service", "_system", "_target")
+    _service: ModelService
     _fallbacks: tuple[str, ...]
     _model: str
     _params: dict[str, Any]
@@ -95,13 +95,17 @@ class ModelBinding:
     _target: Target
 
     def __init__(
-        self, api: ModelsAPI, model: str, system: str | None, params: dict[str, Any], fallbacks: tuple[str, ...] = ()
+        self,
+        service: ModelService,
+        model: str,
+        system: str | None,
+        params: dict[str, Any],
+        fallbacks: tuple[str, ...] = (),
     ) -> None:
-        service = api._service
         targets = map(service.target, (model, *fallbacks))
         plan = tuple((target, service.prepare(target, params, call=False)) for target in targets)
         setattr_ = object.__setattr__
-        setattr_(self, "_api", api)
+        setattr_(self, "_service", service)
         setattr_(self, "_model", model)
         setattr_(self, "_system", system)
         setattr_(self, "_params", dict(params))
@@ -162,10 +166,10 @@ class ModelBinding:
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
         if fallbacks is None and len(self._plan) == 1:  # the hot path: no plan to walk
-            return self._api._service.call(self._target, prompt, system, self._prepare(params))
+            return self._service.call(self._target, prompt, system, self._prepare(params))
         from .._call.resilience import call_chain
 
-        return call_chain(self._api._service, self._plan_for(params, fallbacks), prompt, system)
+        return call_chain(self._service, self._plan_for(params, fallbacks), prompt, system)
 
     def stream(
         self,
@@ -188,7 +192,7 @@ class ModelBinding:
         plan = self._plan_for(
             collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries), fallbacks
         )
-        return Stream(self._api._service, plan, prompt, self._system if system is None else system)
+        return Stream(self._service, plan, prompt, self._system if system is None else system)
 
     async def acall(
         self,
@@ -209,10 +213,10 @@ class ModelBinding:
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
         if fallbacks is None and len(self._plan) == 1:
-            return await self._api._service.acall(self._target, prompt, system, self._prepare(params))
+            return await self._service.acall(self._target, prompt, system, self._prepare(params))
         from .._call.resilience import acall_chain
 
-        return await acall_chain(self._api._service, self._plan_for(params, fallbacks), prompt, system)
+        return await acall_chain(self._service, self._plan_for(params, fallbacks), prompt, system)
 
     def astream(
         self,
@@ -235,13 +239,13 @@ class ModelBinding:
         plan = self._plan_for(
             collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries), fallbacks
         )
-        return AsyncStream(self._api._service, plan, prompt, self._system if system is None else system)
+        return AsyncStream(self._service, plan, prompt, self._system if system is None else system)
 
     def _prepare(self, params: dict[str, Any]) -> Prepared:
         """The bound options, or bound and call-time ones merged (call-time wins)."""
         if not params:
             return self._prepared
-        return self._api._service.prepare(self._target, {**self._params, **params})
+        return self._service.prepare(self._target, {**self._params, **params})
 
     def _plan_for(self, params: dict[str, Any], fallbacks: Sequence[str] | None) -> Plan:
         """The bound plan, or one for call-time parameters or fallbacks."""
@@ -249,10 +253,17 @@ class ModelBinding:
             return self._plan
         merged = {**self._params, **params}
         models = (self._model, *(self._fallbacks if fallbacks is None else fallback_ids(fallbacks)))
-        return self._api._plan_models(models, merged)
+        from .._call.resilience import plan
+
+        return plan(self._service, models, merged)
 
 
 def _rebind(model: str, system: str | None, params: dict[str, Any], fallbacks: tuple[str, ...] = ()) -> ModelBinding:
-    from .. import models
+    # The default instance lives in the package, which imports this module: importing it here would
+    # be a cycle. A module's package is always imported before the module, so it is there to read.
+    import sys
 
-    return models.bind(model, system=system, fallbacks=list(fallbacks) or None, **params)
+    binding: ModelBinding = sys.modules["models"].models.bind(
+        model, system=system, fallbacks=list(fallbacks) or None, **params
+    )
+    return binding

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._call.budget import _OUTPUT_LIMITS
 from .._call.resilience import acall_chain, call_chain
-from .._catalog.catalog import Capability
+from .._call.resilience import plan as chain_plan
+from .._catalog.info import Capability
 from .._content.messages import normalize, text_of
 from .._costs import COST_SCALE
 from .._fork import fork_safe_lock
@@ -32,11 +33,11 @@ from .binding import collect, fallback_ids
 
 if TYPE_CHECKING:
     from .._call.resilience import Plan
-    from .._call.service import Target
+    from .._call.service import ModelService
     from .._call.stream import AsyncStream, Stream
+    from .._call.target import Target
     from .._observe.health import ModelHealth
     from .._types import Response
-    from .api import ModelsAPI
 
 __all__ = ["STRATEGIES", "RouteChoice", "Router"]
 
@@ -67,7 +68,7 @@ class Router:
 
     def __init__(
         self,
-        api: ModelsAPI,
+        service: ModelService,
         candidates: Sequence[str] | None,
         strategy: str,
         *,
@@ -83,11 +84,15 @@ class Router:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
         if len(weights) != 2 or any(not isinstance(w, (int, float)) or w < 0 for w in weights) or not sum(weights):
             raise ValueError(f"weights must be two numbers >= 0 (quality, cost), not both 0: {weights!r}")
-        service = api._service
-        self._api = api
+        self._service = service
         self._capabilities = frozenset(Capability(c) for c in capabilities)
         if candidates is None:  # every active, priced catalog model with the capabilities
-            listed = api.list(provider=provider, capabilities=self._capabilities)
+            from .._catalog.queries import select
+
+            name = None if provider is None else service.models.provider_name(provider)
+            listed = select(
+                service.models.catalog, service.prices.lookup, name, None, self._capabilities, None, "active"
+            )
             candidates = [m.id for m in listed if m.price is not None]
         elif isinstance(candidates, str):
             raise TypeError("candidates must be a list of model ids, not one string")
@@ -121,7 +126,7 @@ class Router:
 
     def health(self) -> dict[str, ModelHealth]:
         """Each candidate's circuit-breaker state, recent error rate and average latency."""
-        return self._api._service.health().snapshot(self.models)
+        return self._service.health().snapshot(self.models)
 
     def _rank(
         self, prompt: object, system: str | None, params: Mapping[str, Any], *, advance: bool = True
@@ -129,7 +134,7 @@ class Router:
         system, messages = normalize(prompt, self._system if system is None else system, "router")
         input_tokens = (len(system or "") + sum(len(text_of(m["content"])) for m in messages)) // 4 + 1
         output = next((params[k] for k in _OUTPUT_LIMITS if isinstance(params.get(k), int)), DEFAULT_OUTPUT_TOKENS)
-        health = self._api._service.health()
+        health = self._service.health()
         eligible: list[Target] = []
         excluded: list[RouteChoice] = []
         for target in self._targets:
@@ -209,9 +214,9 @@ class Router:
             reasons = "; ".join(f"{c.model}: {c.reason}" for c in excluded)
             raise ModelNotFoundError(f"a router candidate that fits this call ({reasons})")
         targets = [t for t, _, _ in ranked] if self._fallback else [ranked[0][0]]
-        service = self._api._service
+        service = self._service
         plan = tuple((t, service.prepare(t, merged)) for t in targets)
-        return plan + self._api._plan_models(fallback_ids(fallbacks), merged)
+        return plan + chain_plan(self._service, fallback_ids(fallbacks), merged)
 
     # -- the call forms, as on a binding --------------------------------------------------
     def __call__(
@@ -232,7 +237,7 @@ class Router:
         """Call the best candidate for this prompt; on failure, the next (when `fallback`)."""
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return call_chain(self._api._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return call_chain(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
     def stream(
         self,
@@ -254,7 +259,7 @@ class Router:
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return Stream(self._api._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return Stream(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
     async def acall(
         self,
@@ -274,7 +279,7 @@ class Router:
         """`router(...)` for asyncio."""
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return await acall_chain(self._api._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return await acall_chain(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
     def astream(
         self,
@@ -296,7 +301,7 @@ class Router:
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return AsyncStream(self._api._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return AsyncStream(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
 
 def _cost(target: Target, input_tokens: int, output_tokens: int) -> float | None:

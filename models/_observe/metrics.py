@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .._types import Completion
 
-__all__ = ["TOKEN_TYPES", "Metrics", "ModelMetrics", "metrics_for"]
+__all__ = ["TOKEN_TYPES", "Metrics", "ModelMetrics", "metrics_for", "serve"]
 
 TOKEN_TYPES = ("input", "output", "cached_input", "cache_write", "reasoning")
 # LLM calls take from tens of milliseconds to minutes.
@@ -335,3 +335,25 @@ def metrics_for(registry: CollectorRegistry | None) -> Metrics:
         if metrics is None:
             metrics = _BY_REGISTRY[registry] = Metrics(registry)
         return metrics
+
+
+def serve(registry: CollectorRegistry, port: int, addr: str) -> Any:
+    """`models.serve_metrics`: the exposition endpoint on `addr:port` (a daemon thread). Under
+    prometheus-client's multiprocess mode (`PROMETHEUS_MULTIPROC_DIR` set: gunicorn or uvicorn
+    workers) it serves the sum over every worker process instead of `registry`."""
+    import os
+
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise TypeError(f"port must be an int, not {type(port).__name__}")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be from 0 to 65535 (0: any free port), not {port}")
+    if not isinstance(addr, str):
+        raise TypeError(f"addr must be a str like '127.0.0.1', not {type(addr).__name__}")
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
+    return start_http_server(port, addr, registry=registry)

@@ -11,15 +11,14 @@ import os
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .._costs import Price, default_rows, fine_tuned_rows, make_price, row_in_force
+from .._catalog.catalog import PROVIDER_ALIASES
+from .._costs import COST_SCALE, FIELDS, Price, default_rows, fine_tuned_rows, make_price, row_in_force
 from .._fork import fork_safe_lock
 from ..errors import InvalidCostOverrideError
-from ..providers._registry import PROVIDER_ALIASES
-from .overrides import FIELDS, Overrides, env_name, read_overrides
+from .overrides import ModelNames, Overrides, env_name, read_overrides
 
 if TYPE_CHECKING:
-    from .._catalog.catalog import ModelInfo
-    from .._registry import SimpleModelRegistry
+    from .._catalog.info import ModelInfo
 
 __all__ = ["PriceBook"]
 
@@ -30,6 +29,22 @@ def _utc_midnight(day: str) -> float:
     return _dt.datetime.fromisoformat(day).replace(tzinfo=_dt.timezone.utc).timestamp()
 
 
+MAX_TOKENS = 2**63 - 1  # a provider's token counter is at most an int64; more cannot be priced as a float
+
+
+def _iso_day(at: _dt.date | _dt.datetime | None) -> str | None:
+    """The UTC calendar day of `at`, as the price history keys it."""
+    if at is None:
+        return None
+    if isinstance(at, _dt.datetime):
+        if at.tzinfo is not None:
+            at = at.astimezone(_dt.timezone.utc)
+        return at.date().isoformat()
+    if isinstance(at, _dt.date):
+        return at.isoformat()
+    raise TypeError(f"at must be a date or datetime, not {type(at).__name__}")
+
+
 def _today() -> str:
     return _dt.datetime.now(_dt.timezone.utc).date().isoformat()
 
@@ -38,7 +53,7 @@ class PriceBook:
     """Defaults plus overrides. `current` is cached per model until its next scheduled change;
     `generation` counts reloads, so holders of a price know to fetch it again."""
 
-    def __init__(self, models: SimpleModelRegistry | None = None) -> None:
+    def __init__(self, models: ModelNames | None = None) -> None:
         self._models = models  # checks that every override names one of its models
         self._lock = fork_safe_lock()
         self._defaults: dict[str, tuple[Price, ...]] | None = None
@@ -85,6 +100,30 @@ class PriceBook:
         if self._overrides is None:
             self.reload()
         return self._compute(model, at)[0]
+
+    def cost(self, model: ModelInfo, at: _dt.date | _dt.datetime | None, **counts: int) -> float | None:
+        """`models.cost`: USD for the token counts of a usage of `model` (checked: whole numbers from
+        0 to 2**63 - 1, the parts within their wholes), by the price in force on the UTC day of `at`
+        (default today); None when the model has no price."""
+        for name, count in counts.items():
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise TypeError(f"{name} must be an int, not {type(count).__name__}")
+            if not 0 <= count <= MAX_TOKENS:
+                raise ValueError(f"{name} must be a whole number from 0 to 2**63 - 1, not {count!r}")
+        inp, cached, write, write_1h = (
+            counts["input_tokens"],
+            counts["cached_input_tokens"],
+            counts["cache_write_tokens"],
+            counts["cache_write_1h_tokens"],
+        )
+        if cached + write > inp:
+            raise ValueError("cached_input_tokens + cache_write_tokens are part of input_tokens and cannot exceed it")
+        if write_1h > write:
+            raise ValueError("cache_write_1h_tokens are part of cache_write_tokens and cannot exceed it")
+        price = self.lookup(model, _iso_day(at))
+        if price is None:
+            return None
+        return price.cost_units(inp, counts["output_tokens"], cached, write, write_1h) / COST_SCALE
 
     def _compute(self, model: ModelInfo, day: str) -> tuple[Price | None, str | None]:
         override = self._override(model)

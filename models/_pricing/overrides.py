@@ -19,18 +19,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from typing import Protocol
 
-from .._content.messages import brief
+from .._costs import FIELDS, parse_usd
+from .._display import brief
 from ..errors import InvalidCostOverrideError, ModelNotFoundError, ProviderNotFoundError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .._registry import SimpleModelRegistry
+    from .._catalog.catalog import Catalog
+    from .._catalog.info import ModelInfo
 
-__all__ = ["FIELDS", "MAX_PRICE", "Overrides", "env_name", "parse_usd", "read_overrides"]
+__all__ = ["MAX_PRICE", "ModelNames", "Overrides", "env_name", "read_overrides"]
 
-FIELDS = ("input", "output", "cached_input", "cache_write", "cache_write_1h")
 # Longest first: CACHED_INPUT ends in _INPUT and CACHE_WRITE_1H starts like CACHE_WRITE.
 _FIELDS_LONGEST_FIRST = ("cache_write_1h", "cached_input", "cache_write", "input", "output")
 MAX_PRICE = Decimal(1_000_000)
@@ -39,6 +41,20 @@ the dearest rate in the table (gpt-5.5-pro's $270 output), so a value above it i
 It also bounds every cost: an int64 of tokens at $1 each is far inside a float, so pricing a
 finished call cannot overflow after the request was paid for."""
 
+
+class ModelNames(Protocol):
+    """What pricing asks of the model registry (`SimpleModelRegistry`): a protocol, so that pricing,
+    a piece every layer reads, imports no layer."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def provider_names(self) -> Collection[str]: ...
+
+    def resolve(self, model: str) -> ModelInfo: ...
+
+
 Overrides = dict[str, dict[str, tuple[int, Decimal]]]
 """`env_name` key → field → (rank, value): a per-field variable (rank 2) beats the JSON (rank 1)."""
 
@@ -46,20 +62,6 @@ Overrides = dict[str, dict[str, tuple[int, Decimal]]]
 def env_name(model_id: str) -> str:
     """The MODEL part of `MODELS_COST_<MODEL>_<FIELD>` for an id (SPEC §4)."""
     return re.sub(r"[^A-Z0-9]+", "_", model_id.upper())
-
-
-def parse_usd(value: object, name: str) -> Decimal:
-    """An amount of USD given as a number, or as a numeric string for an exact decimal ("0.10"),
-    as a `Decimal` (not yet checked to be finite or >= 0). `TypeError` for another type,
-    `ValueError` for a string that is no number; both name the argument."""
-    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return Decimal(value)  # not via str(): that refuses ints of over 4,300 digits
-    if not isinstance(value, (float, str)):
-        raise TypeError(f"{name} must be a number of USD, not {type(value).__name__}")
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{name} must be a number of USD, not {brief(value)}") from None
 
 
 def _number(value: object, where: str) -> Decimal:
@@ -74,7 +76,7 @@ def _number(value: object, where: str) -> Decimal:
     return number
 
 
-def read_overrides(environ: Mapping[str, str], models: SimpleModelRegistry | None = None) -> Overrides:
+def read_overrides(environ: Mapping[str, str], models: ModelNames | None = None) -> Overrides:
     """Parse both override forms into key → field → (rank, value), keys in `env_name` form.
 
     A per-field variable (rank 2) wins over `MODELS_COSTS_JSON` (rank 1). With `models`, a
@@ -132,7 +134,7 @@ def read_overrides(environ: Mapping[str, str], models: SimpleModelRegistry | Non
     return found
 
 
-def _check_model_id(model_id: str, where: str, models: SimpleModelRegistry) -> None:
+def _check_model_id(model_id: str, where: str, models: ModelNames) -> None:
     """Raise unless `model_id` resolves as a call's model id would."""
     try:
         models.resolve(model_id)
@@ -142,7 +144,7 @@ def _check_model_id(model_id: str, where: str, models: SimpleModelRegistry) -> N
             where, f"{brief(model_id)} names no model{hint} (a model the catalog lacks is 'provider/name')"
         ) from None
     except ProviderNotFoundError as exc:
-        known = ", ".join(sorted(models.provider_classes.names))
+        known = ", ".join(sorted(models.provider_names))
         raise InvalidCostOverrideError(
             where, f"{brief(model_id)} names no model: no provider {brief(exc.provider)} (known: {known})"
         ) from None
@@ -151,11 +153,13 @@ def _check_model_id(model_id: str, where: str, models: SimpleModelRegistry) -> N
 class _VariableNames:
     """Which mangled MODEL parts name a model (see the module doc), computed once per read."""
 
-    def __init__(self, models: SimpleModelRegistry, json_keys: Collection[str]) -> None:
-        from .._catalog.catalog import _PREFIXES  # the bare-name prefixes resolution uses
-        from ..providers._registry import PROVIDER_ALIASES
+    def __init__(self, models: ModelNames, json_keys: Collection[str]) -> None:
+        from .._catalog.catalog import (
+            _PREFIXES,  # the bare-name prefixes resolution uses
+            PROVIDER_ALIASES,
+        )
 
-        providers = models.provider_classes.names
+        providers = models.provider_names
         catalog: set[str] = set()
         for row in models.catalog.rows:
             for name in (row.name, *row.aliases):

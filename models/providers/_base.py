@@ -21,8 +21,7 @@ from ..errors import MissingAPIKeyError, ProviderConnectionError, ProviderError,
 if TYPE_CHECKING:
     import asyncio
 
-    from .._catalog.catalog import ModelInfo
-
+    from .._catalog.info import ModelInfo
 __all__ = ["DEFAULT_TIMEOUT", "Provider", "ProviderSettings", "Request", "copy_counts", "keywords_of"]
 
 DEFAULT_TIMEOUT = 600.0

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import closing, suppress
 from typing import Any
 
-from .._catalog.catalog import ModelInfo
+from .._catalog.info import ModelInfo
 from .._types import Completion
 from ..errors import (
     AuthenticationError,

@@ -10,6 +10,7 @@ import importlib
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from .._catalog.catalog import PROVIDER_ALIASES
 from .._fork import fork_safe_lock
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ BUILTIN_PROVIDERS = MappingProxyType(
     }
 )
 
-PROVIDER_ALIASES = MappingProxyType({"gemini": "google", "deepmind": "google", "claude": "anthropic"})
 
 
 class ProviderMap:
