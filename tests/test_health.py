@@ -290,26 +290,40 @@ def test_model_health_is_immutable_comparable_and_readable() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "name"),
+    ("kwargs", "error", "message"),
     [
-        ({"failure_threshold": 0}, "failure_threshold"),
-        ({"failure_threshold": 2.5}, "failure_threshold"),
-        ({"failure_threshold": True}, "failure_threshold"),
-        ({"cooldown": 0}, "cooldown"),
-        ({"cooldown": -1.0}, "cooldown"),
-        ({"cooldown": float("nan")}, "cooldown"),
-        ({"max_cooldown": 0.0}, "max_cooldown"),
-        ({"cooldown": 60.0, "max_cooldown": 30.0}, "max_cooldown"),
-        ({"window": 0.0}, "window"),
-        ({"alpha": 0.0}, "alpha"),
-        ({"alpha": 1.5}, "alpha"),
-        ({"alpha": float("nan")}, "alpha"),
-        ({"max_samples": 0}, "max_samples"),
+        ({"failure_threshold": 0}, ValueError, "failure_threshold must be an int >= 1, not 0"),
+        ({"failure_threshold": 2.5}, TypeError, "failure_threshold must be an int >= 1, not 2.5"),
+        ({"failure_threshold": True}, TypeError, "failure_threshold must be an int >= 1, not True"),
+        ({"failure_threshold": "x"}, TypeError, "failure_threshold must be an int >= 1, not 'x'"),
+        ({"cooldown": 0}, ValueError, "cooldown must be a number of seconds > 0, not 0"),
+        ({"cooldown": -1.0}, ValueError, "cooldown must be a number of seconds > 0, not -1.0"),
+        ({"cooldown": float("nan")}, ValueError, "cooldown must be a number of seconds > 0, not nan"),
+        ({"cooldown": "30"}, TypeError, "cooldown must be a number of seconds > 0, not '30'"),
+        ({"cooldown": True}, TypeError, "cooldown must be a number of seconds > 0, not True"),
+        ({"max_cooldown": 0.0}, ValueError, "max_cooldown must be a number of seconds > 0, not 0.0"),
+        ({"max_cooldown": None}, TypeError, "max_cooldown must be a number of seconds > 0, not None"),
+        (
+            {"cooldown": 60.0, "max_cooldown": 30.0},
+            ValueError,
+            "max_cooldown (30.0) must not be less than cooldown (60.0)",
+        ),
+        ({"window": 0.0}, ValueError, "window must be a number of seconds > 0, not 0.0"),
+        ({"window": [60]}, TypeError, "window must be a number of seconds > 0, not [60]"),
+        ({"alpha": 0.0}, ValueError, "alpha must be a number in (0, 1], not 0.0"),
+        ({"alpha": 1.5}, ValueError, "alpha must be a number in (0, 1], not 1.5"),
+        ({"alpha": float("nan")}, ValueError, "alpha must be a number in (0, 1], not nan"),
+        ({"alpha": "0.3"}, TypeError, "alpha must be a number in (0, 1], not '0.3'"),
+        ({"max_samples": 0}, ValueError, "max_samples must be an int >= 1, not 0"),
+        ({"max_samples": 10.0}, TypeError, "max_samples must be an int >= 1, not 10.0"),
     ],
 )
-def test_invalid_arguments_name_the_argument(kwargs: dict[str, Any], name: str) -> None:
-    with pytest.raises(ValueError, match=f"^{name}"):
+def test_invalid_arguments_name_the_argument_and_the_valid_values(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as caught:
         Health(**kwargs)
+    assert (type(caught.value), str(caught.value)) == (error, message)
 
 
 def test_boundary_arguments_are_accepted() -> None:

@@ -116,15 +116,16 @@ class ModelService:
 
     def configure_resilience(self, fallback_on: Iterable[str] | None, **health: float) -> None:
         """`models.configure_resilience`: the error kinds that move a call to its next model, and a
-        fresh `Health` with these settings."""
+        fresh `Health` with these settings (which checks them). Both are checked before either is set."""
+        kinds = self.fallback_on
         if fallback_on is not None:
             kinds = frozenset(fallback_on)
             if kinds - set(ERROR_KINDS) or isinstance(fallback_on, str):
                 raise ValueError(
                     f"fallback_on takes error kinds ({', '.join(sorted(ERROR_KINDS))}), not {fallback_on!r}"
                 )
-            self.fallback_on = kinds
         self.health(**health)
+        self.fallback_on = kinds
 
     # -- resolution ----------------------------------------------------------------------
     def metrics(self) -> Metrics:

@@ -109,15 +109,21 @@ class _Breaker:
         self.failed: deque[bool] = deque(maxlen=max_samples)
 
 
-def _positive(name: str, value: float) -> float:
+def _positive(name: str, value: object, valid: str = "a number of seconds > 0") -> float:
+    """A number > 0 (not a bool), or a `TypeError`/`ValueError` naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be {valid}, not {value!r}")
     if not value > 0:  # also rejects NaN
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        raise ValueError(f"{name} must be {valid}, not {value!r}")
     return float(value)
 
 
-def _count(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer of at least 1, got {value!r}")
+def _count(name: str, value: object) -> int:
+    """An int >= 1 (not a bool, not a float), or a `TypeError`/`ValueError` naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int >= 1, not {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be an int >= 1, not {value!r}")
     return value
 
 
@@ -149,9 +155,9 @@ class Health:
         if self._max_cooldown < self._cooldown:
             raise ValueError(f"max_cooldown ({max_cooldown!r}) must not be less than cooldown ({cooldown!r})")
         self._window = _positive("window", window)
-        if not 0 < alpha <= 1:
-            raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
-        self._alpha = float(alpha)
+        self._alpha = _positive("alpha", alpha, "a number in (0, 1]")
+        if self._alpha > 1:
+            raise ValueError(f"alpha must be a number in (0, 1], not {alpha!r}")
         self._max_samples = _count("max_samples", max_samples)
         self._clock = clock
         self._lock = fork_safe_lock()
