@@ -8,10 +8,17 @@ One lock per `Health`. Two reads skip it because a stale answer is harmless: `al
 closed breaker (the call raced the opening, as it could have a moment earlier) and `latency`.
 `allow` returns a bool, not a token, so while half-open any counted outcome is taken as the
 probe's, and a probe that is never settled is given up on after one cooldown.
+
+At most `MAX_MODELS` models are kept (one per distinct id recorded: fallbacks, routers and
+made-up ids would otherwise grow it without bound). A new model past that drops the least
+recently recorded closed one, whose history is then lost (a router sees it as unmeasured);
+an open or half-open breaker is never dropped, and while all of them are, a new model is not
+tracked (every attempt on it is allowed) until one closes.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -19,7 +26,10 @@ from typing import Literal, NoReturn
 
 from .._fork import fork_safe_lock
 
-__all__ = ["Health", "ModelHealth", "State"]
+__all__ = ["MAX_MODELS", "Health", "ModelHealth", "State"]
+
+MAX_MODELS = 1024
+"""Models one `Health` keeps; past it a new one drops the least recently recorded closed one."""
 
 State = Literal["closed", "open", "half_open"]
 _CLOSED: State = "closed"
@@ -95,7 +105,7 @@ class ModelHealth:
 class _Breaker:
     """One model's mutable state, changed only under its `Health`'s lock."""
 
-    __slots__ = ("cooldown", "failed", "failures", "latency", "probe_since", "state", "times", "until")
+    __slots__ = ("cooldown", "failed", "failures", "latency", "probe_since", "state", "times", "until", "used")
 
     def __init__(self, cooldown: float, max_samples: int) -> None:
         self.state = _CLOSED
@@ -104,6 +114,7 @@ class _Breaker:
         self.until = 0.0  # while open: when a probe may go
         self.probe_since: float | None = None  # while half-open: when the outstanding probe went
         self.latency: float | None = None
+        self.used = 0.0  # when the last outcome was recorded: the least recent closed one goes first
         # Outcomes in time order, as two parallel deques so recording allocates no tuple.
         self.times: deque[float] = deque(maxlen=max_samples)
         self.failed: deque[bool] = deque(maxlen=max_samples)
@@ -187,10 +198,13 @@ class Health:
         lock = self._lock
         lock.acquire()  # not `with`: the hot path, and try/finally costs less than a context manager
         try:
+            now = self._clock()
             b = self._breakers.get(model)
             if b is None:
-                b = self._breakers[model] = _Breaker(self._cooldown, self._max_samples)
-            now = self._clock()
+                b = self._admit(model)
+                if b is None:
+                    return
+            b.used = now
             b.times.append(now)
             b.failed.append(not ok)
             if ok:
@@ -213,6 +227,21 @@ class Health:
             b.probe_since = None
         finally:
             lock.release()
+
+    def _admit(self, model: str) -> _Breaker | None:
+        """A new breaker for `model`, dropping the least recently recorded closed one at `MAX_MODELS`;
+        None when every one kept is open or half-open. Under the lock; O(MAX_MODELS) only past the cap."""
+        breakers = self._breakers
+        if len(breakers) >= MAX_MODELS:
+            oldest, victim = math.inf, None
+            for name, b in breakers.items():
+                if b.state is _CLOSED and b.used < oldest:
+                    oldest, victim = b.used, name
+            if victim is None:
+                return None
+            del breakers[victim]
+        b = breakers[model] = _Breaker(self._cooldown, self._max_samples)
+        return b
 
     def release(self, model: str) -> None:
         """End an allowed attempt without an outcome, so a half-open breaker can probe again."""
