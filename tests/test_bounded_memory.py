@@ -7,6 +7,7 @@ import warnings
 
 from models import ModelsAPI
 from models._call.service import _MAX_WARNED, _TARGET_CACHE_SIZE, ModelsWarning
+from models._observe.health import MAX_MODELS
 from models._observe.usage import MAX_OTHER_IDS, OTHER
 from models._pricing.book import _CACHE_SIZE
 
@@ -14,7 +15,8 @@ IDS = 20_000
 
 
 def test_twenty_thousand_unknown_ids_stay_within_every_cap(api: ModelsAPI) -> None:
-    assert (_TARGET_CACHE_SIZE, _CACHE_SIZE, MAX_OTHER_IDS, _MAX_WARNED) == (1024, 1024, 1024, 1024)
+    assert (_TARGET_CACHE_SIZE, _CACHE_SIZE, MAX_OTHER_IDS, _MAX_WARNED, MAX_MODELS) == (1024,) * 5
+    api.health()  # on: every call records its model's outcome
     registry = globals().setdefault("__warningregistry__", {})
     registry.clear()
     with warnings.catch_warnings(record=True) as caught:
@@ -34,6 +36,10 @@ def test_twenty_thousand_unknown_ids_stay_within_every_cap(api: ModelsAPI) -> No
     assert usage[OTHER].requests == IDS - 1024
     assert usage[OTHER].input_tokens == 2 * (IDS - 1024)
     assert sum(u.requests for u in usage.values()) == IDS
+    # health: the most recently recorded 1024
+    health = api.health()
+    assert len(health) == 1024
+    assert "mock/m19999" in health and "mock/m18976" in health and "mock/m18975" not in health
     # metric labels, as before: 100 ids, then "other"
     assert len(service._extra_labels) == 100
     assert len(service.metrics()._children) == 101

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import warnings
@@ -270,9 +271,40 @@ def test_without_genai_prices_an_unknown_model_is_unpriced() -> None:
 
 def test_a_stream_needs_streaming(wired: ModelsAPI, fake: FakeLLM) -> None:
     assert not wired.info("gpt-5-pro").supports("streaming")
-    with pytest.raises(UnsupportedCapabilityError, match="streaming"):
-        wired.stream("gpt-5-pro", "hi")
-    with pytest.raises(UnsupportedCapabilityError, match="streaming"):
-        wired.astream("gpt-5-pro", "hi")
+    wired.health()  # recording on: a refusal must not count against the model
+    bound = wired.bind("gpt-5-pro")
+    forms = [
+        lambda: wired.stream("gpt-5-pro", "hi"),
+        lambda: wired.astream("gpt-5-pro", "hi"),
+        lambda: bound.stream("hi"),
+        lambda: bound.astream("hi"),
+        lambda: wired.stream("gpt-5-pro", "hi", fallbacks=["gpt-5"]),
+        lambda: wired.astream("gpt-5-pro", "hi", fallbacks=["gpt-5"]),
+    ]
+    for form in forms:
+        with pytest.raises(UnsupportedCapabilityError, match="streaming"):
+            form()
     assert fake.requests == []
+    # refused before sending: counted once each, as the provider's 400 would have been
+    labels = {"provider": "openai", "model": "openai/gpt-5-pro"}
+    assert sample(wired, "models_requests_total", status="invalid_request", **labels) == len(forms)
+    assert sample(wired, "models_requests_total", status="other", **labels) is None
+    assert wired.usage()["openai/gpt-5-pro"].errors == len(forms)
+    assert "openai/gpt-5-pro" not in wired.health()
     assert "".join(wired.stream("gpt-5", "hi")) == "echo: hi"  # a model that streams still does
+
+
+@pytest.mark.parametrize("form", ["stream", "astream"])
+def test_a_fallback_that_cannot_stream_is_refused_and_counted_once(wired: ModelsAPI, fake: FakeLLM, form: str) -> None:
+    fake.enqueue(Fault.server())
+    stream = getattr(wired, form)("gpt-5", "hi", fallbacks=["gpt-5-pro"], max_retries=0)
+
+    async def first() -> str:
+        return await stream.__anext__()
+
+    with pytest.raises(UnsupportedCapabilityError, match="streaming"):
+        next(stream) if form == "stream" else asyncio.run(first())
+    assert len(fake.requests) == 1  # only the first model's
+    labels = {"provider": "openai", "model": "openai/gpt-5-pro"}
+    assert sample(wired, "models_requests_total", status="invalid_request", **labels) == 1
+    assert sample(wired, "models_requests_total", status="server", provider="openai", model="openai/gpt-5") == 1

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from models._observe.health import Health, ModelHealth
+from models._observe.health import MAX_MODELS, Health, ModelHealth
 
 M = "openai/gpt-5"
 
@@ -290,26 +290,40 @@ def test_model_health_is_immutable_comparable_and_readable() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "name"),
+    ("kwargs", "error", "message"),
     [
-        ({"failure_threshold": 0}, "failure_threshold"),
-        ({"failure_threshold": 2.5}, "failure_threshold"),
-        ({"failure_threshold": True}, "failure_threshold"),
-        ({"cooldown": 0}, "cooldown"),
-        ({"cooldown": -1.0}, "cooldown"),
-        ({"cooldown": float("nan")}, "cooldown"),
-        ({"max_cooldown": 0.0}, "max_cooldown"),
-        ({"cooldown": 60.0, "max_cooldown": 30.0}, "max_cooldown"),
-        ({"window": 0.0}, "window"),
-        ({"alpha": 0.0}, "alpha"),
-        ({"alpha": 1.5}, "alpha"),
-        ({"alpha": float("nan")}, "alpha"),
-        ({"max_samples": 0}, "max_samples"),
+        ({"failure_threshold": 0}, ValueError, "failure_threshold must be an int >= 1, not 0"),
+        ({"failure_threshold": 2.5}, TypeError, "failure_threshold must be an int >= 1, not 2.5"),
+        ({"failure_threshold": True}, TypeError, "failure_threshold must be an int >= 1, not True"),
+        ({"failure_threshold": "x"}, TypeError, "failure_threshold must be an int >= 1, not 'x'"),
+        ({"cooldown": 0}, ValueError, "cooldown must be a number of seconds > 0, not 0"),
+        ({"cooldown": -1.0}, ValueError, "cooldown must be a number of seconds > 0, not -1.0"),
+        ({"cooldown": float("nan")}, ValueError, "cooldown must be a number of seconds > 0, not nan"),
+        ({"cooldown": "30"}, TypeError, "cooldown must be a number of seconds > 0, not '30'"),
+        ({"cooldown": True}, TypeError, "cooldown must be a number of seconds > 0, not True"),
+        ({"max_cooldown": 0.0}, ValueError, "max_cooldown must be a number of seconds > 0, not 0.0"),
+        ({"max_cooldown": None}, TypeError, "max_cooldown must be a number of seconds > 0, not None"),
+        (
+            {"cooldown": 60.0, "max_cooldown": 30.0},
+            ValueError,
+            "max_cooldown (30.0) must not be less than cooldown (60.0)",
+        ),
+        ({"window": 0.0}, ValueError, "window must be a number of seconds > 0, not 0.0"),
+        ({"window": [60]}, TypeError, "window must be a number of seconds > 0, not [60]"),
+        ({"alpha": 0.0}, ValueError, "alpha must be a number in (0, 1], not 0.0"),
+        ({"alpha": 1.5}, ValueError, "alpha must be a number in (0, 1], not 1.5"),
+        ({"alpha": float("nan")}, ValueError, "alpha must be a number in (0, 1], not nan"),
+        ({"alpha": "0.3"}, TypeError, "alpha must be a number in (0, 1], not '0.3'"),
+        ({"max_samples": 0}, ValueError, "max_samples must be an int >= 1, not 0"),
+        ({"max_samples": 10.0}, TypeError, "max_samples must be an int >= 1, not 10.0"),
     ],
 )
-def test_invalid_arguments_name_the_argument(kwargs: dict[str, Any], name: str) -> None:
-    with pytest.raises(ValueError, match=f"^{name}"):
+def test_invalid_arguments_name_the_argument_and_the_valid_values(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as caught:
         Health(**kwargs)
+    assert (type(caught.value), str(caught.value)) == (error, message)
 
 
 def test_boundary_arguments_are_accepted() -> None:
@@ -385,3 +399,62 @@ def test_cooling_is_the_wait_of_an_open_breaker_only() -> None:
     assert health.cooling("m") == 6.0
     clock.now += 6.0
     assert health.cooling("m") == 0.0  # due: the next allow() is the probe
+
+
+def fill(health: Health, clock: Clock, count: int = MAX_MODELS) -> None:
+    """`count` models m0, m1, ..., each recorded one second after the last."""
+    for i in range(count):
+        clock.advance(1)
+        health.record(f"m{i}", True, 0.5)
+
+
+def test_at_most_max_models_are_kept_dropping_the_least_recently_recorded(clock: Clock) -> None:
+    assert MAX_MODELS == 1024
+    health = make(clock)
+    fill(health, clock)
+    assert len(health.snapshot()) == 1024
+    clock.advance(1)
+    health.record("m0", True)  # now the most recent: m1 is the least
+    health.record("new", False)
+    models = health.snapshot()
+    assert len(models) == 1024
+    assert "m1" not in models and "m0" in models and "m2" in models
+    assert models["new"].requests == 1
+    health.record("newer", True)
+    assert len(health.snapshot()) == 1024
+    assert "m2" not in health.snapshot()
+    assert health.latency("m1") is None  # dropped: unmeasured again, closed with zeros
+    assert health.get("m1") == ModelHealth("m1", "closed", 0, 0.0, 0, None, 0.0)
+
+
+def test_an_open_or_half_open_breaker_is_never_dropped(clock: Clock) -> None:
+    health = make(clock, cooldown=30.0)
+    fill(health, clock)
+    open_breaker(health, "m1")
+    clock.advance(31)
+    assert health.allow("m1") is True  # half-open, its probe out
+    open_breaker(health, "m0")
+    for i in range(2, MAX_MODELS):
+        health.record(f"m{i}", True)  # m0 (open) and m1 (half-open) are now the least recently recorded
+    health.record("new", True)
+    models = health.snapshot()
+    assert len(models) == 1024
+    assert (models["m0"].state, models["m1"].state) == ("open", "half_open")
+    assert "m2" not in models and "m3" in models and "new" in models
+
+
+def test_while_every_kept_breaker_is_open_a_new_model_is_not_tracked(clock: Clock) -> None:
+    health = make(clock, failure_threshold=1)
+    for i in range(MAX_MODELS):
+        health.record(f"m{i}", False)
+    health.record("new", False)
+    assert len(health.snapshot()) == 1024
+    assert "new" not in health.snapshot()
+    assert health.allow("new") is True  # untracked: never in cooldown
+    assert health.get("new") == ModelHealth("new", "closed", 0, 0.0, 0, None, 0.0)
+    clock.advance(31)
+    assert health.allow("m5") is True
+    health.record("m5", True)  # m5's probe succeeds: closed, so it can make room
+    health.record("new", False)
+    models = health.snapshot()
+    assert len(models) == 1024 and "m5" not in models and models["new"].state == "open"

@@ -75,6 +75,50 @@ def test_keywords_the_sdk_takes_reach_it(wired: ModelsAPI, fake: FakeLLM) -> Non
     assert fake.requests[-1].body["generationConfig"] == {"topK": 5, "candidateCount": 1, "presencePenalty": 0.25}
 
 
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"temprature": 0.1}, "google does not take the config field 'temprature' (did you mean 'temperature'?)."),
+        (
+            {"maxOutputToken": 5},
+            "google does not take the config field 'maxOutputToken' (did you mean 'maxOutputTokens'",
+        ),
+        (
+            {"top_k": 2, "zzz": 1, "config": {}},
+            "google does not take the config fields 'zzz', 'config' (did you mean 'tool_config' or 'speechConfig' "
+            "or 'image_config'?). (google/gemini-2.5-flash)",
+        ),
+    ],
+)
+def test_a_misspelt_field_in_gemini_config_fails_before_sending(
+    wired: ModelsAPI, fake: FakeLLM, config: dict[str, Any], message: str
+) -> None:
+    model = MODELS["google"]
+    for form in (lambda: wired(model, "hi", config=config), lambda: wired.stream(model, "hi", config=config)):
+        with pytest.raises(InvalidRequestError) as caught:
+            form()
+        assert str(caught.value).startswith(message)
+        assert caught.value.model == model
+    assert fake.requests == []
+    # counted once per call, as the provider's own 400 would have been; never the SDK's ValidationError as "other"
+    assert sample(wired, "models_requests_total", status="invalid_request", **_labels(model)) == 2
+    assert sample(wired, "models_requests_total", status="other", **_labels(model)) is None
+    with pytest.raises(InvalidRequestError, match="config field"):
+        wired.bind(model, config=config)  # a bind is not a request
+    assert sample(wired, "models_requests_total", status="invalid_request", **_labels(model)) == 2
+
+
+def test_gemini_config_as_its_sdk_object_or_a_dict_of_either_spelling_reaches_it(
+    wired: ModelsAPI, fake: FakeLLM
+) -> None:
+    from google.genai import types
+
+    wired(MODELS["google"], "hi", config=types.GenerateContentConfig(top_k=3, max_output_tokens=9))
+    assert fake.requests[-1].body["generationConfig"] == {"topK": 3, "maxOutputTokens": 9}
+    wired(MODELS["google"], "hi", config={"topP": 0.5, "candidate_count": 1})
+    assert fake.requests[-1].body["generationConfig"] == {"topP": 0.5, "candidateCount": 1}
+
+
 def test_keywords_a_call_fills_in_itself_say_so(wired: ModelsAPI) -> None:
     with pytest.raises(InvalidRequestError, match=r"'stream' \(use models\.stream\(\.\.\.\) to stream\)"):
         wired(MODELS["openai"], "hi", stream=True)

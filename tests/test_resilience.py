@@ -146,6 +146,38 @@ def test_which_errors_fall_back_is_configurable(wired: ModelsAPI, fake: FakeLLM)
         wired.configure_resilience(fallback_on=["oops"])
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"failure_threshold": "x"}, TypeError, "failure_threshold must be an int >= 1, not 'x'"),
+        ({"failure_threshold": 0}, ValueError, "failure_threshold must be an int >= 1, not 0"),
+        ({"cooldown": "30"}, TypeError, "cooldown must be a number of seconds > 0, not '30'"),
+        ({"cooldown": -1}, ValueError, "cooldown must be a number of seconds > 0, not -1"),
+        ({"max_cooldown": None}, TypeError, "max_cooldown must be a number of seconds > 0, not None"),
+        ({"window": float("nan")}, ValueError, "window must be a number of seconds > 0, not nan"),
+    ],
+)
+def test_configure_resilience_checks_the_breaker_settings_before_changing_anything(
+    wired: ModelsAPI, kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    health = wired._service.health(failure_threshold=7)
+    with pytest.raises(error) as caught:
+        wired.configure_resilience(fallback_on=["server"], **kwargs)
+    assert (type(caught.value), str(caught.value)) == (error, message)
+    # neither half applied: the fallback kinds and the breakers are the ones from before
+    assert wired._service.fallback_on == frozenset({"rate_limit", "timeout", "connection", "server"})
+    assert wired._service.health() is health
+
+
+def test_limit_checks_its_rates(wired: ModelsAPI) -> None:
+    with pytest.raises(TypeError) as caught:
+        wired.limit("gpt-4o", rpm="5")  # type: ignore[arg-type]
+    assert str(caught.value) == "rpm must be an int or None, not '5'"
+    with pytest.raises(ValueError, match=r"^tpm must be >= 1, not 0$"):
+        wired.limit("gpt-4o", tpm=0)
+    assert wired._service.limits.for_model("openai/gpt-4o", "openai") == ()
+
+
 def test_cooldown_skips_a_failing_model_then_a_probe_brings_it_back(wired: ModelsAPI, fake: FakeLLM) -> None:
     clock = Clock()
     wired._service.health(failure_threshold=2, cooldown=30.0, clock=clock)

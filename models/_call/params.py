@@ -79,8 +79,9 @@ def check_params(model: ModelInfo, params: Mapping[str, Any]) -> None:
 
 
 def check_keywords(model: ModelInfo, provider: Provider, params: Mapping[str, Any]) -> None:
-    """Raise `InvalidRequestError` for a keyword the provider does not take, naming the close
-    valid ones; a provider that declares no keywords (`Provider.keywords`) takes any."""
+    """Raise `InvalidRequestError` for a keyword the provider does not take, or a key of its
+    `Provider.nested_keywords` dict (Gemini's `config`) that is not one, naming the close valid
+    ones; a provider that declares no keywords (`Provider.keywords`) takes any."""
     if not params:  # the common case costs nothing, and never loads the SDK to ask it
         return
     accepted = provider.accepted_keywords
@@ -89,9 +90,16 @@ def check_keywords(model: ModelInfo, provider: Provider, params: Mapping[str, An
     unknown = [name for name in params if name not in COMMON and name not in accepted]
     if unknown:
         raise InvalidRequestError(_unknown(unknown, provider.name, accepted | COMMON), model=model.id)
+    nested = provider.nested_keywords
+    inner = params.get(nested) if nested is not None else None
+    if isinstance(inner, Mapping):  # keys of a dict of keywords, which the SDK would check only when sending
+        unknown = [name for name in inner if name == nested or name not in accepted]
+        if unknown:
+            message = _unknown(unknown, provider.name, accepted - {nested}, f"{nested} field")
+            raise InvalidRequestError(message, model=model.id)
 
 
-def _unknown(names: list[str], provider: str, valid: frozenset[str]) -> str:
+def _unknown(names: list[Any], provider: str, valid: frozenset[str], noun: str = "keyword") -> str:
     import difflib  # only a mistake gets here
 
     problems = []
@@ -99,9 +107,9 @@ def _unknown(names: list[str], provider: str, valid: frozenset[str]) -> str:
         if name in _SET_BY_CALL:
             problems.append(f"{name!r} ({_SET_BY_CALL[name]})")
             continue
-        close = difflib.get_close_matches(name, sorted(valid), n=3, cutoff=0.6)
+        close = difflib.get_close_matches(name, sorted(valid), n=3, cutoff=0.6) if isinstance(name, str) else []
         problems.append(f"{name!r}" + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""))
-    what = "keyword" if len(names) == 1 else "keywords"
+    what = noun if len(names) == 1 else f"{noun}s"
     message = f"{provider} does not take the {what} {', '.join(problems)}."
     if len(valid) <= len(COMMON):
         message += f" It takes {', '.join(sorted(valid))}."

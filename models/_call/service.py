@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .._catalog.capabilities import check_messages, check_options
+from .._catalog.capabilities import check_messages, check_options, check_streaming
 from .._catalog.info import ModelInfo
 from .._content.messages import normalize
 from .._costs import COST_SCALE
@@ -116,15 +116,16 @@ class ModelService:
 
     def configure_resilience(self, fallback_on: Iterable[str] | None, **health: float) -> None:
         """`models.configure_resilience`: the error kinds that move a call to its next model, and a
-        fresh `Health` with these settings."""
+        fresh `Health` with these settings (which checks them). Both are checked before either is set."""
+        kinds = self.fallback_on
         if fallback_on is not None:
             kinds = frozenset(fallback_on)
             if kinds - set(ERROR_KINDS) or isinstance(fallback_on, str):
                 raise ValueError(
                     f"fallback_on takes error kinds ({', '.join(sorted(ERROR_KINDS))}), not {fallback_on!r}"
                 )
-            self.fallback_on = kinds
         self.health(**health)
+        self.fallback_on = kinds
 
     # -- resolution ----------------------------------------------------------------------
     def metrics(self) -> Metrics:
@@ -233,9 +234,14 @@ class ModelService:
         warnings.warn(message, ModelsWarning, stacklevel=stacklevel + 1)
 
     # -- the call ------------------------------------------------------------------------
-    def request(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Request:
-        """Validate the prompt (bad input fails here, before anything is sent) into a `Request`."""
+    def request(
+        self, target: Target, prompt: object, system: str | None, prepared: Prepared, stream: bool = False
+    ) -> Request:
+        """Validate the prompt, and for a `stream` that the model can stream (bad input fails here,
+        before anything is sent), into a `Request`."""
         try:
+            if stream:
+                check_streaming(target.info)
             system, messages = normalize(prompt, system, target.info.id)
             if target.checks_parts and not isinstance(prompt, str):  # a string has no image/audio parts
                 check_messages(target.info, messages)

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
-from .._catalog.capabilities import check_streaming
 from .._types import Attempt, Completion, Response
 from ..errors import ModelsError
 from ..providers._deadline import abounded, bounded
@@ -50,8 +49,7 @@ class _StreamState:
 
     def __init__(self, service: ModelService, plan: Plan, prompt: object, system: str | None) -> None:
         target, prepared = plan[0]
-        check_streaming(target.info)
-        self._request = service.request(target, prompt, system, prepared)  # bad input fails here
+        self._request = service.request(target, prompt, system, prepared, stream=True)  # bad input fails here
         self._service = service
         self._plan = plan  # the model, then its fallbacks: tried in turn until a first piece arrives
         self._prompt, self._system = prompt, system
@@ -85,8 +83,7 @@ class _StreamState:
 
     def _use(self, target: Target, prepared: Prepared) -> None:
         """Switch to a fallback model (its own validation, its own request)."""
-        check_streaming(target.info)
-        self._request = self._service.request(target, self._prompt, self._system, prepared)
+        self._request = self._service.request(target, self._prompt, self._system, prepared, stream=True)
         self._target, self._prepared = target, prepared
 
     def _failed(self, exc: Exception) -> NoReturn:

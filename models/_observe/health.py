@@ -8,10 +8,17 @@ One lock per `Health`. Two reads skip it because a stale answer is harmless: `al
 closed breaker (the call raced the opening, as it could have a moment earlier) and `latency`.
 `allow` returns a bool, not a token, so while half-open any counted outcome is taken as the
 probe's, and a probe that is never settled is given up on after one cooldown.
+
+At most `MAX_MODELS` models are kept (one per distinct id recorded: fallbacks, routers and
+made-up ids would otherwise grow it without bound). A new model past that drops the least
+recently recorded closed one, whose history is then lost (a router sees it as unmeasured);
+an open or half-open breaker is never dropped, and while all of them are, a new model is not
+tracked (every attempt on it is allowed) until one closes.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -19,7 +26,10 @@ from typing import Literal, NoReturn
 
 from .._fork import fork_safe_lock
 
-__all__ = ["Health", "ModelHealth", "State"]
+__all__ = ["MAX_MODELS", "Health", "ModelHealth", "State"]
+
+MAX_MODELS = 1024
+"""Models one `Health` keeps; past it a new one drops the least recently recorded closed one."""
 
 State = Literal["closed", "open", "half_open"]
 _CLOSED: State = "closed"
@@ -95,7 +105,7 @@ class ModelHealth:
 class _Breaker:
     """One model's mutable state, changed only under its `Health`'s lock."""
 
-    __slots__ = ("cooldown", "failed", "failures", "latency", "probe_since", "state", "times", "until")
+    __slots__ = ("cooldown", "failed", "failures", "latency", "probe_since", "state", "times", "until", "used")
 
     def __init__(self, cooldown: float, max_samples: int) -> None:
         self.state = _CLOSED
@@ -104,20 +114,27 @@ class _Breaker:
         self.until = 0.0  # while open: when a probe may go
         self.probe_since: float | None = None  # while half-open: when the outstanding probe went
         self.latency: float | None = None
+        self.used = 0.0  # when the last outcome was recorded: the least recent closed one goes first
         # Outcomes in time order, as two parallel deques so recording allocates no tuple.
         self.times: deque[float] = deque(maxlen=max_samples)
         self.failed: deque[bool] = deque(maxlen=max_samples)
 
 
-def _positive(name: str, value: float) -> float:
+def _positive(name: str, value: object, valid: str = "a number of seconds > 0") -> float:
+    """A number > 0 (not a bool), or a `TypeError`/`ValueError` naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be {valid}, not {value!r}")
     if not value > 0:  # also rejects NaN
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        raise ValueError(f"{name} must be {valid}, not {value!r}")
     return float(value)
 
 
-def _count(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer of at least 1, got {value!r}")
+def _count(name: str, value: object) -> int:
+    """An int >= 1 (not a bool, not a float), or a `TypeError`/`ValueError` naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int >= 1, not {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be an int >= 1, not {value!r}")
     return value
 
 
@@ -149,9 +166,9 @@ class Health:
         if self._max_cooldown < self._cooldown:
             raise ValueError(f"max_cooldown ({max_cooldown!r}) must not be less than cooldown ({cooldown!r})")
         self._window = _positive("window", window)
-        if not 0 < alpha <= 1:
-            raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
-        self._alpha = float(alpha)
+        self._alpha = _positive("alpha", alpha, "a number in (0, 1]")
+        if self._alpha > 1:
+            raise ValueError(f"alpha must be a number in (0, 1], not {alpha!r}")
         self._max_samples = _count("max_samples", max_samples)
         self._clock = clock
         self._lock = fork_safe_lock()
@@ -181,10 +198,13 @@ class Health:
         lock = self._lock
         lock.acquire()  # not `with`: the hot path, and try/finally costs less than a context manager
         try:
+            now = self._clock()
             b = self._breakers.get(model)
             if b is None:
-                b = self._breakers[model] = _Breaker(self._cooldown, self._max_samples)
-            now = self._clock()
+                b = self._admit(model)
+                if b is None:
+                    return
+            b.used = now
             b.times.append(now)
             b.failed.append(not ok)
             if ok:
@@ -207,6 +227,21 @@ class Health:
             b.probe_since = None
         finally:
             lock.release()
+
+    def _admit(self, model: str) -> _Breaker | None:
+        """A new breaker for `model`, dropping the least recently recorded closed one at `MAX_MODELS`;
+        None when every one kept is open or half-open. Under the lock; O(MAX_MODELS) only past the cap."""
+        breakers = self._breakers
+        if len(breakers) >= MAX_MODELS:
+            oldest, victim = math.inf, None
+            for name, b in breakers.items():
+                if b.state is _CLOSED and b.used < oldest:
+                    oldest, victim = b.used, name
+            if victim is None:
+                return None
+            del breakers[victim]
+        b = breakers[model] = _Breaker(self._cooldown, self._max_samples)
+        return b
 
     def release(self, model: str) -> None:
         """End an allowed attempt without an outcome, so a half-open breaker can probe again."""

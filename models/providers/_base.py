@@ -86,6 +86,9 @@ class Provider:
     base_url_env: ClassVar[str | None] = None
     #: Common parameters (SPEC §1) this provider cannot send; dropped with a warning.
     unsupported: ClassVar[frozenset[str]] = frozenset()
+    #: A keyword whose dict holds more of the keywords `keywords()` names (Gemini's `config`):
+    #: its keys are checked against them too. Any other value (the SDK's own object) is not.
+    nested_keywords: ClassVar[str | None] = None
 
     def __init__(self, name: str, settings: ProviderSettings | None = None) -> None:
         self.name = name

@@ -146,6 +146,7 @@ class GoogleProvider(Provider):
 
     key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     base_url_env = "GOOGLE_GEMINI_BASE_URL"
+    nested_keywords = "config"  # a dict of GenerateContentConfig fields, as the keywords are
 
     def create_client(self, api_key: str | None, base_url: str | None) -> Any:
         genai = import_sdk("google.genai", "google-genai")
