@@ -84,7 +84,6 @@ def _blended(model: ModelInfo) -> Decimal:
 def cheapest(listed: ModelList, capabilities: Iterable[Capability | str], min_context: int) -> ModelInfo:
     """The priced row of `listed` with at least `min_context` that costs least for a typical
     request (a 3:1 blend of input and output prices)."""
-    whole("min_context", min_context)
     fits = [m for m in listed if m.price is not None and (m.context_window or 0) >= min_context]
     if not fits:
         raise ModelNotFoundError(

@@ -351,7 +351,7 @@ class ModelsAPI:
         typical request (a 3:1 blend of input and output prices)."""
         from .._catalog.queries import cheapest, whole
 
-        whole("min_context", min_context)
+        whole("min_context", min_context)  # before listing: a bad argument fails whatever the catalog holds
         return cheapest(self.list(provider=provider, capabilities=capabilities), capabilities, min_context)
 
     def search(self, query: str, limit: int = 10) -> builtins.list[ModelInfo]:
