@@ -14,21 +14,12 @@ from typing import Any
 from .._catalog.info import ModelInfo
 from .._display import brief
 from ..errors import InvalidRequestError
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from ..providers._base import Provider
+from ..providers._base import SET_BY_CALL, Provider
 
 __all__ = ["COMMON", "check_keywords", "check_params"]
 
 COMMON = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed", "timeout", "max_retries"})
 """The common parameters (SPEC §1): every provider takes them (or drops them with a warning)."""
-# Keywords a call fills in itself: passing one is a mistake with a better fix than a near name.
-_SET_BY_CALL = {
-    "model": "the model is the call's first argument",
-    "messages": "the messages are the prompt, the call's second argument",
-    "stream": "use models.stream(...) to stream",
-}
 
 _RANGES = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0)}
 
@@ -104,8 +95,8 @@ def _unknown(names: list[Any], provider: str, valid: frozenset[str], noun: str =
 
     problems = []
     for name in names:
-        if name in _SET_BY_CALL:
-            problems.append(f"{name!r} ({_SET_BY_CALL[name]})")
+        if name in SET_BY_CALL:
+            problems.append(f"{name!r} ({SET_BY_CALL[name]})")
             continue
         close = difflib.get_close_matches(name, sorted(valid), n=3, cutoff=0.6) if isinstance(name, str) else []
         problems.append(f"{name!r}" + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""))

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from .._catalog.info import ModelInfo
-__all__ = ["DEFAULT_TIMEOUT", "Provider", "ProviderSettings", "Request", "copy_counts", "keywords_of"]
+__all__ = ["DEFAULT_TIMEOUT", "SET_BY_CALL", "Provider", "ProviderSettings", "Request", "copy_counts", "keywords_of"]
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds per attempt when the caller gives none (Anthropic's SDK refuses long requests without one)."""
@@ -275,7 +275,12 @@ def copy_counts(source: Completion, target: Completion) -> None:
         setattr(target, name, getattr(source, name))
 
 
-_SET_BY_CALL = frozenset({"self", "model", "messages", "stream"})
+SET_BY_CALL = {
+    "model": "the model is the call's first argument",
+    "messages": "the messages are the prompt, the call's second argument",
+    "stream": "use models.stream(...) to stream",
+}
+"""Keywords every call fills in itself, with the fix for passing one (the service's keyword check says it)."""
 
 
 def keywords_of(method: Callable[..., Any]) -> frozenset[str] | None:
@@ -286,4 +291,4 @@ def keywords_of(method: Callable[..., Any]) -> frozenset[str] | None:
     parameters = inspect.signature(method).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return None
-    return frozenset(p.name for p in parameters) - _SET_BY_CALL
+    return frozenset(p.name for p in parameters) - {"self", *SET_BY_CALL}
