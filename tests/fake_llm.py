@@ -57,6 +57,13 @@ class Reply:
     blocked: bool = False  # google: promptFeedback SAFETY; anthropic: "refusal"; openai: "content_filter"
     chunks: int = 3  # streaming: pieces the text is split into (fewer if the text is shorter)
     first_chunk_delay: float = 0.0  # streaming: seconds between the headers and the first piece
+    # Tool calls the answer makes, in order: (id, name, arguments). Rendered in each provider's own
+    # shape (OpenAI message.tool_calls / streamed tool_call deltas, Anthropic tool_use blocks /
+    # input_json_delta, Gemini functionCall parts), after the text if there is any. Set
+    # finish_reason="tool_calls" with them, as the APIs do.
+    tool_calls: tuple[tuple[str, str, dict[str, Any]], ...] = ()
+    refusal: str | None = None  # openai: message.refusal (structured outputs), content null
+    thought_signature: str | None = None  # google: thoughtSignature on the first functionCall part
 
 
 @dataclass(frozen=True)
