@@ -41,7 +41,10 @@ _WEATHER = {
     "required": ["city"],
 }
 _TIME = {"type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]}
-_SPECS = (("get_weather", "Current weather in a city.", _WEATHER), ("get_time", "The local time in an IANA time zone.", _TIME))
+_SPECS = (
+    ("get_weather", "Current weather in a city.", _WEATHER),
+    ("get_time", "The local time in an IANA time zone.", _TIME),
+)
 
 
 def _raw_tools(provider: str, client: Any) -> Any:
@@ -77,13 +80,17 @@ def _raw_tools(provider: str, client: Any) -> Any:
 def _raw_structured(provider: str, client: Any) -> Any:
     model = MODELS[provider]
     if provider == "openai":
-        return lambda: client.chat.completions.parse(
-            model=model, messages=MESSAGES, response_format=City, timeout=600
-        ).choices[0].message.parsed
+        return lambda: (
+            client.chat.completions.parse(model=model, messages=MESSAGES, response_format=City, timeout=600)
+            .choices[0]
+            .message.parsed
+        )
     if provider == "anthropic":
-        return lambda: client.messages.parse(
-            model=model, messages=MESSAGES, max_tokens=4096, output_format=City, timeout=600
-        ).parsed_output
+        return lambda: (
+            client.messages.parse(
+                model=model, messages=MESSAGES, max_tokens=4096, output_format=City, timeout=600
+            ).parsed_output
+        )
     config = {"response_mime_type": "application/json", "response_schema": City}
     return lambda: client.models.generate_content(model=model, contents="hello", config=config).parsed
 
