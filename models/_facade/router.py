@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._call.budget import _OUTPUT_LIMITS
-from .._call.resilience import acall_chain, call_chain
 from .._call.resilience import plan as chain_plan
+from .._call.tool_loop import acall_plan, call_plan
 from .._catalog.info import Capability
 from .._content.messages import normalize, text_of
 from .._costs import COST_SCALE
@@ -61,6 +61,19 @@ class RouteChoice:
     def __repr__(self) -> str:
         where = f"#{self.rank}" if self.rank is not None else "excluded"
         return f"RouteChoice({self.model!r}, {where}, score={self.score!r}, {self.reason!r})"
+
+
+def _needs(params: Mapping[str, Any]) -> frozenset[Capability]:
+    """What this call's tools and response format need of a model (SPEC §8, §9): a candidate the
+    catalog says lacks it is passed over, as `prepare` would refuse it."""
+    needs = set()
+    if params.get("tools"):
+        needs.add(Capability.FUNCTION_CALLING)
+    output = params.get("response_format")
+    is_json = output == "json" or (isinstance(output, Mapping) and output.get("type") == "json_object")
+    if output is not None and not is_json:
+        needs.add(Capability.STRUCTURED_OUTPUT)
+    return frozenset(needs)
 
 
 class Router:
@@ -137,9 +150,12 @@ class Router:
         health = self._service.health()
         eligible: list[Target] = []
         excluded: list[RouteChoice] = []
+        needs = _needs(params)
         for target in self._targets:
             info = target.info
             missing = sorted(c.value for c in self._capabilities - info.capabilities)
+            if not missing and needs and Capability.TEXT_INPUT in info.capabilities:  # only models with data
+                missing = sorted(c.value for c in needs - info.capabilities)
             if missing:
                 excluded.append(RouteChoice(info.id, None, None, f"lacks {', '.join(missing)}"))
             elif info.context_window is not None and input_tokens + output > info.context_window:
@@ -237,7 +253,7 @@ class Router:
         """Call the best candidate for this prompt; on failure, the next (when `fallback`)."""
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return call_chain(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return call_plan(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
     def stream(
         self,
@@ -255,11 +271,11 @@ class Router:
         **kwargs: Any,
     ) -> Stream:
         """Stream from the best candidate; the next is tried only before the first piece."""
-        from .._call.stream import Stream
+        from .._call.tool_loop import stream_for
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return Stream(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return stream_for(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
     async def acall(
         self,
@@ -279,7 +295,7 @@ class Router:
         """`router(...)` for asyncio."""
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return await acall_chain(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return await acall_plan(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
     def astream(
         self,
@@ -297,11 +313,11 @@ class Router:
         **kwargs: Any,
     ) -> AsyncStream:
         """`router.stream(...)` for asyncio."""
-        from .._call.stream import AsyncStream
+        from .._call.tool_loop import astream_for
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return AsyncStream(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return astream_for(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
 
 def _cost(target: Target, input_tokens: int, output_tokens: int) -> float | None:
