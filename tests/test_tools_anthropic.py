@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import replace
+from typing import Any, Literal
 
 import anthropic
 import pytest
 from anthropic.types import MessageParam, TextBlock, ToolUseBlock
+from pydantic import BaseModel, Field
+
+from models import InvalidRequestError, ModelsAPI, Tool, ToolCall
 
 from .fake_llm import FakeLLM, Reply
 
@@ -114,3 +118,369 @@ def test_sdk_async_stream_helper_accumulates_text_and_tool_input(fake: FakeLLM) 
     text, call = final.content
     assert isinstance(text, TextBlock) and text.text == "Let me see"
     assert isinstance(call, ToolUseBlock) and (call.id, call.name, call.input) == WEATHER
+
+
+# -- models through the SDK to the fake ---------------------------------------------------------------
+
+MODEL = "anthropic/claude-sonnet-4-6"  # $3 in, $15 out per 1M tokens
+
+
+def get_weather(city: str, unit: Literal["c", "f"] = "c") -> str:
+    """Current weather in a city."""
+    return f"18 {unit.upper()} in {city}"
+
+
+def get_time(zone: str) -> str:
+    """Local time in a time zone."""
+    return f"12:00 in {zone}"
+
+
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"default": "c", "enum": ["c", "f"], "type": "string"}},
+        "required": ["city"],
+    },
+    "description": "Current weather in a city.",
+}
+TIME_TOOL = {
+    "name": "get_time",
+    "input_schema": {"type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]},
+    "description": "Local time in a time zone.",
+}
+CALLS = (ToolCall(*WEATHER), ToolCall(*TIME))
+CALLED = {
+    "role": "assistant",
+    "content": "Checking.",
+    "tool_calls": [
+        {
+            "id": "toolu_01A",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Paris", "unit": "c"}'},
+        },
+        {
+            "id": "toolu_01B",
+            "type": "function",
+            "function": {"name": "get_time", "arguments": '{"zone": "Europe/Paris"}'},
+        },
+    ],
+}
+PRICED = Reply(
+    text="Checking.", tool_calls=(WEATHER, TIME), finish_reason="tool_calls", input_tokens=1000, output_tokens=200
+)
+COST = (1000 * 3 + 200 * 15) / 1e6
+USES = [  # CALLED's tool calls as the Messages API's blocks
+    {"type": "tool_use", "id": "toolu_01A", "name": "get_weather", "input": {"city": "Paris", "unit": "c"}},
+    {"type": "tool_use", "id": "toolu_01B", "name": "get_time", "input": {"zone": "Europe/Paris"}},
+]
+
+
+def _result(call_id: str, content: str) -> dict[str, str]:
+    return {"type": "tool_result", "tool_use_id": call_id, "content": content}
+
+
+def _check_answer(r: Any) -> None:
+    """The one answer PRICED renders, however it was fetched."""
+    assert (r.text, r.finish_reason, r.tool_calls) == ("Checking.", "tool_calls", CALLS)
+    assert r.message == CALLED
+    assert (r.usage.input_tokens, r.usage.output_tokens, r.usage.cost) == (1000, 200, COST)
+    assert r.parsed is None
+
+
+@pytest.mark.parametrize(
+    ("choice", "wire"),
+    [
+        (None, None),
+        ("auto", {"type": "auto"}),
+        ("required", {"type": "any"}),
+        ("none", {"type": "none"}),
+        ("get_time", {"type": "tool", "name": "get_time"}),
+    ],
+)
+def test_tools_and_tool_choice_on_the_wire(wired: ModelsAPI, fake: FakeLLM, choice: str | None, wire: Any) -> None:
+    fake.enqueue(PRICED)
+    _check_answer(wired(MODEL, "Weather and time in Paris?", tools=[get_weather, get_time], tool_choice=choice))
+    body = fake.requests[-1].body
+    assert body["tools"] == [WEATHER_TOOL, TIME_TOOL]
+    assert body.get("tool_choice") == wire
+    assert "output_config" not in body
+
+
+def test_every_kind_of_tool_declares_the_same_way(wired: ModelsAPI, fake: FakeLLM) -> None:
+    class Lookup(BaseModel):
+        """Find a word."""
+
+        word: str
+
+    openai_dict = {"type": "function", "function": {"name": "get_time", "parameters": TIME_TOOL["input_schema"]}}
+    bare = Tool("ping", "", {"type": "object", "properties": {}})
+    wired(MODEL, "hi", tools=[Lookup, openai_dict, bare])
+    assert fake.requests[-1].body["tools"] == [
+        {
+            "name": "Lookup",
+            "input_schema": {
+                "description": "Find a word.",
+                "properties": {"word": {"type": "string"}},
+                "required": ["word"],
+                "type": "object",
+            },
+            "description": "Find a word.",
+        },
+        {"name": "get_time", "input_schema": TIME_TOOL["input_schema"]},  # no description: none is sent
+        {"name": "ping", "input_schema": {"type": "object", "properties": {}}},
+    ]
+
+
+def test_async_call_parses_tool_use_blocks(wired: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(PRICED)
+    _check_answer(asyncio.run(wired.acall(MODEL, "Weather and time in Paris?", tools=[get_weather, get_time])))
+
+
+def test_stream_assembles_tool_calls_from_fragments(wired: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(replace(PRICED, chunks=3))
+    stream = wired.stream(MODEL, "Weather and time in Paris?", tools=[get_weather, get_time])
+    assert list(stream) == ["Che", "cki", "ng."]
+    _check_answer(stream.response)
+    assert fake.requests[-1].body["tools"] == [WEATHER_TOOL, TIME_TOOL]
+
+
+def test_async_stream_assembles_tool_calls_from_fragments(wired: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(replace(PRICED, text="", chunks=5))
+
+    async def main() -> tuple[list[str], Any]:
+        stream = wired.astream(MODEL, "Weather and time in Paris?", tools=[get_weather, get_time])
+        return [piece async for piece in stream], stream.response
+
+    pieces, r = asyncio.run(main())
+    assert pieces == []
+    assert (r.text, r.finish_reason, r.tool_calls) == ("", "tool_calls", CALLS)
+    assert r.message == {**CALLED, "content": None}
+    assert (r.usage.input_tokens, r.usage.output_tokens, r.usage.cost) == (1000, 200, COST)
+
+
+def test_tool_call_without_arguments(wired: ModelsAPI, fake: FakeLLM) -> None:
+    """A tool that takes nothing streams one empty fragment: its arguments are {}, not a parse error."""
+    ping = Tool("ping", "Are you there?")
+    fake.enqueue(Reply(text="", tool_calls=(("toolu_9", "ping", {}),), finish_reason="tool_calls"))
+    assert wired(MODEL, "ping", tools=[ping]).tool_calls == (ToolCall("toolu_9", "ping", {}),)
+    fake.enqueue(Reply(text="", tool_calls=(("toolu_9", "ping", {}),), finish_reason="tool_calls"))
+    stream = wired.stream(MODEL, "ping", tools=[ping])
+    assert list(stream) == []
+    assert stream.response.tool_calls == (ToolCall("toolu_9", "ping", {}),)
+
+
+def test_history_with_parallel_results_becomes_one_user_turn(wired: ModelsAPI, fake: FakeLLM) -> None:
+    history = [
+        {"role": "user", "content": "Weather and time in Paris?"},
+        CALLED,
+        ToolCall(*WEATHER).result("18 C"),
+        ToolCall(*TIME).result({"time": "12:00"}),
+        {"role": "user", "content": "Also, in one word?"},
+        {"role": "assistant", "content": "Mild."},
+        {"role": "user", "content": [{"type": "text", "text": "Thanks"}]},
+    ]
+    fake.enqueue(Reply(text="You're welcome."))
+    r = wired(MODEL, history, tools=[get_weather, get_time])
+    assert (r.text, r.tool_calls, r.finish_reason) == ("You're welcome.", (), "stop")
+    assert fake.requests[-1].body["messages"] == [
+        {"role": "user", "content": "Weather and time in Paris?"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Checking."},
+                *USES,
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                _result("toolu_01A", "18 C"),
+                _result("toolu_01B", '{"time":"12:00"}'),
+                {"type": "text", "text": "Also, in one word?"},
+            ],
+        },
+        {"role": "assistant", "content": "Mild."},
+        {"role": "user", "content": [{"type": "text", "text": "Thanks"}]},
+    ]
+
+
+def test_history_ending_in_results_and_calls_without_text(wired: ModelsAPI, fake: FakeLLM) -> None:
+    """`r.message` of a tool-only answer (content None) and results that end the prompt."""
+    history = [
+        {"role": "user", "content": "Time?"},
+        {**CALLED, "content": None, "tool_calls": CALLED["tool_calls"][1:]},
+        ToolCall(*TIME).result("12:00"),
+    ]
+    wired(MODEL, history, tools=[get_time])
+    assert fake.requests[-1].body["messages"] == [
+        {"role": "user", "content": "Time?"},
+        {
+            "role": "assistant",
+            "content": USES[1:],
+        },
+        {"role": "user", "content": [_result("toolu_01B", "12:00")]},
+    ]
+
+
+def test_run_tools_loop_sends_results_back(wired: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(
+        replace(PRICED, text=""),
+        Reply(text="Mild, and noon.", input_tokens=1500, output_tokens=20),
+    )
+    r = wired(MODEL, "Weather and time in Paris?", tools=[get_weather, get_time], run_tools=True)
+    assert (r.text, r.finish_reason, r.tool_calls, len(r.steps)) == ("Mild, and noon.", "stop", (), 2)
+    assert r.steps[0].tool_calls == CALLS
+    assert (r.usage.input_tokens, r.usage.output_tokens) == (2500, 220)
+    assert r.usage.cost == pytest.approx((2500 * 3 + 220 * 15) / 1e6, rel=1e-12)
+    second = fake.requests[-1].body["messages"]
+    assert second[1:] == [
+        {
+            "role": "assistant",
+            "content": USES,
+        },
+        {
+            "role": "user",
+            "content": [
+                _result("toolu_01A", "18 C in Paris"),
+                _result("toolu_01B", "12:00 in Europe/Paris"),
+            ],
+        },
+    ]
+
+
+def test_plain_call_sends_no_tool_or_format_keys(wired: ModelsAPI, fake: FakeLLM) -> None:
+    r = wired(MODEL, "hello")
+    assert (r.text, r.tool_calls, r.message) == ("echo: hello", (), {"role": "assistant", "content": "echo: hello"})
+    assert set(fake.requests[-1].body) == {"max_tokens", "messages", "model"}
+
+
+# -- structured output -----------------------------------------------------------------------------
+
+
+class Address(BaseModel):
+    street: str
+
+
+class City(BaseModel):
+    """A city."""
+
+    name: str = Field(min_length=1)
+    population: int = Field(ge=0)
+    kind: Literal["big", "small"] = "big"
+    address: Address | None = None
+
+
+CITY_SCHEMA = {
+    "$defs": {
+        "Address": {
+            "type": "object",
+            "properties": {"street": {"type": "string"}},
+            "additionalProperties": False,
+            "required": ["street"],
+        }
+    },
+    "type": "object",
+    "description": "A city.",
+    "title": "City",
+    "properties": {
+        "name": {"type": "string", "description": "{minLength: 1}"},
+        "population": {"type": "integer", "description": "{minimum: 0}"},
+        "kind": {"enum": ["big", "small"], "description": "{default: big}"},
+        "address": {"anyOf": [{"$ref": "#/$defs/Address"}, {"type": "null"}], "description": "{default: None}"},
+    },
+    "additionalProperties": False,
+    "required": ["name", "population"],
+}
+
+
+def _format(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"format": {"type": "json_schema", "schema": schema}}
+
+
+def test_response_format_model_sends_the_closed_schema_and_parses(wired: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(Reply(text='{"name": "Paris", "population": 2102650}', input_tokens=100, output_tokens=12))
+    r = wired(MODEL, "Largest city in France?", response_format=City)
+    assert r.parsed == City(name="Paris", population=2102650)
+    assert (r.text, r.finish_reason, r.usage.cost) == (
+        '{"name": "Paris", "population": 2102650}',
+        "stop",
+        (100 * 3 + 12 * 15) / 1e6,
+    )
+    body = fake.requests[-1].body
+    assert body["output_config"] == _format(CITY_SCHEMA)
+    assert "tools" not in body
+
+
+def test_response_format_list_is_wrapped_and_streams(wired: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(Reply(text='{"result": [{"street": "Rue de Rivoli"}]}', chunks=4))
+    stream = wired.stream(MODEL, "Streets?", response_format=list[Address])
+    assert list(stream) == ['{"result": ', '[{"street"', ': "Rue de ', 'Rivoli"}]}']
+    assert stream.response.parsed == [Address(street="Rue de Rivoli")]
+    assert fake.requests[-1].body["output_config"] == _format(
+        {
+            "$defs": {"Address": CITY_SCHEMA["$defs"]["Address"]},  # type: ignore[index]
+            "type": "object",
+            "properties": {"result": {"type": "array", "items": {"$ref": "#/$defs/Address"}}},
+            "additionalProperties": False,
+            "required": ["result"],
+        }
+    )
+
+
+def test_response_format_dict_schema_and_json(wired: ModelsAPI, fake: FakeLLM) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "maximum": 9}}, "required": ["n"]}
+    fake.enqueue(Reply(text='{"n": 7}'))
+    assert asyncio.run(wired.acall(MODEL, "A digit?", response_format=schema)).parsed == {"n": 7}
+    closed = {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "description": "{maximum: 9}"}},
+        "additionalProperties": False,
+        "required": ["n"],
+    }
+    assert fake.requests[-1].body["output_config"] == _format(closed)
+    # "json" has no native mode on Anthropic: nothing is sent, the answer is parsed all the same
+    fake.enqueue(Reply(text='{"any": ["thing"]}'))
+    assert wired(MODEL, "Some JSON?", response_format="json").parsed == {"any": ["thing"]}
+    assert set(fake.requests[-1].body) == {"max_tokens", "messages", "model"}
+
+
+def test_response_format_with_tools_sends_both(wired: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(replace(PRICED, text=""))
+    r = wired(MODEL, "Weather?", tools=[get_weather], response_format=Address)
+    assert (r.tool_calls, r.parsed) == (CALLS, None)  # a round of tool calls has nothing to parse
+    body = fake.requests[-1].body
+    address = {**CITY_SCHEMA["$defs"]["Address"], "title": "Address"}  # type: ignore[index]  # the root keeps its title
+    assert (body["tools"], body["output_config"]) == ([WEATHER_TOOL], _format(address))
+
+
+class Node(BaseModel):
+    name: str
+    children: list[Node] = []
+
+
+class Counts(BaseModel):
+    counts: dict[str, int]
+
+
+class Loose(BaseModel):
+    value: Any
+
+
+@pytest.mark.parametrize(
+    ("output", "problem"),
+    [
+        (Counts, "counts is a map (an object with open additionalProperties)"),
+        (Node, "children refers back to 'Node' (a recursive type)"),
+        (Loose, "value may be any value (it has no type)"),
+        ({"type": "object", "additionalProperties": {"type": "string"}}, "the schema is a map"),
+    ],
+)
+def test_response_format_anthropic_cannot_express_is_refused_before_sending(
+    wired: ModelsAPI, fake: FakeLLM, output: Any, problem: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        wired(MODEL, "hi", response_format=output)
+    assert problem in str(info.value)
+    assert "Anthropic's structured outputs cannot express this response_format" in str(info.value)
+    assert fake.requests == []
