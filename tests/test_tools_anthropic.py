@@ -7,6 +7,7 @@ own stream accumulator), then `models` driven through that SDK to the fake.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from models import InvalidRequestError, ModelsAPI, Tool, ToolCall
 
-from .fake_llm import FakeLLM, Reply
+from .fake_llm import FakeLLM, Fault, Reply
 
 KEY = "sk-ant-test-SECRET"
 WEATHER = ("toolu_01A", "get_weather", {"city": "Paris", "unit": "c"})
@@ -347,6 +348,117 @@ def test_run_tools_loop_sends_results_back(wired: ModelsAPI, fake: FakeLLM) -> N
             ],
         },
     ]
+
+
+# With thinking on, a tool round must send the thinking blocks back unchanged, before its tool_use
+# blocks (the API answers 400 otherwise); the fake has no thinking, so these answers are verbatim bodies.
+THOUGHT = {"type": "thinking", "thinking": "Weather first, then time.", "signature": "sig-1"}
+HIDDEN = {"type": "redacted_thinking", "data": "opaque-2"}
+LATER = {"type": "thinking", "thinking": "Now the time.", "signature": "sig-3"}
+THOUGHTFUL = [  # the assistant turn the second round must send, exactly as the model gave it
+    THOUGHT,
+    HIDDEN,
+    {"type": "text", "text": "Checking."},
+    USES[0],
+    LATER,
+    USES[1],
+]
+USAGE = {"input_tokens": 1000, "output_tokens": 200}
+
+
+def _sse(*events: dict[str, Any]) -> bytes:
+    return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+
+
+def _streamed(content: list[dict[str, Any]], stop: str = "tool_use") -> bytes:
+    """`content` as the API streams it: thinking and signature deltas, a tool's input as JSON
+    fragments (an input given as a str is sent as it is: JSON cut short)."""
+    head = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6", "content": []}
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": {**head, "usage": USAGE}}]
+    for index, block in enumerate(content):
+        start: dict[str, Any] = {"type": "content_block_start", "index": index}
+        deltas: list[dict[str, Any]] = []
+        if block["type"] == "thinking":
+            start["content_block"] = {"type": "thinking", "thinking": "", "signature": ""}
+            text, signature = block["thinking"], block["signature"]
+            deltas = [
+                {"type": "thinking_delta", "thinking": text[:5]},
+                {"type": "thinking_delta", "thinking": text[5:]},
+            ]
+            deltas.append({"type": "signature_delta", "signature": signature})
+        elif block["type"] == "tool_use":
+            start["content_block"] = {**block, "input": {}}
+            arguments = block["input"] if isinstance(block["input"], str) else json.dumps(block["input"])
+            deltas = [{"type": "input_json_delta", "partial_json": p} for p in ("", arguments[:7], arguments[7:])]
+        elif block["type"] == "text":
+            start["content_block"] = {"type": "text", "text": ""}
+            deltas = [{"type": "text_delta", "text": block["text"]}]
+        else:
+            start["content_block"] = block
+        events += [start, *({"type": "content_block_delta", "index": index, "delta": d} for d in deltas)]
+        events.append({"type": "content_block_stop", "index": index})
+    end = {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": USAGE}
+    return _sse(*events, end, {"type": "message_stop"})
+
+
+def _check_thoughts_went_back(r: Any, fake: FakeLLM) -> None:
+    first = r.steps[0]
+    assert first.tool_calls == (
+        ToolCall(*WEATHER, extra={"anthropic": {"thinking": [THOUGHT, HIDDEN]}}),
+        ToolCall(*TIME, extra={"anthropic": {"thinking": [LATER]}}),
+    )
+    assert (first.text, first.finish_reason, first.usage.cost) == ("Checking.", "tool_calls", COST)
+    assert [call["extra_content"] for call in first.message["tool_calls"]] == [
+        {"anthropic": {"thinking": [THOUGHT, HIDDEN]}},
+        {"anthropic": {"thinking": [LATER]}},
+    ]
+    assert fake.requests[-1].body["messages"][1:] == [
+        {"role": "assistant", "content": THOUGHTFUL},
+        {
+            "role": "user",
+            "content": [_result("toolu_01A", "18 C in Paris"), _result("toolu_01B", "12:00 in Europe/Paris")],
+        },
+    ]
+    assert (r.text, r.finish_reason, len(r.steps)) == ("Mild.", "stop", 2)
+
+
+def test_thinking_goes_back_with_its_tool_calls(wired: ModelsAPI, fake: FakeLLM) -> None:
+    body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6"}
+    body.update(content=THOUGHTFUL, stop_reason="tool_use", stop_sequence=None, usage=USAGE)
+    answer = Fault(body=json.dumps(body).encode())
+    fake.enqueue(answer, Reply(text="Mild."))
+    _check_thoughts_went_back(wired(MODEL, "Weather and time?", tools=[get_weather, get_time], run_tools=True), fake)
+    fake.enqueue(answer, Reply(text="Mild."))
+    call = wired.acall(MODEL, "Weather and time?", tools=[get_weather, get_time], run_tools=True)
+    _check_thoughts_went_back(asyncio.run(call), fake)
+
+
+def test_streamed_thinking_goes_back_with_its_tool_calls(wired: ModelsAPI, fake: FakeLLM) -> None:
+    answer = Fault(body=_streamed(THOUGHTFUL), content_type="text/event-stream")
+    fake.enqueue(answer, Reply(text="Mild.", chunks=2))
+    stream = wired.stream(MODEL, "Weather and time?", tools=[get_weather, get_time], run_tools=True)
+    assert list(stream) == ["Checking.", "Mil", "d."]
+    _check_thoughts_went_back(stream.response, fake)
+
+    async def main() -> tuple[list[str], Any]:
+        stream = wired.astream(MODEL, "Weather and time?", tools=[get_weather, get_time], run_tools=True)
+        return [piece async for piece in stream], stream.response
+
+    fake.enqueue(answer, Reply(text="Mild.", chunks=2))
+    pieces, r = asyncio.run(main())
+    assert pieces == ["Checking.", "Mil", "d."]
+    _check_thoughts_went_back(r, fake)
+
+
+def test_streamed_arguments_cut_short_are_kept_raw(wired: ModelsAPI, fake: FakeLLM) -> None:
+    """max_tokens ends the stream inside a tool's JSON: the call keeps the text, its arguments are empty."""
+    cut = {**USES[0], "input": '{"city": "Par'}
+    fake.enqueue(Fault(body=_streamed([cut], stop="max_tokens"), content_type="text/event-stream"))
+    stream = wired.stream(MODEL, "Weather?", tools=[get_weather])
+    assert list(stream) == []
+    (call,) = stream.response.tool_calls
+    assert (call.id, call.name, call.arguments, call.raw_arguments) == ("toolu_01A", "get_weather", {}, '{"city": "Par')
+    assert stream.response.finish_reason == "length"
 
 
 def test_plain_call_sends_no_tool_or_format_keys(wired: ModelsAPI, fake: FakeLLM) -> None:

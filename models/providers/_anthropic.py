@@ -9,8 +9,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .._catalog.info import ModelInfo
-from .._content.messages import Message, calls_of
-from .._content.tools import ToolCall
 from .._types import Completion, Lazy
 from ..errors import (
     AuthenticationError,
@@ -22,6 +20,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
+from ._anthropic_content import Blocks, declare_output, declare_tools, read, turns
 from ._base import Provider, Request, keywords_of
 from ._common import (
     asse_events,
@@ -41,7 +40,7 @@ from ._deadline import guard
 
 if TYPE_CHECKING:
     from .._content.output import OutputFormat
-    from .._content.tools import Tool, Toolset
+    from .._content.tools import Toolset
 
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens; sent when the caller gives none
 _FINISH = {
@@ -52,9 +51,6 @@ _FINISH = {
     "refusal": "content_filter",
     "model_context_window_exceeded": "length",
 }
-
-_CHOICE = {"auto": "auto", "required": "any", "none": "none"}  # tool_choice types; a tool's name is "tool"
-_TYPED = frozenset({"type", "anyOf", "oneOf", "allOf", "enum", "const"})  # what a schema needs besides a $ref
 
 
 _IN_STREAM: dict[str, type[ProviderError]] = {
@@ -70,114 +66,15 @@ _IN_STREAM: dict[str, type[ProviderError]] = {
 }
 
 
-def _content(content: str | list[Any]) -> str | list[Any]:
-    """OpenAI-style text parts become Anthropic text blocks; other blocks pass through."""
-    if isinstance(content, str):
-        return content
-    return [{"type": "text", "text": part.get("text", "")} if part.get("type") == "text" else part for part in content]
-
-
-def _tool(tool: Tool) -> dict[str, Any]:
-    """One tool as the Messages API declares it (no description when it has none)."""
-    spec: dict[str, Any] = {"name": tool.name, "input_schema": tool.parameters}
-    if tool.description:
-        spec["description"] = tool.description
-    return spec
-
-
-def _output_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` as structured outputs take it, by the SDK's own `transform_schema`: every object
-    closed (`additionalProperties: false`), keywords the API lacks (`minimum`, `maxLength`, ...)
-    moved into descriptions; the answer is still checked against them when parsed.
-
-    What it cannot express raises `InvalidRequestError` before sending, naming the place: a map
-    (`dict[str, X]`) would be closed into `{}`, a recursive type is refused by the API, and a
-    value of any type has no schema at all.
-    """
-    problem = _inexpressible(schema, schema.get("$defs") or {}, "", ())
-    if problem is not None:
-        raise InvalidRequestError(
-            f"Anthropic's structured outputs cannot express this response_format: {problem}. Give that "
-            "part fixed fields (a pydantic model), or use response_format='json' and validate it yourself."
-        )
-    import anthropic
-
-    return anthropic.transform_schema(schema)
-
-
-def _inexpressible(node: Any, defs: Mapping[str, Any], where: str, refs: tuple[str, ...]) -> str | None:
-    """What in `node` (at path `where`) structured outputs cannot express; None when they can."""
-    if not isinstance(node, dict):
-        return None
-    at = where or "the schema"
-    ref = node.get("$ref")
-    if isinstance(ref, str):
-        name = ref.rsplit("/", 1)[-1]
-        if name in refs:
-            return f"{at} refers back to {name!r} (a recursive type)"
-        return _inexpressible(defs.get(name), defs, where, (*refs, name))
-    if node.get("additionalProperties", False) is not False:
-        return f"{at} is a map (an object with open additionalProperties)"
-    if not _TYPED.intersection(node):
-        return f"{at} may be any value (it has no type)"
-    subs = [(f"{where}.{key}" if where else key, sub) for key, sub in (node.get("properties") or {}).items()]
-    subs += [(where, sub) for key in ("anyOf", "oneOf", "allOf") for sub in node.get(key) or ()]
-    subs.append((where, node.get("items")))
-    for path, sub in subs:
-        problem = _inexpressible(sub, defs, path, refs)
-        if problem is not None:
-            return problem
-    return None
-
-
 def _is_context_window(error: Any) -> bool:
     # The API has no error code for this; its stable wording is the only signal.
     return error.status_code in (400, 413) and "prompt is too long" in str(error.api_message or "").lower()
 
 
-def _turns(messages: list[Message]) -> list[dict[str, Any]]:
-    """Our turns in the Messages API's shape: an assistant turn's tool calls become `tool_use`
-    blocks after its text; consecutive `tool` turns become one user turn of `tool_result` blocks,
-    which also takes the content of a user turn right after them (results first, as the API wants)."""
-    turns: list[dict[str, Any]] = []
-    results: list[Any] | None = None  # the blocks of the user turn answering the last tool calls
-    for m in messages:
-        role = m["role"]
-        if role == "tool":
-            block = {"type": "tool_result", "tool_use_id": m["tool_call_id"], "content": m["content"]}
-            if results is None:
-                results = [block]
-                turns.append({"role": "user", "content": results})
-            else:
-                results.append(block)
-            continue
-        if results is not None and role == "user":
-            content = m["content"]
-            if content:
-                results.extend([{"type": "text", "text": content}] if isinstance(content, str) else _content(content))
-        elif "tool_calls" in m:
-            turns.append({"role": "assistant", "content": _uses(m)})
-        else:
-            turns.append({"role": role, "content": _content(m["content"])})
-        results = None
-    return turns
-
-
-def _uses(message: Message) -> list[Any]:
-    """An assistant turn that calls tools as content blocks: its text (if any), then a `tool_use` per call."""
-    content = message["content"]
-    blocks: list[Any] = [{"type": "text", "text": content}] if isinstance(content, str) and content else []
-    if isinstance(content, list):
-        blocks = list(_content(content))
-    for call in calls_of(message):
-        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments})
-    return blocks
-
-
 def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
     """Keyword arguments of `messages.create`."""
-    turns = _turns(request.messages)
-    kwargs = {**request.options, "model": request.model.name, "messages": turns, "timeout": request.timeout}
+    messages = turns(request.messages)
+    kwargs = {**request.options, "model": request.model.name, "messages": messages, "timeout": request.timeout}
     if request.system is not None:
         kwargs["system"] = request.system
     if stream:
@@ -213,7 +110,7 @@ def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
     stdlib, the SDK's `Message` built only if someone reads `Response.raw`."""
     request_id = raw.request_id
     body = json_object(raw.http_response.content, "Anthropic", provider, model.id, request_id)
-    text, calls = _read(body.get("content") or ())
+    text, calls = read(body.get("content") or ())
     usage = body.get("usage")
     result = Completion(
         text,
@@ -224,21 +121,6 @@ def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
     )
     _counts(usage, result)
     return result
-
-
-def _read(blocks: Any) -> tuple[str, list[ToolCall]]:
-    """The text and the tool calls of a message's content blocks (a `tool_use` input is a dict)."""
-    text, calls = "", []  # the list becomes Completion.tool_calls, which would be a new [] anyway
-    for block in blocks:
-        kind = field(block, "type")
-        if kind == "text":
-            text += field(block, "text") or ""
-        elif kind == "tool_use":
-            arguments = field(block, "input")
-            calls.append(
-                ToolCall(field(block, "id"), field(block, "name"), arguments if isinstance(arguments, dict) else {})
-            )
-    return text, calls
 
 
 def _typed(body: dict[str, Any], request_id: str | None, workspace_id: str | None) -> Any:
@@ -252,16 +134,12 @@ def _typed(body: dict[str, Any], request_id: str | None, workspace_id: str | Non
     return message
 
 
-_Pending = dict[int, tuple[Any, Any, list[str]]]
-"""A stream's open `tool_use` blocks: index -> (id, name, as the wire gave them; the input's JSON fragments so far)."""
-
-
-def _apply_event(name: str | None, data: str, result: Completion, response: Any, pending: _Pending) -> str | None:
+def _apply_event(name: str | None, data: str, result: Completion, response: Any, blocks: Blocks) -> str | None:
     """Record one server-sent event's usage, stop reason and tool calls; return its text, if any.
 
     Input usage comes in `message_start`, output usage and the stop reason in `message_delta`
-    (the final usage). A `tool_use` block opens with its id and name, its input follows as
-    `input_json_delta` fragments, and it becomes a `ToolCall` when it stops. An `error` event is
+    (the final usage). Tool calls and the thinking before them are assembled from their blocks'
+    events by `Blocks`. An `error` event is
     raised as the SDK's `APIStatusError` (with the stream's status, 200), as its own stream would,
     so `map_error` sees what it always sees.
     """
@@ -282,17 +160,12 @@ def _apply_event(name: str | None, data: str, result: Completion, response: Any,
         delta_kind = delta.get("type")
         if delta_kind == "text_delta":
             return delta.get("text")
-        if delta_kind == "input_json_delta" and event.get("index") in pending:
-            pending[event["index"]][2].append(delta.get("partial_json") or "")
+        blocks.add(event.get("index"), delta, delta_kind)
         return None
     if kind == "content_block_start":
-        block = event.get("content_block") or {}
-        if block.get("type") == "tool_use":
-            pending[event.get("index")] = (block.get("id"), block.get("name"), [])
+        blocks.start(event.get("index"), event.get("content_block") or {})
     elif kind == "content_block_stop":
-        call = pending.pop(event.get("index"), None)
-        if call is not None:
-            result.tool_calls.append(ToolCall.from_json(call[0], call[1], "".join(call[2])))
+        blocks.stop(event.get("index"), result)
     elif kind == "message_start":
         _counts((event.get("message") or {}).get("usage"), result)
     elif kind == "message_delta":
@@ -332,25 +205,10 @@ class AnthropicProvider(Provider):
         return options
 
     def tool_options(self, model: ModelInfo, tools: Toolset) -> dict[str, Any]:
-        """`tools` as `{"name", "description", "input_schema"}` and the choice as `tool_choice`'s
-        `{"type": "auto" | "any" | "none"}` or `{"type": "tool", "name": ...}`."""
-        options: dict[str, Any] = {"tools": [_tool(tool) for tool in tools.tools]}
-        choice = tools.choice
-        if choice is not None:
-            kind = _CHOICE.get(choice, "tool")
-            options["tool_choice"] = {"type": kind, "name": choice} if kind == "tool" else {"type": kind}
-        return options
+        return declare_tools(tools)
 
     def output_options(self, model: ModelInfo, output: OutputFormat) -> dict[str, Any]:
-        """Structured outputs: `output_config={"format": {"type": "json_schema", "schema": ...}}`.
-
-        "json" (any JSON object) sends nothing: the API has no such mode (a schema must close
-        every object, so `{"type": "object"}` would allow only `{}`); the prompt asks for JSON,
-        as OpenAI's JSON mode requires too, and the answer is parsed all the same.
-        """
-        if output.schema is None:
-            return {}
-        return {"output_config": {"format": {"type": "json_schema", "schema": _output_schema(output.schema)}}}
+        return declare_output(output)
 
     def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
         anthropic = import_sdk("anthropic", "anthropic")
@@ -372,7 +230,7 @@ class AnthropicProvider(Provider):
         # The SDK's transport, auth and status errors; the events decoded here (see sse_events).
         result.usage_reported = False  # until message_delta
         events, stopped = 0, False
-        pending: _Pending = {}
+        blocks = Blocks()
         with self.client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
             event_stream(response.headers, "Anthropic")
@@ -380,7 +238,7 @@ class AnthropicProvider(Provider):
                 events += 1
                 if name == "message_stop":
                     stopped = True  # read on to the end of the body, so the connection can be reused
-                piece = _apply_event(name, data, result, response, pending)
+                piece = _apply_event(name, data, result, response, blocks)
                 if piece:
                     yield piece
         if not stopped:
@@ -389,7 +247,7 @@ class AnthropicProvider(Provider):
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
         result.usage_reported = False
         events, stopped = 0, False
-        pending: _Pending = {}
+        blocks = Blocks()
         async with self.async_client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
             event_stream(response.headers, "Anthropic")
@@ -397,7 +255,7 @@ class AnthropicProvider(Provider):
                 events += 1
                 if name == "message_stop":
                     stopped = True
-                piece = _apply_event(name, data, result, response, pending)
+                piece = _apply_event(name, data, result, response, blocks)
                 if piece:
                     yield piece
         if not stopped:
