@@ -299,6 +299,8 @@ def _render_anthropic(r: Reply, text: str, req: Recorded) -> _Rendered:
 
 
 def _render_google(r: Reply, text: str, req: Recorded) -> _Rendered:
+    """Tool calls are `functionCall` parts after the text (an empty id is left out, as Gemini 2.x sends
+    none), `thoughtSignature` on the first one; streamed, each arrives whole in a chunk of its own."""
     usage = r.raw_usage
     if usage is None:
         total = r.input_tokens + r.output_tokens
@@ -314,17 +316,24 @@ def _render_google(r: Reply, text: str, req: Recorded) -> _Rendered:
         return _Rendered(body, [], [], [_sse(body, sep="\r\n")])
     # Like the real API, earlier chunks carry a partial usageMetadata; only the last one is complete.
     early = None if r.raw_usage is not None else {"promptTokenCount": r.input_tokens, "totalTokenCount": r.input_tokens}
+    calls: list[dict[str, Any]] = []
+    for i, (call_id, name, args) in enumerate(r.tool_calls):
+        call: dict[str, Any] = {"functionCall": {**({"id": call_id} if call_id else {}), "name": name, "args": args}}
+        if i == 0 and r.thought_signature is not None:
+            call["thoughtSignature"] = r.thought_signature
+        calls.append(call)
 
-    def chunk(piece: str, last: bool) -> dict[str, Any]:
-        candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}
+    def chunk(parts: list[dict[str, Any]], last: bool) -> dict[str, Any]:
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
         if last:
             candidate["finishReason"] = _GOOGLE_FINISH.get(r.finish_reason, "STOP")
         meta = usage if last else early
         return {"candidates": [candidate], **({"usageMetadata": meta} if meta else {}), **tail}
 
-    parts = _split(text, r.chunks)
-    frames = [_sse(chunk(p, i == len(parts) - 1), sep="\r\n") for i, p in enumerate(parts)]
-    return _Rendered(chunk(text, True), [], frames, [])
+    texts = _split(text, r.chunks) if text or not calls else []  # no empty text part before calls
+    pieces = [[{"text": piece}] for piece in texts] + [[call] for call in calls]
+    frames = [_sse(chunk(p, i == len(pieces) - 1), sep="\r\n") for i, p in enumerate(pieces)]
+    return _Rendered(chunk(([{"text": text}] if texts else []) + calls, True), [], frames, [])
 
 
 _RENDER = {OPENAI: _render_openai, ANTHROPIC: _render_anthropic, GOOGLE: _render_google}
