@@ -456,3 +456,9 @@ def test_a_list_format_goes_wrapped_in_an_object_and_streams(wired: ModelsAPI, f
         "additionalProperties": False,
         "$defs": {"City": {k: v for k, v in CITY_SCHEMA.items() if k != "title"}},
     }
+
+
+def test_tools_of_the_callers_own_config_are_kept_beside_ours(wired: ModelsAPI, fake: FakeLLM) -> None:
+    search = {"google_search": {}}
+    _asked_with_tools(wired, config={"tools": [search]})
+    assert fake.requests[-1].body["tools"] == [{"googleSearch": {}}, *DECLARATIONS]
