@@ -33,6 +33,7 @@ from .errors import (
     ProviderTimeoutError,
     RateLimitError,
     ServerError,
+    StructuredOutputError,
     UnsupportedCapabilityError,
 )
 
@@ -45,12 +46,13 @@ if TYPE_CHECKING:
     from ._call.service import ModelsWarning
     from ._call.stream import AsyncStream, Stream
     from ._catalog.info import Capability, ModelInfo
+    from ._content.tools import Tool
     from ._costs import Price
     from ._facade.router import RouteChoice, Router
     from ._observe.health import ModelHealth
     from ._observe.hooks import CallEvent
     from ._observe.usage import Tracker, UsageTotals
-    from ._types import Attempt, Completion, Response, Usage
+    from ._types import Attempt, Completion, Response, ToolCall, Usage
     from .providers import Provider
 
 # Public names whose modules load on first access (PEP 562), so `import models` stays small.
@@ -71,6 +73,8 @@ _LAZY = {
     "Provider": "providers",
     "Response": "_types",
     "Stream": "_call.stream",
+    "Tool": "_content.tools",
+    "ToolCall": "_types",
     "Tracker": "_observe.usage",
     "Usage": "_types",
     "UsageTotals": "_observe.usage",
@@ -134,6 +138,9 @@ __all__ = [
     "Router",
     "ServerError",
     "Stream",
+    "StructuredOutputError",
+    "Tool",
+    "ToolCall",
     "Tracker",
     "UnsupportedCapabilityError",
     "Usage",

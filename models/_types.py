@@ -1,4 +1,4 @@
-"""Value types a call returns: `Usage`, `Response`, and `Completion` (a provider's raw result).
+"""Value types a call returns: `Usage`, `Response`, `ToolCall`, and `Completion` (a provider's raw result).
 
 `Usage` and `Response` are built on every call, so they are plain slotted classes with
 read-only properties: about a fifth of the cost of frozen dataclasses, and still immutable
@@ -7,6 +7,7 @@ to their users.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from ._display import Table, clip, money, repr_html, repr_pretty
 if TYPE_CHECKING:
     from ._costs import Price
 
-__all__ = ["Attempt", "Completion", "Lazy", "Response", "Usage"]
+__all__ = ["Attempt", "Completion", "Lazy", "Response", "ToolCall", "Usage", "as_text"]
 
 
 class Usage:
@@ -196,6 +197,117 @@ class Lazy:
         self.build = build
 
 
+def as_text(value: Any) -> str:
+    """A tool's result as the text the model reads: a `str` as it is, anything else as JSON
+    (pydantic models and dataclasses included), or `str()` when it is not JSON-able."""
+    if isinstance(value, str):
+        return value
+    from pydantic_core import to_json
+
+    try:
+        return to_json(value).decode()
+    except Exception:  # e.g. a custom object pydantic cannot serialise
+        return str(value)
+
+
+class ToolCall:
+    """A call the model asked for: `id`, `name`, `arguments` (a parsed dict).
+
+    `raw_arguments` is the model's text when it was not a JSON object (arguments cut off by
+    `max_tokens`, say): `arguments` is then empty and `run_tools` tells the model so. `extra`
+    is provider data that must go back with the call (Gemini's thought signature).
+    """
+
+    __slots__ = ("_arguments", "_extra", "_id", "_name", "_raw")
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        extra: dict[str, Any] | None = None,
+        raw_arguments: str | None = None,
+    ) -> None:
+        self._id = id
+        self._name = name
+        self._arguments = arguments
+        self._extra = extra
+        self._raw = raw_arguments
+
+    @classmethod
+    def from_json(cls, id: str, name: str, text: str | None, extra: dict[str, Any] | None = None) -> ToolCall:
+        """A call whose arguments came as JSON text (OpenAI; Anthropic's streamed fragments)."""
+        if not text:
+            return cls(id, name, {}, extra=extra)
+        try:
+            arguments = json.loads(text)
+        except ValueError:
+            arguments = None
+        if not isinstance(arguments, dict):
+            return cls(id, name, {}, extra=extra, raw_arguments=text)
+        return cls(id, name, arguments, extra=extra)
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return self._arguments
+
+    @property
+    def extra(self) -> dict[str, Any] | None:
+        return self._extra
+
+    @property
+    def raw_arguments(self) -> str | None:
+        return self._raw
+
+    def result(self, value: Any) -> dict[str, Any]:
+        """The `tool` turn answering this call: `{"role": "tool", "tool_call_id", "content"}`."""
+        return {"role": "tool", "tool_call_id": self._id, "content": as_text(value)}
+
+    def to_openai(self) -> dict[str, Any]:
+        """This call in OpenAI's chat format, as `Response.message` lists it."""
+        arguments = self._raw if self._raw is not None else json.dumps(self._arguments, ensure_ascii=False)
+        call: dict[str, Any] = {
+            "id": self._id,
+            "type": "function",
+            "function": {"name": self._name, "arguments": arguments},
+        }
+        if self._extra:
+            call["extra_content"] = self._extra
+        return call
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ToolCall):
+            return NotImplemented
+        return (self._id, self._name, self._arguments, self._extra, self._raw) == (
+            other._id,
+            other._name,
+            other._arguments,
+            other._extra,
+            other._raw,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # arguments are a dict
+
+    def __repr__(self) -> str:
+        return f"ToolCall(id={self._id!r}, name={self._name!r}, arguments={self._arguments!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_call, (self._id, self._name, self._arguments, self._extra, self._raw))
+
+
+def _call(id: str, name: str, arguments: dict[str, Any], extra: Any, raw: str | None) -> ToolCall:
+    return ToolCall(id, name, arguments, extra=extra, raw_arguments=raw)
+
+
 class Completion:
     """What a `Provider.complete` returns: the answer and token counts, normalised.
 
@@ -203,7 +315,8 @@ class Completion:
     `raw` is the SDK's response object, or a `Lazy` that builds it. `usage_reported` (default True)
     says the counts are the provider's final usage; the built-in providers clear it when a body
     or a stream lacks that usage (a stream closed early), so the call is priced as unknown
-    (`cost` None), never as free.
+    (`cost` None), never as free. `tool_calls` are the calls the answer makes, in order (a stream
+    fills them in by its end).
     """
 
     __slots__ = (
@@ -216,6 +329,7 @@ class Completion:
         "raw",
         "reasoning_tokens",
         "text",
+        "tool_calls",
         "usage_reported",
     )
 
@@ -232,8 +346,10 @@ class Completion:
         raw: Any = None,
         cache_write_1h_tokens: int = 0,
         usage_reported: bool = True,
+        tool_calls: list[ToolCall] | None = None,
     ) -> None:
         self.text = text
+        self.tool_calls: list[ToolCall] = tool_calls if tool_calls is not None else []
         self.usage_reported = usage_reported
         self.cache_write_1h_tokens = cache_write_1h_tokens
         self.input_tokens = input_tokens
@@ -250,9 +366,24 @@ class Response:
 
     `model` is the canonical `provider/name`; `raw` is the SDK's own response object, built
     on first access; `latency` is the wall time of the whole call in seconds, retries included.
+    `tool_calls` are the calls the model asks for (SPEC §8), `message` the assistant turn to append
+    to a conversation, `parsed` the validated value of a `response_format` call (SPEC §9), and
+    `steps` every round's own `Response` when `run_tools=True` ran the loop (then `usage` covers all).
     """
 
-    __slots__ = ("_attempts", "_finish", "_latency", "_model", "_provider", "_raw", "_text", "_usage")
+    __slots__ = (
+        "_attempts",
+        "_finish",
+        "_latency",
+        "_model",
+        "_parsed",
+        "_provider",
+        "_raw",
+        "_steps",
+        "_text",
+        "_tool_calls",
+        "_usage",
+    )
 
     def __init__(
         self,
@@ -264,6 +395,9 @@ class Response:
         latency: float,
         raw: Any = None,
         attempts: tuple[Attempt, ...] = (),
+        tool_calls: tuple[ToolCall, ...] = (),
+        parsed: Any = None,
+        steps: tuple[Response, ...] = (),
     ) -> None:
         self._attempts = attempts
         self._text = text
@@ -273,6 +407,9 @@ class Response:
         self._finish = finish_reason
         self._latency = latency
         self._raw = raw
+        self._tool_calls = tool_calls
+        self._parsed = parsed
+        self._steps = steps
 
     @property
     def text(self) -> str:
@@ -303,10 +440,40 @@ class Response:
         """The models tried before this one answered (fallbacks, routers); empty when the first did."""
         return self._attempts
 
-    def _with_attempts(self, attempts: tuple[Attempt, ...]) -> Response:
-        response = Response(self._text, self._model, self._provider, self._usage, self._finish, self._latency)
-        response._raw, response._attempts = self._raw, attempts
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The tool calls the model asks for, in order; empty when none."""
+        return self._tool_calls
+
+    @property
+    def parsed(self) -> Any:
+        """The validated value of the answer when the call gave `response_format`; else None."""
+        return self._parsed
+
+    @property
+    def steps(self) -> tuple[Response, ...]:
+        """Every round's `Response` when `run_tools=True` ran the loop (this one's usage sums them); else empty."""
+        return self._steps
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The assistant turn, in OpenAI's chat format, to append to a conversation."""
+        message: dict[str, Any] = {"role": "assistant", "content": self._text or None}
+        if self._tool_calls:
+            message["tool_calls"] = [call.to_openai() for call in self._tool_calls]
+        elif message["content"] is None:
+            message["content"] = ""
+        return message
+
+    def _replace(self, **fields: Any) -> Response:
+        """A copy with some private fields replaced (`attempts=`, `steps=`, `usage=`, ...)."""
+        response = Response.__new__(Response)
+        for name in Response.__slots__:
+            object.__setattr__(response, name, fields.get(name[1:], getattr(self, name)))
         return response
+
+    def _with_attempts(self, attempts: tuple[Attempt, ...]) -> Response:
+        return self._replace(attempts=attempts)
 
     @property
     def raw(self) -> Any:
@@ -319,28 +486,34 @@ class Response:
     def __str__(self) -> str:
         return self._text
 
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self._text,
+            self._model,
+            self._provider,
+            self._usage,
+            self._finish,
+            self._latency,
+            self._tool_calls,
+            self._steps,
+        )
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Response):
             return NotImplemented
-        return (self._text, self._model, self._provider, self._usage, self._finish, self._latency) == (
-            other._text,
-            other._model,
-            other._provider,
-            other._usage,
-            other._finish,
-            other._latency,
-        )
+        return self._key() == other._key() and _same(self._parsed, other._parsed)
 
     __hash__ = None  # type: ignore[assignment]  # `raw` may be unhashable; equal responses need not hash
 
     def __reduce__(self) -> tuple[Any, ...]:
         fields = (self._text, self._model, self._provider, self._usage, self._finish, self._latency)
-        return (Response, (*fields, self.raw, self._attempts))
+        return (Response, (*fields, self.raw, self._attempts, self._tool_calls, self._parsed, self._steps))
 
     def __repr__(self) -> str:
         text = self._text if len(self._text) <= 60 else self._text[:57] + "..."
+        calls = f", tool_calls={[c.name for c in self._tool_calls]}" if self._tool_calls else ""
         return (
-            f"Response(model={self._model!r}, text={text!r}, input_tokens={self._usage.input_tokens}, "
+            f"Response(model={self._model!r}, text={text!r}{calls}, input_tokens={self._usage.input_tokens}, "
             f"output_tokens={self._usage.output_tokens}, cost={money(self._usage.cost)}, latency={self._latency:.3f}s)"
         )
 
@@ -356,6 +529,18 @@ class Response:
             ("finish_reason", self._finish or "none"),
             ("latency", f"{self._latency:.3f} s"),
         ]
+        if self._tool_calls:
+            rows.append(("tool_calls", "\n".join(f"{c.name}({clip(str(c.arguments))})" for c in self._tool_calls)))
+        if self._steps:
+            rows.append(("steps", str(len(self._steps))))
         if self._attempts:
             rows.append(("attempts", "\n".join(f"{a.model} ({a.error_kind})" for a in self._attempts)))
         return Table("Response", rows)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that an object without `__eq__` (compared by identity) does not fail."""
+    try:
+        return bool(a == b)
+    except Exception:
+        return a is b

@@ -9,6 +9,7 @@ ModelsError
 ├── ModelNotFoundError          (.suggestions)
 ├── ProviderNotFoundError
 ├── BudgetExceededError         (.limit .spent .remaining .estimate, USD) raised before sending
+├── StructuredOutputError       (.text .response) an answer that does not fit `response_format`
 └── ProviderError               (.provider .model .status_code .request_id .retryable)
     ├── AuthenticationError     401/403, and a provider's "invalid key" 400
     ├── RateLimitError          429   (.retry_after seconds or None)
@@ -53,6 +54,7 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "ServerError",
+    "StructuredOutputError",
     "UnsupportedCapabilityError",
 ]
 
@@ -147,6 +149,19 @@ class BudgetExceededError(ModelsError):
             or f"Budget of ${limit:.6f} has ${self.remaining:.6f} left; this call reserves ${estimate or 0:.6f}, "
             "the most it can cost, so it was not sent. Pass a lower max_tokens, or raise the budget."
         )
+
+
+class StructuredOutputError(ModelsError):
+    """An answer that does not parse or validate against the call's `response_format`.
+
+    `text` is the answer as the model wrote it; `response` is the whole `Response` (usage and cost
+    included: the tokens were spent and are counted).
+    """
+
+    def __init__(self, message: str, text: str, response: object) -> None:
+        super().__init__(message)
+        self.text = text
+        self.response = response
 
 
 class ProviderError(ModelsError):

@@ -158,9 +158,12 @@ def test_a_part_nested_to_the_limit_is_fine(api: ModelsAPI) -> None:
         api("mock/echo", [{"role": "user", "content": [part]}])
 
 
-def test_a_response_format_with_an_odd_type_is_left_to_the_provider(wired: ModelsAPI, fake: FakeLLM) -> None:
-    wired("gpt-4o", "hi", response_format={"type": ["json_schema"]})  # was an "unhashable type" TypeError
-    assert fake.requests[-1].body["response_format"] == {"type": ["json_schema"]}
+def test_a_response_format_that_is_no_json_schema_is_refused_before_sending(wired: ModelsAPI, fake: FakeLLM) -> None:
+    # Once passed through as it was (and an "unhashable type" TypeError before that): now a dict is
+    # a JSON Schema, checked against the metaschema, and "json_schema" is no JSON Schema type.
+    with pytest.raises(InvalidRequestError, match=r"response_format is not a valid JSON Schema \(type: "):
+        wired("gpt-4o", "hi", response_format={"type": ["json_schema"]})
+    assert fake.requests == []
 
 
 # -- model ids ---------------------------------------------------------------------------------

@@ -148,7 +148,9 @@ def test_the_input_bound_counts_utf8_bytes_framing_and_structured_options(api: M
     assert input_bound(_request(api, "gpt-4o", turns)) == 8 * 4 + 6 + 2
     tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
     with_tools = _request(api, "gpt-4o", "hi", tools=tools)
-    json_bytes = len('[{"type": "function", "function": {"name": "f", "parameters": {}}}]')
+    # what is sent: the tool made strict, its empty parameters spelt out as an object (SPEC §8)
+    sent = '{"type": "object", "properties": {}, "required": [], "additionalProperties": false}'
+    json_bytes = len(f'[{{"type": "function", "function": {{"name": "f", "parameters": {sent}, "strict": true}}}}]')
     assert input_bound(with_tools) == 26 + json_bytes + 1024
     assert input_bound(_request(api, "gpt-4o", "a" * 200_000)) == 128_000
     image = [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]

@@ -168,7 +168,8 @@ def test_capability_checks_happen_before_any_request(wired: ModelsAPI, fake: Fak
 
 
 def test_tools_and_output_formats_need_their_capabilities(api: ModelsAPI) -> None:
-    from models._catalog.capabilities import check_options
+    from models._catalog.capabilities import check_options, check_output
+    from models._content.output import output_format
 
     row = api.resolve("gpt-4o")
     check_options(row, {"tools": [{"type": "function"}], "response_format": {"type": "json_schema"}})
@@ -177,8 +178,14 @@ def test_tools_and_output_formats_need_their_capabilities(api: ModelsAPI) -> Non
     )
     with pytest.raises(UnsupportedCapabilityError, match="function_calling"):
         check_options(limited, {"tools": [{"type": "function"}]})
+    schema = output_format({"type": "json_schema", "json_schema": {"schema": {"type": "object"}}}, "x")
+    check_output(row, schema)
     with pytest.raises(UnsupportedCapabilityError, match="structured_output"):
-        check_options(limited, {"response_format": {"type": "json_schema", "json_schema": {}}})
+        check_output(limited, schema)
+    check_output(limited, output_format("json", "x"))  # JSON mode is enough for any object
+    no_json = dataclasses.replace(limited, capabilities=limited.capabilities - {Capability.JSON_MODE})
+    with pytest.raises(UnsupportedCapabilityError, match=r"json_mode \(response_format='json'\)"):
+        check_output(no_json, output_format("json", "x"))
     with pytest.raises(UnsupportedCapabilityError, match="structured_output"):
         check_options(limited, {"response_schema": {"type": "object"}})  # Gemini's spelling
     check_options(dataclasses.replace(limited, capabilities=frozenset()), {"tools": [1]})  # no data: no check

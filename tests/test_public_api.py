@@ -37,6 +37,10 @@ SPEC_NAMES = {
     "ProviderTimeoutError",
     "ProviderConnectionError",
     "ServerError",
+    # SPEC §8, §9
+    "Tool",
+    "ToolCall",
+    "StructuredOutputError",
 }
 
 

@@ -136,6 +136,11 @@ def input_bound(request: Request) -> int | None:
     total = _FRAMING * (len(request.messages) + 2) + _bytes(request.system or "")
     for message in request.messages:
         content = message["content"]
+        calls = message.get("tool_calls")
+        if calls:  # an assistant turn's tool calls are billed as their JSON
+            total += _bytes(json.dumps(calls))
+        if content is None:
+            continue
         if isinstance(content, str):
             total += _bytes(content)
             continue

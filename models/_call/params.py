@@ -16,10 +16,17 @@ from .._display import brief
 from ..errors import InvalidRequestError
 from ..providers._base import SET_BY_CALL, Provider
 
-__all__ = ["COMMON", "check_keywords", "check_params"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .._content.output import OutputFormat
+    from .._content.tools import Toolset
+
+__all__ = ["COMMON", "FEATURES", "Features", "check_keywords", "check_params", "features"]
 
 COMMON = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed", "timeout", "max_retries"})
 """The common parameters (SPEC §1): every provider takes them (or drops them with a warning)."""
+FEATURES = frozenset({"tools", "tool_choice", "response_format", "run_tools", "max_tool_rounds"})
+"""Keywords the library handles itself (SPEC §8, §9), whatever the provider: each translates them."""
 
 _RANGES = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0)}
 
@@ -78,7 +85,7 @@ def check_keywords(model: ModelInfo, provider: Provider, params: Mapping[str, An
     accepted = provider.accepted_keywords
     if accepted is None:
         return
-    unknown = [name for name in params if name not in COMMON and name not in accepted]
+    unknown = [name for name in params if name not in COMMON and name not in FEATURES and name not in accepted]
     if unknown:
         raise InvalidRequestError(_unknown(unknown, provider.name, accepted | COMMON), model=model.id)
     nested = provider.nested_keywords
@@ -88,6 +95,29 @@ def check_keywords(model: ModelInfo, provider: Provider, params: Mapping[str, An
         if unknown:
             message = _unknown(unknown, provider.name, accepted - {nested}, f"{nested} field")
             raise InvalidRequestError(message, model=model.id)
+
+
+Features = tuple["Toolset | None", "OutputFormat | None", bool, int]
+
+
+def features(model: ModelInfo, params: Mapping[str, Any]) -> Features:
+    """The tools, output format, `run_tools` and `max_tool_rounds` of a call, checked (and the
+    model's capabilities for them) before anything is sent."""
+    from .._catalog.capabilities import check_output
+    from .._content.output import output_format
+    from .._content.tools import toolset
+    from .target import DEFAULT_TOOL_ROUNDS
+
+    run = params.get("run_tools", False)
+    if not isinstance(run, bool):
+        raise TypeError(f"run_tools must be True or False, not {brief(run)}")
+    rounds = params.get("max_tool_rounds", DEFAULT_TOOL_ROUNDS)
+    if _whole("max_tool_rounds", rounds) < 1:
+        raise InvalidRequestError(f"max_tool_rounds must be at least 1, not {rounds!r}", model=model.id)
+    tools = toolset(params.get("tools"), params.get("tool_choice"), run, model.id)
+    output = output_format(params.get("response_format"), model.id)
+    check_output(model, output)
+    return tools, output, run, rounds
 
 
 def _unknown(names: list[Any], provider: str, valid: frozenset[str], noun: str = "keyword") -> str:

@@ -114,6 +114,7 @@ class Chain:
 
 
 def call_chain(service: ModelService, plan: Plan, prompt: object, system: str | None) -> Response:
+    """One call: each model of the plan in turn until one answers."""
     chain = Chain(service)
     last = len(plan) - 1
     for index, (target, prepared) in enumerate(plan):
@@ -131,6 +132,7 @@ def call_chain(service: ModelService, plan: Plan, prompt: object, system: str | 
 
 
 async def acall_chain(service: ModelService, plan: Plan, prompt: object, system: str | None) -> Response:
+    """`call_chain` for asyncio."""
     chain = Chain(service)
     last = len(plan) - 1
     for index, (target, prepared) in enumerate(plan):

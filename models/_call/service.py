@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from .._catalog.capabilities import check_messages, check_options, check_streaming
 from .._catalog.info import ModelInfo
 from .._content.messages import normalize
+from .._content.output import OutputFormat, parse_output
 from .._costs import COST_SCALE
 from .._fork import fork_safe_lock
 from .._observe.health import Health
@@ -32,7 +33,7 @@ from ..providers._common import error_for_status
 from ..providers._deadline import abounded, bounded
 from .budget import Budget, Hold, active_budgets, estimate_tokens, hold_budgets, scoped_budgets
 from .limits import Limit, Limits, aacquire_all, acquire_all
-from .params import check_keywords, check_params
+from .params import FEATURES, check_keywords, check_params, features
 from .retry import delay_before_retry
 from .target import Prepared, Target
 
@@ -193,10 +194,14 @@ class ModelService:
     def prepare(self, target: Target, params: Mapping[str, Any], *, call: bool = True) -> Prepared:
         """Check the parameters, split off timeout and retries, drop what the model rejects,
         translate the rest. For a `call` (not a `bind`), bad ones count as a refused request."""
+        info, provider = target.info, target.provider
+        extras = None
         try:
-            check_keywords(target.info, target.provider, params)
-            check_params(target.info, params)
-            check_options(target.info, params)
+            check_keywords(info, provider, params)
+            check_params(info, params)
+            check_options(info, params)
+            if not FEATURES.isdisjoint(params):
+                extras = features(info, params)
         except (InvalidRequestError, TypeError) as error:
             if call:
                 self._refused(target, error)
@@ -206,12 +211,20 @@ class ModelService:
         max_retries = options.pop("max_retries", None)
         for name in target.unsupported.intersection(options):
             del options[name]
-            self._warn_once(target.info.id, name, f"{target.info.id} does not accept {name!r}; it was not sent.", 4)
-        return Prepared(
-            target.provider.translate(target.info, options),
-            DEFAULT_TIMEOUT if timeout is None else float(timeout),
-            DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries),
-        )
+            self._warn_once(info.id, name, f"{info.id} does not accept {name!r}; it was not sent.", 4)
+        timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+        max_retries = DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries)
+        if extras is None:
+            return Prepared(provider.translate(info, options), timeout, max_retries)
+        for name in FEATURES:
+            options.pop(name, None)
+        tools, output, run, rounds = extras
+        translated = provider.translate(info, options)
+        if tools is not None:
+            translated.update(provider.tool_options(info, tools))
+        if output is not None:
+            translated.update(provider.output_options(info, output))
+        return Prepared(translated, timeout, max_retries, tools, output, run, rounds)
 
     def _warn_once(self, model: str, topic: str, message: str, stacklevel: int) -> None:
         """Warn about (model, topic) once per service; `stacklevel` points at the caller's line.
@@ -344,7 +357,7 @@ class ModelService:
             if hold is not None:
                 hold.release()
             raise
-        return self.finish(target, completion, time.perf_counter() - start, hold)
+        return self.finish(target, completion, time.perf_counter() - start, hold, output=prepared.output)
 
     async def acall(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
         """`call` on the provider's native asyncio client."""
@@ -369,7 +382,7 @@ class ModelService:
             if hold is not None:
                 hold.release()
             raise
-        return self.finish(target, completion, time.perf_counter() - start, hold)
+        return self.finish(target, completion, time.perf_counter() - start, hold, output=prepared.output)
 
     def retry_delay(self, target: Target, exc: Exception, attempt: int, prepared: Prepared, start: float) -> float:
         """Seconds to wait before attempt `attempt + 1`; or, when `exc` is final, count it once and
@@ -440,12 +453,20 @@ class ModelService:
             self.hooks.emit(self.hooks.error, CallEvent(info.id, info.provider, None, None, latency, kind, error))
 
     def finish(
-        self, target: Target, c: Completion, latency: float, hold: Hold | None = None, closed_early: bool = False
+        self,
+        target: Target,
+        c: Completion,
+        latency: float,
+        hold: Hold | None = None,
+        closed_early: bool = False,
+        output: OutputFormat | None = None,
     ) -> Response:
         """Price a finished call, record it in metrics and usage, and build its `Response`.
 
         Without a price or without the provider's usage (`closed_early`: the caller stopped the
-        stream first) the cost is unknown: `None`, counted as unpriced, never 0.
+        stream first) the cost is unknown: `None`, counted as unpriced, never 0. With an `output`
+        format the answer is parsed into `Response.parsed` after it is counted (its tokens were
+        spent either way), or `StructuredOutputError` is raised.
         """
         price = target.price
         if price is None or not c.usage_reported:
@@ -482,7 +503,13 @@ class ModelService:
         info = target.info
         if self.hooks.response:
             self.hooks.emit(self.hooks.response, CallEvent(info.id, info.provider, usage, cost, latency, None, None))
-        return Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)
+        calls = c.tool_calls
+        response = Response(
+            c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw, (), tuple(calls) if calls else ()
+        )
+        if output is not None and not calls and not closed_early:
+            response._parsed = parse_output(output, response)
+        return response
 
     def _warn_unpriced(self, target: Target, no_price: bool, closed_early: bool) -> None:
         """Say once per model and reason why a call's cost is None."""

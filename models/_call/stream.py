@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
+from .._content.output import parse_output
 from .._types import Attempt, Completion, Response
 from ..errors import ModelsError
 from ..providers._deadline import abounded, bounded
@@ -79,7 +80,10 @@ class _StreamState:
         result.text = "".join(self._parts)
         latency = time.perf_counter() - self._start
         response = self._service.finish(self._target, result, latency, self._hold, closed_early)
-        self._response = response._with_attempts(self._attempts) if self._attempts else response
+        self._response = response = response._with_attempts(self._attempts) if self._attempts else response
+        output = self._prepared.output
+        if output is not None and not closed_early and not response.tool_calls:
+            response._parsed = parse_output(output, response)  # counted above, so raised once, after
 
     def _use(self, target: Target, prepared: Prepared) -> None:
         """Switch to a fallback model (its own validation, its own request)."""

@@ -4,7 +4,7 @@ so the call does no resolution, price lookup or label lookup."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._catalog.capabilities import has_capability_data
 from .._catalog.info import ModelInfo
@@ -13,18 +13,39 @@ from .._observe.metrics import ModelMetrics
 from .._observe.usage import _Totals
 from ..providers._base import Provider
 
-__all__ = ["Prepared", "Target"]
+if TYPE_CHECKING:  # loaded by the first call that passes tools or a response_format
+    from .._content.output import OutputFormat
+    from .._content.tools import Toolset
+
+__all__ = ["DEFAULT_TOOL_ROUNDS", "Prepared", "Target"]
+
+DEFAULT_TOOL_ROUNDS = 8
+"""Rounds `run_tools=True` makes at most, until `max_tool_rounds=` says otherwise."""
 
 
 class Prepared:
-    """Call options translated for one provider: SDK keyword arguments, timeout, retries."""
+    """Call options translated for one provider: SDK keyword arguments, timeout, retries, and the
+    tools and output format (SPEC §8, §9) the service needs after the answer."""
 
-    __slots__ = ("max_retries", "options", "timeout")
+    __slots__ = ("max_retries", "max_tool_rounds", "options", "output", "run_tools", "timeout", "tools")
 
-    def __init__(self, options: dict[str, Any], timeout: float, max_retries: int) -> None:
+    def __init__(
+        self,
+        options: dict[str, Any],
+        timeout: float,
+        max_retries: int,
+        tools: Toolset | None = None,
+        output: OutputFormat | None = None,
+        run_tools: bool = False,
+        max_tool_rounds: int = DEFAULT_TOOL_ROUNDS,
+    ) -> None:
         self.options = options
         self.timeout = timeout
         self.max_retries = max_retries
+        self.tools = tools
+        self.output = output
+        self.run_tools = run_tools
+        self.max_tool_rounds = max_tool_rounds
 
 
 class Target:

@@ -13,7 +13,11 @@ from .._content.messages import Message
 from ..errors import UnsupportedCapabilityError
 from .info import Capability, ModelInfo
 
-__all__ = ["check_messages", "check_options", "check_streaming", "has_capability_data"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .._content.output import OutputFormat
+
+__all__ = ["check_messages", "check_options", "check_output", "check_streaming", "has_capability_data"]
 
 # content part types (OpenAI, Anthropic and Gemini spellings) → the input capability they need
 _PARTS = {
@@ -55,15 +59,21 @@ def check_options(model: ModelInfo, options: Mapping[str, Any]) -> None:
     for name in _TOOLS:
         if options.get(name) and Capability.FUNCTION_CALLING not in model.capabilities:
             raise UnsupportedCapabilityError(model.id, Capability.FUNCTION_CALLING.value, f"{name}=")
-    response_format = options.get("response_format")
-    kind = response_format.get("type") if isinstance(response_format, Mapping) else None
-    if options.get("response_schema") or options.get("response_json_schema"):
-        kind = "json_schema"
-    if not isinstance(kind, str):  # an unhashable "type" must not break the lookup; the provider will say
+    if options.get("response_schema") or options.get("response_json_schema"):  # Gemini's own spelling
+        check_output(model, "json_schema")
+
+
+def check_output(model: ModelInfo, output: OutputFormat | str | None) -> None:
+    """Raise `UnsupportedCapabilityError` for an output format the model cannot honour: a schema
+    needs structured output; "json" (any object) JSON mode or structured output."""
+    if output is None or not has_capability_data(model):
         return
-    need = {"json_schema": Capability.STRUCTURED_OUTPUT, "json_object": Capability.JSON_MODE}.get(kind)
-    if need is not None and need not in model.capabilities:
-        raise UnsupportedCapabilityError(model.id, need.value, f"response format {kind!r}")
+    caps = model.capabilities
+    schema = output == "json_schema" if isinstance(output, str) else output.schema is not None
+    if schema and Capability.STRUCTURED_OUTPUT not in caps:
+        raise UnsupportedCapabilityError(model.id, Capability.STRUCTURED_OUTPUT.value, "response_format with a schema")
+    if not schema and Capability.JSON_MODE not in caps and Capability.STRUCTURED_OUTPUT not in caps:
+        raise UnsupportedCapabilityError(model.id, Capability.JSON_MODE.value, "response_format='json'")
 
 
 def check_streaming(model: ModelInfo) -> None:

@@ -1,20 +1,26 @@
-"""Prompt validation: one normal form (system text + user/assistant turns) for every provider."""
+"""Prompt validation: one normal form (system text + user/assistant/tool turns) for every provider.
+
+The normal form is OpenAI's chat format, checked: an assistant turn may carry `tool_calls`
+(arguments as a JSON string) and a `tool` turn answers one of them by `tool_call_id`. Each
+provider translates it to its own shape; `calls_of` and `tool_names` are the shared readings.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._display import brief
 from ..errors import InvalidRequestError
 
-__all__ = ["MAX_PART_DEPTH", "Message", "normalize", "text_of"]
+__all__ = ["MAX_PART_DEPTH", "Message", "calls_of", "normalize", "text_of", "tool_names"]
 
 Message = dict[str, Any]
-"""`{"role": "user" | "assistant", "content": str | list of OpenAI-style parts}`."""
+"""`{"role": "user" | "assistant" | "tool", "content": str | list of OpenAI-style parts | None, ...}`."""
 
 
-_ROLES = ("system", "user", "assistant")
+_ROLES = ("system", "user", "assistant", "tool")
 MAX_PART_DEPTH = 32
 """How deeply a content part may nest dicts and lists. Real parts nest two or three levels
 (`{"type": "image_url", "image_url": {"url": ...}}`); past a few hundred the SDKs' JSON
@@ -36,17 +42,24 @@ def normalize(prompt: object, system: str | None, model: str) -> tuple[str | Non
         raise TypeError(f"prompt must be a str or a list of {{'role', 'content'}} dicts, not {type(prompt).__name__}")
     systems = [system] if system else []
     turns: list[Message] = []
+    called: dict[str, str] = {}  # tool call ids made so far -> their tool's name
     for i, message in enumerate(prompt):
-        if not isinstance(message, Mapping) or "role" not in message or "content" not in message:
+        if not isinstance(message, Mapping) or "role" not in message:
             raise InvalidRequestError(
                 f"prompt[{i}] must be a dict with 'role' and 'content', got {brief(message, 80)}", model=model
             )
-        role, content = message["role"], message["content"]
+        role = message["role"]
         if not isinstance(role, str) or role not in _ROLES:
             raise InvalidRequestError(
                 f"prompt[{i}] has role {brief(role)}; use one of {', '.join(_ROLES)}.", model=model
             )
-        if not isinstance(content, (str, list)):
+        calls = message.get("tool_calls") if role == "assistant" else None
+        if "content" not in message and not calls:
+            raise InvalidRequestError(
+                f"prompt[{i}] must be a dict with 'role' and 'content', got {brief(message, 80)}", model=model
+            )
+        content = message.get("content")
+        if not isinstance(content, (str, list)) and not (content is None and calls):
             raise InvalidRequestError(
                 f"prompt[{i}]['content'] must be a str or a list of parts, not {type(content).__name__}",
                 model=model,
@@ -57,12 +70,92 @@ def normalize(prompt: object, system: str | None, model: str) -> tuple[str | Non
                 if problem is not None:
                     raise InvalidRequestError(f"prompt[{i}]['content'][{j}] {problem}", model=model)
         if role == "system":
-            systems.append(text_of(content))
+            systems.append(text_of(content or ""))
+        elif role == "tool":
+            turns.append(_tool_turn(message, content, called, i, model))
+        elif calls:
+            turns.append({"role": role, "content": content, "tool_calls": _calls(calls, called, i, model)})
         else:
             turns.append({"role": role, "content": content})
-    if not turns:
+    if not any(turn["role"] != "tool" for turn in turns):
         raise InvalidRequestError("The prompt has no user or assistant message.", model=model)
     return "\n\n".join(systems) or None, turns
+
+
+def _calls(calls: object, called: dict[str, str], i: int, model: str) -> list[dict[str, Any]]:
+    """An assistant turn's `tool_calls`, checked, in OpenAI's shape (dict arguments become JSON text)."""
+    if not isinstance(calls, list):
+        raise InvalidRequestError(f"prompt[{i}]['tool_calls'] must be a list, not {type(calls).__name__}", model=model)
+    out = []
+    for j, call in enumerate(calls):
+        function = call.get("function") if isinstance(call, Mapping) else None
+        name = function.get("name") if isinstance(function, Mapping) else None
+        if not isinstance(name, str) or not isinstance(call.get("id"), str):
+            raise InvalidRequestError(
+                f"prompt[{i}]['tool_calls'][{j}] must be {{'id': str, 'type': 'function', 'function': "
+                f"{{'name': str, 'arguments': str}}}} (what r.message holds), got {brief(call, 80)}",
+                model=model,
+            )
+        assert isinstance(function, Mapping) and isinstance(call, Mapping)
+        arguments = function.get("arguments")
+        if isinstance(arguments, Mapping):
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        elif arguments is None:
+            arguments = "{}"
+        elif not isinstance(arguments, str):
+            raise InvalidRequestError(
+                f"prompt[{i}]['tool_calls'][{j}]['function']['arguments'] must be a JSON string or a dict, "
+                f"not {type(arguments).__name__}",
+                model=model,
+            )
+        normal: dict[str, Any] = {
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": name, "arguments": arguments},
+        }
+        if isinstance(call.get("extra_content"), Mapping):
+            normal["extra_content"] = call["extra_content"]
+        called[call["id"]] = name
+        out.append(normal)
+    return out
+
+
+def _tool_turn(message: Mapping[str, Any], content: Any, called: dict[str, str], i: int, model: str) -> Message:
+    """A `tool` turn, checked: it answers a call an earlier assistant turn made."""
+    call_id = message.get("tool_call_id")
+    if not isinstance(call_id, str):
+        raise InvalidRequestError(
+            f"prompt[{i}] is a tool turn without a 'tool_call_id' (use r.tool_calls[k].result(value) to make one).",
+            model=model,
+        )
+    if call_id not in called:
+        raise InvalidRequestError(
+            f"prompt[{i}] answers tool call {call_id!r}, which no earlier assistant turn made "
+            "(append r.message before the results).",
+            model=model,
+        )
+    return {"role": "tool", "tool_call_id": call_id, "content": text_of(content) if content is not None else ""}
+
+
+def calls_of(message: Message) -> list[Any]:
+    """The `ToolCall`s of a normalised assistant turn (none for any other turn)."""
+    from .tools import ToolCall
+
+    calls = []
+    for call in message.get("tool_calls") or ():
+        function = call["function"]
+        calls.append(ToolCall.from_json(call["id"], function["name"], function["arguments"], call.get("extra_content")))
+    return calls
+
+
+def tool_names(messages: list[Message]) -> dict[str, str]:
+    """Tool call id -> tool name, for every call the assistant turns made (Gemini answers by name)."""
+    return {
+        call["id"]: call["function"]["name"]
+        for message in messages
+        if message["role"] == "assistant"
+        for call in message.get("tool_calls") or ()
+    }
 
 
 def _part_problem(part: object) -> str | None:
@@ -100,8 +193,10 @@ def _too_deep(part: Mapping[Any, Any], limit: int) -> bool:
     return bool(below)
 
 
-def text_of(content: str | list[Any]) -> str:
+def text_of(content: str | list[Any] | None) -> str:
     """The text of a message's content: the string itself, or its text parts joined."""
     if isinstance(content, str):
         return content
+    if content is None:  # an assistant turn of tool calls only
+        return ""
     return "".join(part.get("text", "") for part in content if isinstance(part, Mapping) and part.get("type") == "text")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .._call.service import ModelService
     from .._call.stream import AsyncStream, Stream
     from .._catalog.info import Capability, ModelInfo, ModelList
+    from .._content.tools import Tool
     from .._observe.health import ModelHealth
     from .._observe.hooks import Hook
     from .._observe.usage import Tracker, UsageReport
@@ -52,6 +53,13 @@ class ModelsAPI:
     """
 
     errors: ModuleType = _errors
+
+    @property
+    def Tool(self) -> type[Tool]:  # `models.Tool(...)` on the instance too, as SPEC §8 writes it
+        """`models.Tool(name, description, parameters, fn=None)`: a tool given by hand."""
+        from .._content.tools import Tool
+
+        return Tool
 
     def __init__(
         self,
@@ -108,10 +116,14 @@ class ModelsAPI:
         """
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         if fallbacks is not None:
-            from .._call.resilience import call_chain
+            from .._call.tool_loop import call_plan
 
-            return call_chain(self._service, self._plan(model, fallbacks, params), prompt, system)
+            return call_plan(self._service, self._plan(model, fallbacks, params), prompt, system)
         target, prepared = self._service.prepared(model, params)
+        if prepared.run_tools:
+            from .._call.tool_loop import call_plan
+
+            return call_plan(self._service, ((target, prepared),), prompt, system)
         return self._service.call(target, prompt, system, prepared)
 
     def stream(
@@ -133,10 +145,10 @@ class ModelsAPI:
         """Iterate the answer's text pieces as they arrive; then `.response` has usage and cost.
 
         With `fallbacks`, the next model is tried only while no piece has arrived."""
-        from .._call.stream import Stream
+        from .._call.tool_loop import stream_for
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
-        return Stream(self._service, self._plan(model, fallbacks, params), prompt, system)
+        return stream_for(self._service, self._plan(model, fallbacks, params), prompt, system)
 
     async def acall(
         self,
@@ -157,10 +169,14 @@ class ModelsAPI:
         """`models(...)` for asyncio, on the provider SDK's native async client."""
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         if fallbacks is not None:
-            from .._call.resilience import acall_chain
+            from .._call.tool_loop import acall_plan
 
-            return await acall_chain(self._service, self._plan(model, fallbacks, params), prompt, system)
+            return await acall_plan(self._service, self._plan(model, fallbacks, params), prompt, system)
         target, prepared = self._service.prepared(model, params)
+        if prepared.run_tools:
+            from .._call.tool_loop import acall_plan
+
+            return await acall_plan(self._service, ((target, prepared),), prompt, system)
         return await self._service.acall(target, prompt, system, prepared)
 
     def astream(
@@ -180,10 +196,10 @@ class ModelsAPI:
         **kwargs: Any,
     ) -> AsyncStream:
         """`async for piece in models.astream(...)`; then `.response` has usage and cost."""
-        from .._call.stream import AsyncStream
+        from .._call.tool_loop import astream_for
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
-        return AsyncStream(self._service, self._plan(model, fallbacks, params), prompt, system)
+        return astream_for(self._service, self._plan(model, fallbacks, params), prompt, system)
 
     def _plan(self, model: str, fallbacks: Sequence[str] | None, params: dict[str, Any]) -> Plan:
         """The model and its fallbacks, each resolved and with the parameters translated for it."""

@@ -166,10 +166,12 @@ class ModelBinding:
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
         if fallbacks is None and len(self._plan) == 1:  # the hot path: no plan to walk
-            return self._service.call(self._target, prompt, system, self._prepare(params))
-        from .._call.resilience import call_chain
+            prepared = self._prepare(params)
+            if not prepared.run_tools:
+                return self._service.call(self._target, prompt, system, prepared)
+        from .._call.tool_loop import call_plan
 
-        return call_chain(self._service, self._plan_for(params, fallbacks), prompt, system)
+        return call_plan(self._service, self._plan_for(params, fallbacks), prompt, system)
 
     def stream(
         self,
@@ -187,12 +189,12 @@ class ModelBinding:
         **kwargs: Any,
     ) -> Stream:
         """`models.stream(...)` on the bound model."""
-        from .._call.stream import Stream
+        from .._call.tool_loop import stream_for
 
         plan = self._plan_for(
             collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries), fallbacks
         )
-        return Stream(self._service, plan, prompt, self._system if system is None else system)
+        return stream_for(self._service, plan, prompt, self._system if system is None else system)
 
     async def acall(
         self,
@@ -213,10 +215,12 @@ class ModelBinding:
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
         if fallbacks is None and len(self._plan) == 1:
-            return await self._service.acall(self._target, prompt, system, self._prepare(params))
-        from .._call.resilience import acall_chain
+            prepared = self._prepare(params)
+            if not prepared.run_tools:
+                return await self._service.acall(self._target, prompt, system, prepared)
+        from .._call.tool_loop import acall_plan
 
-        return await acall_chain(self._service, self._plan_for(params, fallbacks), prompt, system)
+        return await acall_plan(self._service, self._plan_for(params, fallbacks), prompt, system)
 
     def astream(
         self,
@@ -234,12 +238,12 @@ class ModelBinding:
         **kwargs: Any,
     ) -> AsyncStream:
         """`models.astream(...)` on the bound model."""
-        from .._call.stream import AsyncStream
+        from .._call.tool_loop import astream_for
 
         plan = self._plan_for(
             collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries), fallbacks
         )
-        return AsyncStream(self._service, plan, prompt, self._system if system is None else system)
+        return astream_for(self._service, plan, prompt, self._system if system is None else system)
 
     def _prepare(self, params: dict[str, Any]) -> Prepared:
         """The bound options, or bound and call-time ones merged (call-time wins)."""

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._call.budget import _OUTPUT_LIMITS
-from .._call.resilience import acall_chain, call_chain
 from .._call.resilience import plan as chain_plan
+from .._call.tool_loop import acall_plan, call_plan
 from .._catalog.info import Capability
 from .._content.messages import normalize, text_of
 from .._costs import COST_SCALE
@@ -237,7 +237,7 @@ class Router:
         """Call the best candidate for this prompt; on failure, the next (when `fallback`)."""
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return call_chain(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return call_plan(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
     def stream(
         self,
@@ -255,11 +255,11 @@ class Router:
         **kwargs: Any,
     ) -> Stream:
         """Stream from the best candidate; the next is tried only before the first piece."""
-        from .._call.stream import Stream
+        from .._call.tool_loop import stream_for
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return Stream(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return stream_for(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
     async def acall(
         self,
@@ -279,7 +279,7 @@ class Router:
         """`router(...)` for asyncio."""
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return await acall_chain(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return await acall_plan(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
     def astream(
         self,
@@ -297,11 +297,11 @@ class Router:
         **kwargs: Any,
     ) -> AsyncStream:
         """`router.stream(...)` for asyncio."""
-        from .._call.stream import AsyncStream
+        from .._call.tool_loop import astream_for
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         system = self._system if system is None else system
-        return AsyncStream(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
+        return astream_for(self._service, self._plan(prompt, system, params, fallbacks), prompt, system)
 
 
 def _cost(target: Target, input_tokens: int, output_tokens: int) -> float | None:

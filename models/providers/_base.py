@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import asyncio
 
     from .._catalog.info import ModelInfo
+    from .._content.output import OutputFormat
+    from .._content.tools import Toolset
 __all__ = ["DEFAULT_TIMEOUT", "SET_BY_CALL", "Provider", "ProviderSettings", "Request", "copy_counts", "keywords_of"]
 
 DEFAULT_TIMEOUT = 600.0
@@ -138,6 +140,20 @@ class Provider:
         already been dropped by the service.
         """
         return dict(params)
+
+    def tool_options(self, model: ModelInfo, tools: Toolset) -> dict[str, Any]:
+        """The SDK keyword arguments that offer `tools` (and `tool_choice`) to `model` (SPEC §8).
+
+        Called with `translate`, once per binding; the result joins its options. The default is
+        Chat Completions' shape (what OpenAI-compatible backends take); a provider whose answers
+        carry tool calls fills `Completion.tool_calls`.
+        """
+        return tools.to_openai()
+
+    def output_options(self, model: ModelInfo, output: OutputFormat) -> dict[str, Any]:
+        """The SDK keyword arguments that ask `model` for answers in `output`'s shape (SPEC §9);
+        the service parses and validates the answer. The default is Chat Completions' `response_format`."""
+        return {"response_format": output.to_openai()}
 
     def keywords(self) -> Collection[str] | None:
         """The keyword arguments a call may pass besides the common parameters (SPEC §1), or None

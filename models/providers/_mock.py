@@ -3,19 +3,68 @@
 It echoes the last user message. Usage is deterministic: one token per
 whitespace-separated word of the system text and every message in, one per word out.
 It has no default price; price it with an override (`MODELS_COST_MOCK_ECHO_INPUT`, ...).
+
+With tools (SPEC §8) it first calls every offered tool once (only the named one under a
+`tool_choice` name; none under "none"), ids `call_1`, `call_2`, ... counted over the whole
+conversation, with arguments generated from each tool's schema (`_content.schema.sample`:
+each string argument is its own name, each number the smallest allowed, the first of every
+enum); once the conversation ends in tool results it answers with those results, joined by
+spaces. With `response_format` (SPEC §9) it answers with a value valid against the schema,
+made the same way, as JSON; with "json", `{"echo": <the echo>}`. A tool call's output
+tokens are the words of its arguments as JSON.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+from .._catalog.info import ModelInfo
 from .._content.messages import text_of
+from .._content.output import OutputFormat
+from .._content.schema import sample
+from .._content.tools import ToolCall, Toolset
 from .._types import Completion
 from ._base import Provider, Request, copy_counts
 
 
 def _words(text: str) -> int:
     return len(text.split())
+
+
+def _calls(tools: Toolset, made: int) -> list[ToolCall]:
+    """One call of each offered tool (the chosen one only), numbered after the `made` ones."""
+    choice = tools.choice
+    if choice == "none":
+        return []
+    offered = [t for t in tools.tools if choice in (None, "auto", "required") or t.name == choice]
+    return [ToolCall(f"call_{made + i}", t.name, sample(t.parameters)) for i, t in enumerate(offered, 1)]
+
+
+def _answer(request: Request) -> tuple[str, list[ToolCall]]:
+    """The mock's text and tool calls for a request (see the module's docstring)."""
+    messages = request.messages
+    options = request.options
+    tools: Toolset | None = options.get("tools")
+    output: OutputFormat | None = options.get("response_format")
+    if messages[-1]["role"] == "tool":
+        results = []
+        for message in reversed(messages):
+            if message["role"] != "tool":
+                break
+            results.append(message["content"])
+        return " ".join(reversed(results)), []
+    if tools is not None:
+        made = sum(len(m.get("tool_calls") or ()) for m in messages)
+        calls = _calls(tools, made)
+        if calls:
+            return "", calls
+    last_user = next((text_of(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")
+    if output is not None:
+        value = {"echo": last_user} if output.schema is None else sample(output.schema)
+        return json.dumps(value, ensure_ascii=False), []
+    return " ".join(last_user.split()), []
 
 
 class MockProvider(Provider):
@@ -25,16 +74,27 @@ class MockProvider(Provider):
         """Only the common parameters: a misspelt one fails here as it would on a real provider."""
         return frozenset()
 
+    def tool_options(self, model: ModelInfo, tools: Toolset) -> dict[str, Any]:
+        return {"tools": tools}  # the mock reads our own objects
+
+    def output_options(self, model: ModelInfo, output: OutputFormat) -> dict[str, Any]:
+        return {"response_format": output}
+
     def complete(self, request: Request) -> Completion:
         messages = request.messages
-        last_user = next((text_of(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")
-        words = last_user.split()
+        text, calls = _answer(request)
         limit = request.options.get("max_tokens")
-        finish = "stop"
-        if isinstance(limit, int) and len(words) > limit:
-            words, finish = words[:limit], "length"
+        finish = "tool_calls" if calls else "stop"
+        if isinstance(limit, int) and _words(text) > limit:
+            text, finish = " ".join(text.split()[:limit]), "length"
         prompt_words = _words(request.system or "") + sum(_words(text_of(m["content"])) for m in messages)
-        return Completion(" ".join(words), input_tokens=prompt_words, output_tokens=len(words), finish_reason=finish)
+        return Completion(
+            text,
+            input_tokens=prompt_words,
+            output_tokens=_words(text) + sum(_words(json.dumps(c.arguments)) for c in calls),
+            finish_reason=finish,
+            tool_calls=calls,
+        )
 
     async def acomplete(self, request: Request) -> Completion:
         return self.complete(request)  # no I/O, so no worker thread
