@@ -52,10 +52,13 @@ Measured = dict[str, tuple[float, float]]  # comparison label -> (raw value, our
 
 @dataclass(frozen=True)
 class Fakes:
-    """Where the loopback fakes listen: `url` answers in 3 pieces, `long_url` in LONG pieces."""
+    """Where the loopback fakes listen: `url` answers in 3 pieces, `long_url` in LONG pieces,
+    `tools_url` with two tool calls, `json_url` with a JSON object (`{"name": "Paris", ...}`)."""
 
     url: str
     long_url: str
+    tools_url: str = ""
+    json_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,12 +185,15 @@ import collections, os, sys
 {pin}
 sys.path.insert(0, {root!r})
 from tests.fake_llm import FakeLLM, Reply
-with FakeLLM() as short, FakeLLM() as long:
+with FakeLLM() as short, FakeLLM() as long, FakeLLM() as tools, FakeLLM() as json_:
     # keep only the last requests: at ~4.5 KB a record, the ~300,000 of a full run would hold over
     # 1 GB and make the fake's full garbage collections ever longer, a drift over the run
-    short.requests = long.requests = collections.deque(maxlen=8)
+    short.requests = long.requests = tools.requests = json_.requests = collections.deque(maxlen=8)
     long.set_reply(Reply(text=" ".join(["word"] * {long}), chunks={long}))
-    print(short.url, long.url, flush=True)
+    calls = (("call_1", "get_weather", {{"city": "Paris"}}), ("call_2", "get_time", {{"zone": "Europe/Paris"}}))
+    tools.set_reply(Reply(text="", tool_calls=calls, finish_reason="tool_calls"))
+    json_.set_reply(Reply(text='{{"name": "Paris", "population": 2102650}}'))
+    print(short.url, long.url, tools.url, json_.url, flush=True)
     sys.stdin.read()
 """
 
@@ -198,8 +204,7 @@ def fakes(cpu: int | None) -> Iterator[Fakes]:
     server = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert server.stdin is not None and server.stdout is not None
     try:
-        url, long_url = server.stdout.readline().split()
-        yield Fakes(url, long_url)
+        yield Fakes(*server.stdout.readline().split())
     finally:
         server.stdin.close()
         server.wait(10)
@@ -218,7 +223,8 @@ def child(row_id: str, fakes: Fakes, cpu: int | None, plan: Plan) -> None:
 
 
 def _spawn(chosen: Row, fakes: Fakes, cpu: int | None, plan: Plan) -> tuple[Measured, list[str]]:
-    argv = [sys.executable, str(RUN_ALL), "--child", chosen.id, fakes.url, fakes.long_url, str(cpu)]
+    argv = [sys.executable, str(RUN_ALL), "--child", chosen.id, str(cpu), fakes.url, fakes.long_url]
+    argv += [fakes.tools_url, fakes.json_url]
     argv += ["--flip"] * plan.flip + ["--quick"] * plan.quick
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
     if done.returncode:

@@ -6,7 +6,7 @@
     .venv/bin/python benchmarks/run_all.py --list               # sections and rows
 
 Progress goes to stderr, the report to stdout (or --out). harness.py says how it measures and how
-to add a row; bench_startup.py and bench_overhead.py hold the rows.
+to add a row; bench_startup.py, bench_overhead.py and bench_tools.py hold the rows.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import bench_overhead  # noqa: F401  (registers its rows)
 import bench_startup  # noqa: F401  (registers its rows)
+import bench_tools  # noqa: F401  (registers its rows)
 import harness
 
 ROUNDS, QUICK_ROUNDS = 15, 2
@@ -41,9 +42,9 @@ def _select(only: str | None) -> list[harness.Row]:
 
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:  # one row and round, in a fresh process started by run()
-        row_id, url, long_url, cpu = sys.argv[2:6]
+        row_id, cpu, *urls = sys.argv[2:8]
         plan = harness.Plan(flip="--flip" in sys.argv, quick="--quick" in sys.argv)
-        return harness.child(row_id, harness.Fakes(url, long_url), None if cpu == "None" else int(cpu), plan)
+        return harness.child(row_id, harness.Fakes(*urls), None if cpu == "None" else int(cpu), plan)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help=f"smoke run: little work per round, {QUICK_ROUNDS} rounds")
     parser.add_argument("--only", help="comma-separated sections or row ids, e.g. async or call/openai,stream")

@@ -76,3 +76,23 @@ def test_lint_and_strict_types(tool: list[str]) -> None:
         pytest.skip(f"{tool[0]} is not installed (pip install -e '.[dev]')")
     out = subprocess.run([sys.executable, "-m", *tool], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_readme_tools_and_structured_output_examples_run_as_written(api: ModelsAPI) -> None:
+    readme = (ROOT / "README.md").read_text()
+    out: list[str] = []
+    for heading in ("## Tools", "## Structured output"):
+        section = readme[readme.index(heading) :]
+        code = re.search(r"```python\n(.+?)```", section, re.S)
+        assert code is not None
+        source = code.group(1).replace("from models import models\n", "")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # mock has no price: its cost-is-None notice
+            exec(source, {"models": api, "print": lambda *a: out.append(" ".join(map(str, a)))})
+    assert out == [
+        "tool_calls",
+        "18 C in city",
+        "18 C in city 2",
+        "name='name' population=0",
+        "[City(name='name', population=0)]",
+    ]

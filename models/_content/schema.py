@@ -16,9 +16,9 @@ _SUBSCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "con
 
 
 def tidy(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` without the `title` pydantic puts on every property: tokens the model pays for and
-    no provider uses. A `$defs` entry keeps its own (it names the type); so does a property called
-    "title" (it is a key of `properties`, not a keyword)."""
+    """`schema` without the `title`s pydantic puts on every property and definition: tokens the
+    model pays for and no provider uses (the root keeps its own; a property called "title" is a
+    key of `properties`, not a keyword, and stays)."""
     out: dict[str, Any] = _untitled(schema)
     if "title" in schema and isinstance(schema["title"], str):
         out["title"] = schema["title"]

@@ -63,6 +63,19 @@ class RouteChoice:
         return f"RouteChoice({self.model!r}, {where}, score={self.score!r}, {self.reason!r})"
 
 
+def _needs(params: Mapping[str, Any]) -> frozenset[Capability]:
+    """What this call's tools and response format need of a model (SPEC §8, §9): a candidate the
+    catalog says lacks it is passed over, as `prepare` would refuse it."""
+    needs = set()
+    if params.get("tools"):
+        needs.add(Capability.FUNCTION_CALLING)
+    output = params.get("response_format")
+    is_json = output == "json" or (isinstance(output, Mapping) and output.get("type") == "json_object")
+    if output is not None and not is_json:
+        needs.add(Capability.STRUCTURED_OUTPUT)
+    return frozenset(needs)
+
+
 class Router:
     """Callable like a binding (`router(prompt)`, `.stream`, `.acall`, `.astream`); see the module doc."""
 
@@ -137,9 +150,12 @@ class Router:
         health = self._service.health()
         eligible: list[Target] = []
         excluded: list[RouteChoice] = []
+        needs = _needs(params)
         for target in self._targets:
             info = target.info
             missing = sorted(c.value for c in self._capabilities - info.capabilities)
+            if not missing and needs and Capability.TEXT_INPUT in info.capabilities:  # only models with data
+                missing = sorted(c.value for c in needs - info.capabilities)
             if missing:
                 excluded.append(RouteChoice(info.id, None, None, f"lacks {', '.join(missing)}"))
             elif info.context_window is not None and input_tokens + output > info.context_window:
