@@ -444,9 +444,9 @@ def test_arguments_cut_off_are_kept_raw_and_the_finish_stays_length(wired: Model
 
 def test_deltas_without_an_index_from_a_compatible_server(wired: ModelsAPI, fake: FakeLLM) -> None:
     """Gemini's OpenAI-compatible API sends whole calls without `index` (openai-python #2806): an id
-    opens a new call, a delta without one continues the last."""
+    opens a new call, a delta without one continues the last. Arguments sent as an object are read."""
     paris = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": '}}
-    rome = {"id": "call_2", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}
+    rome = {"id": "call_2", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Rome"}}}
     fake.enqueue(
         sse_body(
             [

@@ -149,9 +149,10 @@ class _Assembly:
     """A stream's tool calls as their deltas arrive, and whether it refused; `finish` puts them
     into the result once the stream has ended.
 
-    Deltas join by `index` as the SDK's own accumulator joins them (strings concatenated). A
-    delta without an index (Gemini's compatible API sends none) opens a new call when it has an
-    id, and otherwise continues the last one.
+    Deltas join by `index` as the SDK's own accumulator joins them (strings concatenated; an
+    object for arguments, as some compatible servers send, as its JSON). A delta without an index
+    (Gemini's compatible API sends none) opens a new call when it has an id, and otherwise
+    continues the last one.
     """
 
     __slots__ = ("calls", "refused")
@@ -174,7 +175,9 @@ class _Assembly:
             function = delta.get("function")
             if isinstance(function, dict):
                 entry[1] += function.get("name") or ""
-                entry[2].append(function.get("arguments") or "")
+                arguments = function.get("arguments")
+                if arguments:
+                    entry[2].append(arguments if isinstance(arguments, str) else json.dumps(arguments))
 
     def finish(self, result: Completion) -> None:
         if self.calls:
