@@ -475,3 +475,25 @@ def test_a_call_without_a_name_is_a_bad_response(wired: ModelsAPI, fake: FakeLLM
     with pytest.raises(BadResponseError, match="OpenAI sent a tool call without a function name") as caught:
         wired(GPT, "Weather?", tools=[get_weather], max_retries=0)
     assert (caught.value.provider, caught.value.model) == ("openai", GPT)
+
+
+def test_another_providers_data_on_a_tool_call_is_not_sent(wired: ModelsAPI, fake: FakeLLM) -> None:
+    # A Gemini answer's thought signature rides on its call (extra_content); after a fallback to
+    # OpenAI the same history must not carry it: the API refuses message keys it does not know.
+    signed = {**WIRE_PARIS, "extra_content": {"google": {"thought_signature": "c2ln"}}}
+    history = [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [signed]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "18 C"},
+    ]
+    wired(GPT, history, tools=[get_weather])
+    assert fake.requests[-1].body["messages"][1] == {"role": "assistant", "content": None, "tool_calls": [WIRE_PARIS]}
+    assert history[1]["tool_calls"] == [signed]  # the caller's list is left as it was
+
+
+def test_a_list_format_is_named_after_its_types(wired: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(Reply(text='{"result": [{"name": "Paris", "population": 2102650}]}'))
+    r = wired(GPT, "Cities?", response_format=list[City])
+    assert r.parsed == [City(name="Paris", population=2102650)]
+    sent = fake.requests[-1].body["response_format"]["json_schema"]
+    assert (sent["name"], sent["strict"], sent["schema"]["required"]) == ("list_City", True, ["result"])

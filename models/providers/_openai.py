@@ -63,9 +63,23 @@ def _is_reasoning(model: ModelInfo) -> bool:
     return model.name.lower().startswith(_REASONING_PREFIXES)
 
 
+def _sendable(messages: list[Any]) -> list[Any]:
+    """The turns without the provider data a tool call may carry for another API (Gemini's thought
+    signature in `extra_content`, after a fallback): OpenAI refuses message keys it does not know."""
+    out = None
+    for i, message in enumerate(messages):
+        calls = message.get("tool_calls")
+        if calls and any("extra_content" in call for call in calls):
+            out = out or list(messages)
+            out[i] = {**message, "tool_calls": [{k: v for k, v in c.items() if k != "extra_content"} for c in calls]}
+    return out or messages
+
+
 def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
     """Keyword arguments of `chat.completions.create`; a stream asks for its usage chunk."""
     messages = request.messages
+    if len(messages) > 1:  # only a conversation can hold tool calls
+        messages = _sendable(messages)
     if request.system is not None:
         messages = [{"role": "system", "content": request.system}, *messages]
     options = request.options
