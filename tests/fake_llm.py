@@ -251,19 +251,35 @@ def _render_openai(r: Reply, text: str, req: Recorded) -> _Rendered:
         }
     finish = "content_filter" if r.blocked else r.finish_reason
     base = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time()), "model": req.model}
-    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None, "annotations": []}
+    # A refusal replaces the content; with tool calls and no text the content is null, as the API sends.
+    content = None if r.refusal is not None or (r.tool_calls and not text) else text
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": r.refusal, "annotations": []}
+    calls = [
+        {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}} for i, n, a in r.tool_calls
+    ]
+    if calls:
+        message["tool_calls"] = calls
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
     body = {**base, "object": "chat.completion", "choices": [choice], "usage": usage, "system_fingerprint": None}
     with_usage = bool((req.body.get("stream_options") or {}).get("include_usage"))
     chunk = {**base, "object": "chat.completion.chunk", **({"usage": None} if with_usage else {})}
-    parts, frames = _split(text, r.chunks), []
-    for i, piece in enumerate(parts):
-        delta = {"role": "assistant", "content": piece, "refusal": None} if i == 0 else {"content": piece}
-        last = finish if i == len(parts) - 1 else None
-        frames.append(
-            _sse({**chunk, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": last}]})
-        )
-    post = [_sse({**chunk, "choices": [], "usage": usage})] if with_usage else []
+
+    def frame(delta: dict[str, Any], reason: str | None = None) -> bytes:
+        return _sse({**chunk, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}]})
+
+    # Streamed: text (or refusal) pieces, the first with the role; then per call one delta with index, id,
+    # type, name and empty arguments, followed by argument fragments carrying only the index; the finish
+    # reason in a last empty delta (without calls, on the last piece).
+    key, shown = ("content", text) if r.refusal is None else ("refusal", r.refusal)
+    deltas: list[dict[str, Any]] = [] if calls and not shown else [{key: p} for p in _split(shown, r.chunks)]
+    for i, call in enumerate(calls):
+        deltas.append({"tool_calls": [{"index": i, **call, "function": {**call["function"], "arguments": ""}}]})
+        for piece in _split(call["function"]["arguments"], r.chunks):
+            deltas.append({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
+    deltas[0] = {"role": "assistant", "content": None, "refusal": None, **deltas[0]}
+    frames = [frame(d, None if calls or i < len(deltas) - 1 else finish) for i, d in enumerate(deltas)]
+    post = [frame({}, finish)] if calls else []
+    post += [_sse({**chunk, "choices": [], "usage": usage})] if with_usage else []
     return _Rendered(body, [], frames, [*post, _sse("[DONE]")])
 
 
@@ -309,6 +325,8 @@ def _render_anthropic(r: Reply, text: str, req: Recorded) -> _Rendered:
 
 
 def _render_google(r: Reply, text: str, req: Recorded) -> _Rendered:
+    """Tool calls are `functionCall` parts after the text (an empty id is left out, as Gemini 2.x sends
+    none), `thoughtSignature` on the first one; streamed, each arrives whole in a chunk of its own."""
     usage = r.raw_usage
     if usage is None:
         total = r.input_tokens + r.output_tokens
@@ -324,17 +342,24 @@ def _render_google(r: Reply, text: str, req: Recorded) -> _Rendered:
         return _Rendered(body, [], [], [_sse(body, sep="\r\n")])
     # Like the real API, earlier chunks carry a partial usageMetadata; only the last one is complete.
     early = None if r.raw_usage is not None else {"promptTokenCount": r.input_tokens, "totalTokenCount": r.input_tokens}
+    calls: list[dict[str, Any]] = []
+    for i, (call_id, name, args) in enumerate(r.tool_calls):
+        call: dict[str, Any] = {"functionCall": {**({"id": call_id} if call_id else {}), "name": name, "args": args}}
+        if i == 0 and r.thought_signature is not None:
+            call["thoughtSignature"] = r.thought_signature
+        calls.append(call)
 
-    def chunk(piece: str, last: bool) -> dict[str, Any]:
-        candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}
+    def chunk(parts: list[dict[str, Any]], last: bool) -> dict[str, Any]:
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
         if last:
             candidate["finishReason"] = _GOOGLE_FINISH.get(r.finish_reason, "STOP")
         meta = usage if last else early
         return {"candidates": [candidate], **({"usageMetadata": meta} if meta else {}), **tail}
 
-    parts = _split(text, r.chunks)
-    frames = [_sse(chunk(p, i == len(parts) - 1), sep="\r\n") for i, p in enumerate(parts)]
-    return _Rendered(chunk(text, True), [], frames, [])
+    texts = _split(text, r.chunks) if text or not calls else []  # no empty text part before calls
+    pieces = [[{"text": piece}] for piece in texts] + [[call] for call in calls]
+    frames = [_sse(chunk(p, i == len(pieces) - 1), sep="\r\n") for i, p in enumerate(pieces)]
+    return _Rendered(chunk(([{"text": text}] if texts else []) + calls, True), [], frames, [])
 
 
 _RENDER = {OPENAI: _render_openai, ANTHROPIC: _render_anthropic, GOOGLE: _render_google}

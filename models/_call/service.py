@@ -74,6 +74,14 @@ def _unmapped(provider: Provider, exc: Exception, bug: Exception) -> ProviderErr
     return error_for_status(status)(message, provider=provider.name, status_code=status)
 
 
+def _join(options: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Add a hook's options; a list the caller gave too (Gemini's `config={"tools": [google_search]}`
+    beside `tools=[fn]`) keeps the caller's items first, rather than being replaced."""
+    for name, value in extra.items():
+        mine = options.get(name)
+        options[name] = [*mine, *value] if isinstance(mine, list) and isinstance(value, list) else value
+
+
 class ModelsWarning(UserWarning):
     """Something was dropped or is unknown, and the call went ahead anyway."""
 
@@ -221,9 +229,9 @@ class ModelService:
         tools, output, run, rounds = extras
         translated = provider.translate(info, options)
         if tools is not None:
-            translated.update(provider.tool_options(info, tools))
+            _join(translated, provider.tool_options(info, tools))
         if output is not None:
-            translated.update(provider.output_options(info, output))
+            _join(translated, provider.output_options(info, output))
         return Prepared(translated, timeout, max_retries, tools, output, run, rounds)
 
     def _warn_once(self, model: str, topic: str, message: str, stacklevel: int) -> None:

@@ -180,6 +180,20 @@ def _from_schema(schema: dict[str, Any], name: str | None, model: str) -> Output
     return OutputFormat(label, _wrap(wire) if wrapped else wire, wrapped=wrapped, source=schema)
 
 
+def _type_name(tp: Any) -> str:
+    """A short name for a type: `City`, `list_City`, `dict_str_int`, `Optional_City` (no module path)."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is None:
+        return str(getattr(tp, "__name__", None) or repr(tp))
+    union = origin in (typing.Union, types.UnionType)
+    head = ("Optional" if type(None) in args else "Union") if union else getattr(origin, "__name__", None)
+    parts = [_type_name(a) for a in args if a is not type(None)]
+    return "_".join([str(head or "type"), *parts])
+
+
 def _from_type(tp: Any, model: str) -> OutputFormat:
     from pydantic import TypeAdapter
 
@@ -192,7 +206,7 @@ def _from_type(tp: Any, model: str) -> OutputFormat:
             "pydantic model, a type like list[City], a TypedDict or dataclass, a JSON Schema dict, or 'json'.",
             model=model,
         ) from exc
-    name = _name(str(getattr(tp, "__name__", "")) if isinstance(tp, type) else repr(tp).replace("typing.", ""))
+    name = _name(_type_name(tp))
     wrapped = not _is_object(schema)
     return OutputFormat(name, _wrap(schema) if wrapped else schema, adapter, wrapped)
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import closing, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._catalog.info import ModelInfo
-from .._types import Completion
+from .._content.messages import Message, calls_of, tool_names
+from .._types import Completion, ToolCall
 from ..errors import (
     AuthenticationError,
     ContentFilterError,
     ContextWindowExceededError,
+    InvalidRequestError,
     ProviderError,
 )
 from ._base import DEFAULT_TIMEOUT, Provider, Request
@@ -30,6 +34,10 @@ from ._common import (
 )
 from ._deadline import guard
 
+if TYPE_CHECKING:
+    from .._content.output import OutputFormat
+    from .._content.tools import Toolset
+
 _FINISH = {
     "STOP": "stop",
     "MAX_TOKENS": "length",
@@ -41,6 +49,7 @@ _FINISH = {
     "IMAGE_SAFETY": "content_filter",
 }
 _CONFIG_NAMES = {"max_tokens": "max_output_tokens", "stop": "stop_sequences"}
+_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}  # tool_choice -> function_calling_config.mode
 
 
 def _ms(seconds: float) -> int:
@@ -67,11 +76,55 @@ def _details(error: Any) -> list[Mapping[str, Any]]:
 
 def _contents(request: Request) -> str | list[dict[str, Any]]:
     """The `contents` argument. A lone plain-text user turn goes as a string: the SDK sends the
-    same body for it, and converts it more cheaply than the equivalent list of Content dicts."""
+    same body for it, and converts it more cheaply than the equivalent list of Content dicts.
+
+    Tool calls become `function_call` parts of the model turn; the `tool` turns answering them
+    become one user turn of `function_response` parts, named by the calls they answer (Gemini
+    matches results to calls by name, and by id when the call had one)."""
     messages = request.messages
     if len(messages) == 1 and messages[0]["role"] == "user" and isinstance(messages[0]["content"], str):
         return messages[0]["content"]
-    return [{"role": "model" if m["role"] == "assistant" else "user", "parts": _parts(m["content"])} for m in messages]
+    contents: list[dict[str, Any]] = []
+    names: dict[str, str] | None = None
+    after_tool = False
+    for message in messages:
+        role = message["role"]
+        if role == "tool":
+            names = tool_names(messages) if names is None else names
+            call_id = message["tool_call_id"]
+            answer = {"id": call_id, "name": names[call_id], "response": {"result": message["content"]}}
+            if after_tool:
+                contents[-1]["parts"].append({"function_response": answer})
+            else:
+                contents.append({"role": "user", "parts": [{"function_response": answer}]})
+        elif "tool_calls" in message:
+            parts = _parts(message["content"]) if message["content"] else []
+            contents.append({"role": "model", "parts": parts + _call_parts(message, request.model)})
+        else:
+            contents.append({"role": "model" if role == "assistant" else "user", "parts": _parts(message["content"])})
+        after_tool = role == "tool"
+    return contents
+
+
+def _call_parts(message: Message, model: ModelInfo) -> list[dict[str, Any]]:
+    """An assistant turn's tool calls as `function_call` parts, each with the thought signature
+    Gemini gave it (`extra_content.google.thought_signature`, base64) where it came with one."""
+    parts = []
+    for call in calls_of(message):
+        part: dict[str, Any] = {"function_call": {"id": call.id, "name": call.name, "args": call.arguments}}
+        signature = ((call.extra or {}).get("google") or {}).get("thought_signature")
+        if signature is not None:
+            try:  # decoded here: the SDK would raise pydantic's ValidationError from inside itself
+                part["thought_signature"] = base64.b64decode(signature, validate=True)
+            except (binascii.Error, TypeError, ValueError) as exc:
+                raise InvalidRequestError(
+                    f"Tool call {call.id!r} has a thought_signature that is not base64 text: pass back "
+                    "extra_content as r.message gave it.",
+                    provider="google",
+                    model=model.id,
+                ) from exc
+        parts.append(part)
+    return parts
 
 
 def _kwargs(request: Request) -> dict[str, Any]:
@@ -108,11 +161,32 @@ def _apply(response: Any, result: Completion, model: ModelInfo) -> str:
     if candidate is None:
         return ""
     parts = (candidate.content.parts if candidate.content is not None else None) or ()
+    texts = []
+    for part in parts:
+        if part.function_call is not None:
+            result.tool_calls.append(_tool_call(part, result.tool_calls))
+        elif part.text and not part.thought:
+            texts.append(part.text)
     finish = getattr(candidate.finish_reason, "value", None)
-    if finish is not None:
-        tools = finish == "STOP" and any(p.function_call for p in parts)
-        result.finish_reason = "tool_calls" if tools else _FINISH.get(finish)
-    return "".join(p.text for p in parts if p.text and not p.thought)
+    if finish is not None:  # Gemini says STOP for an answer of tool calls too
+        result.finish_reason = "tool_calls" if finish == "STOP" and result.tool_calls else _FINISH.get(finish)
+    return "".join(texts)
+
+
+def _tool_call(part: Any, made: list[ToolCall]) -> ToolCall:
+    """A `functionCall` part as a `ToolCall`. Gemini 2.x gives no id: `call_<n>`, n its place
+    in the answer (streamed calls included), made unique among the answer's ids. The part's
+    thought signature (bytes in the SDK) is kept as the base64 text the API sent."""
+    call = part.function_call
+    call_id = call.id
+    if not call_id:
+        n, taken = len(made) + 1, {c.id for c in made}
+        while f"call_{n}" in taken:
+            n += 1
+        call_id = f"call_{n}"
+    signature = part.thought_signature
+    extra = None if signature is None else {"google": {"thought_signature": base64.b64encode(signature).decode()}}
+    return ToolCall(call_id, call.name or "", dict(call.args or {}), extra=extra)
 
 
 def _completion(response: Any, model: ModelInfo) -> Completion:
@@ -175,6 +249,31 @@ class GoogleProvider(Provider):
                 value = [value]
             config[_CONFIG_NAMES.get(name, name)] = value
         return config
+
+    def tool_options(self, model: ModelInfo, tools: Toolset) -> dict[str, Any]:
+        """`tools` as function declarations (the JSON Schema as it is: Gemini takes it in
+        `parameters_json_schema`), `tool_choice` as the function calling mode. (Declarations leave
+        the SDK's automatic function calling off by themselves: it runs only Python callables.)"""
+        declarations = []
+        for tool in tools.tools:
+            declaration: dict[str, Any] = {"name": tool.name, "parameters_json_schema": tool.parameters}
+            if tool.description:
+                declaration["description"] = tool.description
+            declarations.append(declaration)
+        options: dict[str, Any] = {"tools": [{"function_declarations": declarations}]}
+        choice = tools.choice
+        if choice is not None:
+            mode = _MODES.get(choice)
+            calling = {"mode": mode} if mode else {"mode": "ANY", "allowed_function_names": [choice]}
+            options["tool_config"] = {"function_calling_config": calling}
+        return options
+
+    def output_options(self, model: ModelInfo, output: OutputFormat) -> dict[str, Any]:
+        """JSON answers (`response_mime_type`), held to the schema by `response_json_schema`, which
+        takes JSON Schema as it is (not Gemini's older OpenAPI subset, `response_schema`)."""
+        if output.schema is None:
+            return {"response_mime_type": "application/json"}
+        return {"response_mime_type": "application/json", "response_json_schema": output.schema}
 
     def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
         client = self.create_client(api_key, base_url).aio

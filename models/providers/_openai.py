@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
 from typing import Any
 
 from .._catalog.info import ModelInfo
-from .._types import Completion, Lazy
+from .._types import Completion, Lazy, ToolCall
 from ..errors import (
     AuthenticationError,
     ContentFilterError,
@@ -23,6 +24,7 @@ from ..errors import (
 from ._base import Provider, Request, keywords_of
 from ._common import (
     asse_events,
+    bad_response,
     body_error,
     error_for_status,
     event_stream,
@@ -61,9 +63,23 @@ def _is_reasoning(model: ModelInfo) -> bool:
     return model.name.lower().startswith(_REASONING_PREFIXES)
 
 
+def _sendable(messages: list[Any]) -> list[Any]:
+    """The turns without the provider data a tool call may carry for another API (Gemini's thought
+    signature in `extra_content`, after a fallback): OpenAI refuses message keys it does not know."""
+    out = None
+    for i, message in enumerate(messages):
+        calls = message.get("tool_calls")
+        if calls and any("extra_content" in call for call in calls):
+            out = out or list(messages)
+            out[i] = {**message, "tool_calls": [{k: v for k, v in c.items() if k != "extra_content"} for c in calls]}
+    return out or messages
+
+
 def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
     """Keyword arguments of `chat.completions.create`; a stream asks for its usage chunk."""
     messages = request.messages
+    if len(messages) > 1:  # only a conversation can hold tool calls
+        messages = _sendable(messages)
     if request.system is not None:
         messages = [{"role": "system", "content": request.system}, *messages]
     options = request.options
@@ -98,10 +114,92 @@ def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
         raw=Lazy(partial(_typed, body, request_id)),
         usage_reported=False,
     )
+    calls, refusal = field(message, "tool_calls"), field(message, "refusal")
+    if calls or refusal:
+        for n, call in enumerate(calls or (), 1):
+            function = field(call, "function")
+            result.tool_calls.append(
+                _tool_call(field(call, "id"), field(function, "name"), field(function, "arguments"), n)
+            )
+        if refusal:
+            result.text = refusal
+        _conclude(result, bool(refusal))
     usage = body.get("usage")
     if usage is not None:
         _counts(usage, result)
     return result
+
+
+def _tool_call(call_id: Any, name: Any, arguments: Any, n: int) -> ToolCall:
+    """One call of an answer, from its message (a plain call) or its assembled deltas (a stream).
+
+    The arguments are JSON text, parsed by `ToolCall.from_json` (which keeps text that is not an
+    object as `raw_arguments`); a server that sends an object instead gets it read as one. A
+    missing id (some compatible servers) becomes `call_<n>`; a missing name is a bad response.
+    """
+    if not isinstance(name, str) or not name:
+        raise bad_response("OpenAI sent a tool call without a function name.")
+    if not isinstance(call_id, str) or not call_id:
+        call_id = f"call_{n}"
+    if arguments is not None and not isinstance(arguments, str):
+        arguments = json.dumps(arguments)
+    return ToolCall.from_json(call_id, name, arguments)
+
+
+def _conclude(result: Completion, refused: bool) -> None:
+    """The finish reason an answer's tool calls or refusal make it, plain call or stream alike.
+
+    A refusal (structured outputs) is the text, finished by `content_filter`. Calls finish by
+    `tool_calls` even where the API says `stop` (it does when `tool_choice` names the tool);
+    `length` stays, since the arguments may be cut off.
+    """
+    if refused:
+        result.finish_reason = "content_filter"
+    elif result.tool_calls and result.finish_reason in (None, "stop"):
+        result.finish_reason = "tool_calls"
+
+
+class _Assembly:
+    """A stream's tool calls as their deltas arrive, and whether it refused; `finish` puts them
+    into the result once the stream has ended.
+
+    Deltas join by `index` as the SDK's own accumulator joins them (strings concatenated; an
+    object for arguments, as some compatible servers send, as its JSON). A delta without an index
+    (Gemini's compatible API sends none) opens a new call when it has an id, and otherwise
+    continues the last one.
+    """
+
+    __slots__ = ("calls", "refused")
+
+    def __init__(self) -> None:
+        self.calls: dict[int, list[Any]] = {}  # index -> [id, name, argument fragments]
+        self.refused = False
+
+    def add(self, deltas: Any) -> None:
+        for delta in deltas if isinstance(deltas, list) else ():
+            if not isinstance(delta, dict):
+                continue
+            index = delta.get("index")
+            if not isinstance(index, int):
+                index = len(self.calls) - (0 if delta.get("id") or not self.calls else 1)
+            entry = self.calls.get(index)
+            if entry is None:
+                entry = self.calls[index] = ["", "", []]
+            entry[0] += delta.get("id") or ""
+            function = delta.get("function")
+            if isinstance(function, dict):
+                entry[1] += function.get("name") or ""
+                arguments = function.get("arguments")
+                if arguments:
+                    entry[2].append(arguments if isinstance(arguments, str) else json.dumps(arguments))
+
+    def finish(self, result: Completion) -> None:
+        if self.calls:
+            calls = sorted(self.calls.items())
+            result.tool_calls = [
+                _tool_call(i, name, "".join(args), n) for n, (_, (i, name, args)) in enumerate(calls, 1)
+            ]
+        _conclude(result, self.refused)
 
 
 def _typed(body: dict[str, Any], request_id: str | None) -> Any:
@@ -114,8 +212,9 @@ def _typed(body: dict[str, Any], request_id: str | None) -> Any:
     return completion
 
 
-def _apply_chunk(data: str, result: Completion, response: Any) -> str | None:
-    """Record one server-sent chunk's usage and finish reason; return its text, if any.
+def _apply_chunk(data: str, result: Completion, response: Any, assembly: _Assembly) -> str | None:
+    """Record one server-sent chunk's usage and finish reason, and its tool call deltas in
+    `assembly`; return its text (or refusal), if any.
 
     An error event is raised as the SDK's own `APIError`, as its stream would, so `map_error`
     sees what it always sees.
@@ -144,7 +243,16 @@ def _apply_chunk(data: str, result: Completion, response: Any) -> str | None:
     if reason is not None:
         result.finish_reason = _FINISH.get(reason)
     delta = choice.get("delta")
-    content: str | None = delta.get("content") if delta else None
+    if not delta:
+        return None
+    calls = delta.get("tool_calls")
+    if calls:
+        assembly.add(calls)
+    refusal: str | None = delta.get("refusal")
+    if refusal:
+        assembly.refused = True
+        return refusal
+    content: str | None = delta.get("content")
     return content
 
 
@@ -194,14 +302,16 @@ class OpenAIProvider(Provider):
         # The SDK's transport, auth and status errors; the chunks decoded here (see sse_events).
         result.usage_reported = False  # until the usage chunk
         events = 0
+        assembly = _Assembly()
         with self.client().chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
             event_stream(response.headers, "OpenAI")
             for _, data in sse_events(r.iter_lines()):
                 if data.startswith("[DONE]"):
+                    assembly.finish(result)
                     return
                 events += 1
-                piece = _apply_chunk(data, result, response) if data else None
+                piece = _apply_chunk(data, result, response, assembly) if data else None
                 if piece:
                     yield piece
         raise stream_ended("OpenAI", "[DONE]", not events and response.num_bytes_downloaded > 0)
@@ -209,15 +319,17 @@ class OpenAIProvider(Provider):
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
         result.usage_reported = False
         events = 0
+        assembly = _Assembly()
         client = self.async_client()
         async with client.chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
             event_stream(response.headers, "OpenAI")
             async for _, data in asse_events(r.iter_lines()):
                 if data.startswith("[DONE]"):
+                    assembly.finish(result)
                     return
                 events += 1
-                piece = _apply_chunk(data, result, response) if data else None
+                piece = _apply_chunk(data, result, response, assembly) if data else None
                 if piece:
                     yield piece
         raise stream_ended("OpenAI", "[DONE]", not events and response.num_bytes_downloaded > 0)
