@@ -28,6 +28,7 @@ BUILTIN_PROVIDERS = MappingProxyType(
 )
 
 
+
 class ProviderMap:
     """Provider name → class, for one `ModelsAPI`: the built-ins plus `register_provider` calls."""
 
