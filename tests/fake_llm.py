@@ -294,20 +294,30 @@ def _render_anthropic(r: Reply, text: str, req: Recorded) -> _Rendered:
         }
     stop = "refusal" if r.blocked else _ANTHROPIC_STOP.get(r.finish_reason, r.finish_reason)
     head = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant", "model": req.model}
-    content = [] if r.blocked else [{"type": "text", "text": text}]
-    body = {**head, "content": content, "stop_reason": stop, "stop_sequence": None, "usage": usage}
+    has_text = not r.blocked and (bool(text) or not r.tool_calls)  # a tool-only answer has no text block
+    calls = [{"type": "tool_use", "id": i, "name": n, "input": args} for i, n, args in r.tool_calls]
+    content = [{"type": "text", "text": text}] if has_text else []
+    body = {**head, "content": content + calls, "stop_reason": stop, "stop_sequence": None, "usage": usage}
     start_usage = usage if r.raw_usage is not None else {**usage, "output_tokens": 1}
     start: dict[str, Any] = {**head, "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}
     pre = [_sse({"type": "message_start", "message": start}, "message_start"), _sse({"type": "ping"}, "ping")]
     frames: list[bytes] = []
     post: list[bytes] = []
-    if not r.blocked:
+    if has_text:
         block = {"type": "text", "text": ""}
         pre.append(_sse({"type": "content_block_start", "index": 0, "content_block": block}, "content_block_start"))
         for piece in _split(text, r.chunks):
             delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
             frames.append(_sse(delta, "content_block_delta"))
         post.append(_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+    # Each tool_use block: started with input {}, then its JSON in fragments (the API's first is ""), then stopped.
+    for index, call in enumerate(calls, start=len(content)):
+        opened = {"type": "content_block_start", "index": index, "content_block": {**call, "input": {}}}
+        post.append(_sse(opened, "content_block_start"))
+        for piece in ["", *_split(json.dumps(call["input"]), r.chunks)]:
+            delta = {"type": "input_json_delta", "partial_json": piece}
+            post.append(_sse({"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta"))
+        post.append(_sse({"type": "content_block_stop", "index": index}, "content_block_stop"))
     end_usage = usage if r.raw_usage is not None else {"output_tokens": r.output_tokens}
     end = {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": end_usage}
     post += [_sse(end, "message_delta"), _sse({"type": "message_stop"}, "message_stop")]

@@ -384,6 +384,6 @@ def test_in_stream_error_chunks_raise_the_sdks_own_errors() -> None:
     assert (caught.value.message, caught.value.type) == ("boom", "server_error")
     body = '{"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}'
     with pytest.raises(anthropic.APIStatusError) as raised:
-        _anthropic._apply_event("error", body, Completion(""), response)
+        _anthropic._apply_event("error", body, Completion(""), response, _anthropic.Blocks())
     assert (raised.value.status_code, raised.value.type) == (200, "overloaded_error")
-    assert _anthropic._apply_event("ping", "{}", Completion(""), response) is None
+    assert _anthropic._apply_event("ping", "{}", Completion(""), response, _anthropic.Blocks()) is None

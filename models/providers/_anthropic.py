@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._catalog.info import ModelInfo
 from .._types import Completion, Lazy
@@ -20,6 +20,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
+from ._anthropic_content import Blocks, declare_output, declare_tools, read, turns
 from ._base import Provider, Request, keywords_of
 from ._common import (
     asse_events,
@@ -36,6 +37,10 @@ from ._common import (
     transport_error,
 )
 from ._deadline import guard
+
+if TYPE_CHECKING:
+    from .._content.output import OutputFormat
+    from .._content.tools import Toolset
 
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens; sent when the caller gives none
 _FINISH = {
@@ -61,13 +66,6 @@ _IN_STREAM: dict[str, type[ProviderError]] = {
 }
 
 
-def _content(content: str | list[Any]) -> str | list[Any]:
-    """OpenAI-style text parts become Anthropic text blocks; other blocks pass through."""
-    if isinstance(content, str):
-        return content
-    return [{"type": "text", "text": part.get("text", "")} if part.get("type") == "text" else part for part in content]
-
-
 def _is_context_window(error: Any) -> bool:
     # The API has no error code for this; its stable wording is the only signal.
     return error.status_code in (400, 413) and "prompt is too long" in str(error.api_message or "").lower()
@@ -75,8 +73,8 @@ def _is_context_window(error: Any) -> bool:
 
 def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
     """Keyword arguments of `messages.create`."""
-    turns = [{"role": m["role"], "content": _content(m["content"])} for m in request.messages]
-    kwargs = {**request.options, "model": request.model.name, "messages": turns, "timeout": request.timeout}
+    messages = turns(request.messages)
+    kwargs = {**request.options, "model": request.model.name, "messages": messages, "timeout": request.timeout}
     if request.system is not None:
         kwargs["system"] = request.system
     if stream:
@@ -112,13 +110,14 @@ def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
     stdlib, the SDK's `Message` built only if someone reads `Response.raw`."""
     request_id = raw.request_id
     body = json_object(raw.http_response.content, "Anthropic", provider, model.id, request_id)
-    text = "".join(field(block, "text") or "" for block in body.get("content") or () if field(block, "type") == "text")
+    text, calls = read(body.get("content") or ())
     usage = body.get("usage")
     result = Completion(
         text,
         finish_reason=_FINISH.get(body.get("stop_reason") or ""),
         raw=Lazy(partial(_typed, body, request_id, raw.workspace_id)),
         usage_reported=usage is not None,
+        tool_calls=calls,
     )
     _counts(usage, result)
     return result
@@ -135,12 +134,14 @@ def _typed(body: dict[str, Any], request_id: str | None, workspace_id: str | Non
     return message
 
 
-def _apply_event(name: str | None, data: str, result: Completion, response: Any) -> str | None:
-    """Record one server-sent event's usage and stop reason; return its text, if any.
+def _apply_event(name: str | None, data: str, result: Completion, response: Any, blocks: Blocks) -> str | None:
+    """Record one server-sent event's usage, stop reason and tool calls; return its text, if any.
 
     Input usage comes in `message_start`, output usage and the stop reason in `message_delta`
-    (the final usage). An `error` event is raised as the SDK's `APIStatusError` (with the
-    stream's status, 200), as its own stream would, so `map_error` sees what it always sees.
+    (the final usage). Tool calls and the thinking before them are assembled from their blocks'
+    events by `Blocks`. An `error` event is
+    raised as the SDK's `APIStatusError` (with the stream's status, 200), as its own stream would,
+    so `map_error` sees what it always sees.
     """
     if name == "error":
         import anthropic
@@ -156,8 +157,16 @@ def _apply_event(name: str | None, data: str, result: Completion, response: Any)
     kind = event.get("type") if isinstance(event, dict) else None
     if kind == "content_block_delta":
         delta = event.get("delta") or {}
-        return delta.get("text") if delta.get("type") == "text_delta" else None
-    if kind == "message_start":
+        delta_kind = delta.get("type")
+        if delta_kind == "text_delta":
+            return delta.get("text")
+        blocks.add(event.get("index"), delta, delta_kind)
+        return None
+    if kind == "content_block_start":
+        blocks.start(event.get("index"), event.get("content_block") or {})
+    elif kind == "content_block_stop":
+        blocks.stop(event.get("index"), result)
+    elif kind == "message_start":
         _counts((event.get("message") or {}).get("usage"), result)
     elif kind == "message_delta":
         usage = event.get("usage")
@@ -195,6 +204,12 @@ class AnthropicProvider(Provider):
             options["max_tokens"] = min(DEFAULT_MAX_TOKENS, model.max_output or DEFAULT_MAX_TOKENS)
         return options
 
+    def tool_options(self, model: ModelInfo, tools: Toolset) -> dict[str, Any]:
+        return declare_tools(tools)
+
+    def output_options(self, model: ModelInfo, output: OutputFormat) -> dict[str, Any]:
+        return declare_output(output)
+
     def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
         anthropic = import_sdk("anthropic", "anthropic")
         # The SDK's own pool without the wrapper whose __del__ schedules `aclose` on whatever loop
@@ -215,6 +230,7 @@ class AnthropicProvider(Provider):
         # The SDK's transport, auth and status errors; the events decoded here (see sse_events).
         result.usage_reported = False  # until message_delta
         events, stopped = 0, False
+        blocks = Blocks()
         with self.client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
             event_stream(response.headers, "Anthropic")
@@ -222,7 +238,7 @@ class AnthropicProvider(Provider):
                 events += 1
                 if name == "message_stop":
                     stopped = True  # read on to the end of the body, so the connection can be reused
-                piece = _apply_event(name, data, result, response)
+                piece = _apply_event(name, data, result, response, blocks)
                 if piece:
                     yield piece
         if not stopped:
@@ -231,6 +247,7 @@ class AnthropicProvider(Provider):
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
         result.usage_reported = False
         events, stopped = 0, False
+        blocks = Blocks()
         async with self.async_client().messages.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
             response = r.http_response
             event_stream(response.headers, "Anthropic")
@@ -238,7 +255,7 @@ class AnthropicProvider(Provider):
                 events += 1
                 if name == "message_stop":
                     stopped = True
-                piece = _apply_event(name, data, result, response)
+                piece = _apply_event(name, data, result, response, blocks)
                 if piece:
                     yield piece
         if not stopped:
