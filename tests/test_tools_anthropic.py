@@ -596,3 +596,17 @@ def test_response_format_anthropic_cannot_express_is_refused_before_sending(
     assert problem in str(info.value)
     assert "Anthropic's structured outputs cannot express this response_format" in str(info.value)
     assert fake.requests == []
+
+
+def test_the_callers_own_output_config_is_merged_with_the_format(wired: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(Reply(text='{"name": "Paris", "population": 2102650}'))
+    wired(MODEL, "Largest city in France?", response_format=City, output_config={"effort": "low"})
+    assert fake.requests[-1].body["output_config"] == {"effort": "low", **_format(CITY_SCHEMA)}
+
+
+def test_a_server_tool_goes_as_the_caller_gave_it(wired: ModelsAPI, fake: FakeLLM) -> None:
+    search = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+    wired(MODEL, "News?", tools=[get_weather, search])
+    assert fake.requests[-1].body["tools"] == [WEATHER_TOOL, search]
+    with pytest.raises(InvalidRequestError, match="run_tools=True has nothing to run"):
+        wired(MODEL, "News?", tools=[search], run_tools=True)

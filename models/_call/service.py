@@ -75,11 +75,16 @@ def _unmapped(provider: Provider, exc: Exception, bug: Exception) -> ProviderErr
 
 
 def _join(options: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    """Add a hook's options; a list the caller gave too (Gemini's `config={"tools": [google_search]}`
-    beside `tools=[fn]`) keeps the caller's items first, rather than being replaced."""
+    """Add a hook's options without losing the caller's own under the same name: a list (Gemini's
+    `config={"tools": [google_search]}` beside `tools=[fn]`) keeps the caller's items first, a dict
+    (Anthropic's `output_config={"effort": "low"}` beside `response_format=`) is merged."""
     for name, value in extra.items():
         mine = options.get(name)
-        options[name] = [*mine, *value] if isinstance(mine, list) and isinstance(value, list) else value
+        if isinstance(mine, list) and isinstance(value, list):
+            value = [*mine, *value]
+        elif isinstance(mine, dict) and isinstance(value, dict):
+            value = {**mine, **value}
+        options[name] = value
 
 
 class ModelsWarning(UserWarning):

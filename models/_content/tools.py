@@ -36,7 +36,7 @@ class Tool:
     Without `parameters`, they come from `fn`'s signature.
     """
 
-    __slots__ = ("_fn", "_model", "_positional", "_strict", "description", "name", "parameters")
+    __slots__ = ("_fn", "_model", "_native", "_positional", "_strict", "description", "name", "parameters")
     name: str
     description: str
     parameters: dict[str, Any]
@@ -78,10 +78,17 @@ class Tool:
         self.parameters = dict(parameters)
         self._fn = fn
         self._strict: Any = _UNSET
+        self._native: dict[str, Any] | None = None
 
     @property
     def fn(self) -> Callable[..., Any] | None:
         return self._fn
+
+    @property
+    def native(self) -> dict[str, Any] | None:
+        """A provider's own tool, given as its dict with a `type` other than "function" (Anthropic's
+        `{"type": "web_search_20250305", "name": "web_search"}`): sent to the provider as it is."""
+        return self._native
 
     def strict_parameters(self) -> dict[str, Any] | None:
         """`parameters` in OpenAI's strict form (`strict_schema`), or None; worked out once."""
@@ -223,7 +230,13 @@ def _from_model(cls: type[Any]) -> Tool:
 def _from_dict(spec: Mapping[str, Any]) -> Tool:
     """A `Tool` for an OpenAI-format dict (`{"type": "function", "function": {...}}`), or the
     bare function dict, or Anthropic's `{"name", "description", "input_schema"}`."""
-    function = spec.get("function") if spec.get("type") == "function" else spec
+    kind = spec.get("type")
+    if kind is not None and kind != "function":  # a provider's own tool (Anthropic's web search, ...)
+        name = spec.get("name")
+        tool = Tool(name if isinstance(name, str) else re.sub(r"[^A-Za-z0-9_-]", "_", str(kind))[:64])
+        tool._native = dict(spec)
+        return tool
+    function = spec.get("function") if kind == "function" else spec
     if not isinstance(function, Mapping) or "name" not in function:
         raise InvalidRequestError(
             f"A tool dict must be OpenAI's {{'type': 'function', 'function': {{'name', 'description', "
@@ -279,6 +292,9 @@ class Toolset:
         schema has a strict form is sent strict (the model's arguments then always fit it)."""
         tools = []
         for tool in self.tools:
+            if tool.native is not None:
+                tools.append(tool.native)
+                continue
             spec = tool.to_openai()
             parameters = tool.strict_parameters() if strict else None
             if parameters is not None:

@@ -51,7 +51,10 @@ def declare_output(output: OutputFormat) -> dict[str, Any]:
 
 
 def _tool(tool: Tool) -> dict[str, Any]:
-    """One tool as the Messages API declares it (no description when it has none)."""
+    """One tool as the Messages API declares it (no description when it has none); a server
+    tool (`{"type": "web_search_20250305", ...}`) as the caller gave it."""
+    if tool.native is not None:
+        return tool.native
     spec: dict[str, Any] = {"name": tool.name, "input_schema": tool.parameters}
     if tool.description:
         spec["description"] = tool.description

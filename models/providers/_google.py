@@ -254,13 +254,17 @@ class GoogleProvider(Provider):
         """`tools` as function declarations (the JSON Schema as it is: Gemini takes it in
         `parameters_json_schema`), `tool_choice` as the function calling mode. (Declarations leave
         the SDK's automatic function calling off by themselves: it runs only Python callables.)"""
-        declarations = []
+        declarations, natives = [], []
         for tool in tools.tools:
+            if tool.native is not None:
+                natives.append(tool.native)
+                continue
             declaration: dict[str, Any] = {"name": tool.name, "parameters_json_schema": tool.parameters}
             if tool.description:
                 declaration["description"] = tool.description
             declarations.append(declaration)
-        options: dict[str, Any] = {"tools": [{"function_declarations": declarations}]}
+        functions = [{"function_declarations": declarations}] if declarations else []
+        options: dict[str, Any] = {"tools": [*functions, *natives]}
         choice = tools.choice
         if choice is not None:
             mode = _MODES.get(choice)

@@ -38,7 +38,8 @@ def _calls(tools: Toolset, made: int) -> list[ToolCall]:
     choice = tools.choice
     if choice == "none":
         return []
-    offered = [t for t in tools.tools if choice in (None, "auto", "required") or t.name == choice]
+    named = choice not in (None, "auto", "required")
+    offered = [t for t in tools.tools if t.native is None and (not named or t.name == choice)]
     return [ToolCall(f"call_{made + i}", t.name, sample(t.parameters)) for i, t in enumerate(offered, 1)]
 
 

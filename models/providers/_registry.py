@@ -28,7 +28,6 @@ BUILTIN_PROVIDERS = MappingProxyType(
 )
 
 
-
 class ProviderMap:
     """Provider name → class, for one `ModelsAPI`: the built-ins plus `register_provider` calls."""
 
