@@ -8,7 +8,7 @@ to their users.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._display import Table, clip, money, repr_html, repr_pretty
@@ -346,10 +346,10 @@ class Completion:
         raw: Any = None,
         cache_write_1h_tokens: int = 0,
         usage_reported: bool = True,
-        tool_calls: list[ToolCall] | None = None,
+        tool_calls: Sequence[ToolCall] = (),
     ) -> None:
         self.text = text
-        self.tool_calls: list[ToolCall] = tool_calls if tool_calls is not None else []
+        self.tool_calls = tool_calls  # a provider assigns a new list; the default allocates nothing
         self.usage_reported = usage_reported
         self.cache_write_1h_tokens = cache_write_1h_tokens
         self.input_tokens = input_tokens

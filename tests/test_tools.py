@@ -18,8 +18,11 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 import models as package
 from models import (
+    BudgetExceededError,
+    Completion,
     InvalidRequestError,
     ModelsAPI,
+    Provider,
     StructuredOutputError,
     Tool,
     ToolCall,
@@ -28,6 +31,7 @@ from models import (
 from models._content.schema import sample as sample_value
 from models._content.schema import strict_schema
 from models._content.tools import tool_of
+from models.providers import Request
 
 from .conftest import sample
 
@@ -397,3 +401,41 @@ def test_streams_parse_at_the_end(api: ModelsAPI) -> None:
         return stream.response.parsed
 
     assert asyncio.run(astream()) == City(name="name", population=0)
+
+
+def test_a_budget_counts_every_round_and_stops_the_loop_when_spent(api: ModelsAPI, priced: None) -> None:
+    with api.budget(usd=1) as budget:
+        r = api(MOCK, "Weather in Paris?", tools=[get_weather], run_tools=True, max_tokens=50)
+    assert budget.spent == r.usage.cost == 0.000031
+    # A budget of exactly what round 1 reserves (its input bound and 50 output tokens): round 1 is
+    # sent and settles at its cost; round 2, a longer prompt, reserves more than is left.
+    from models._call.budget import input_bound
+
+    service = api._service
+    target = service.target(MOCK)
+    first = service.request(target, "Weather in Paris?", None, service.prepare(target, {"tools": [get_weather]}))
+    reserved = (input_bound(first) * 1.5 + 50 * 2) / 1e6
+    with api.budget(usd=reserved) as tight, pytest.raises(BudgetExceededError, match="this call reserves"):
+        api(MOCK, "Weather in Paris?", tools=[get_weather], run_tools=True, max_tokens=50)
+    assert tight.spent == 0.0000125
+
+
+def test_a_bindings_tools_and_schema_are_built_once_not_per_call(api: ModelsAPI) -> None:
+    seen: list[Request] = []
+
+    class Recording(Provider):
+        def complete(self, request: Request) -> Completion:
+            seen.append(request)
+            return Completion("{}", input_tokens=1, output_tokens=1)
+
+    api.register_provider("recording", Recording)
+    bound = api.bind("recording/x", tools=[get_weather])
+    bound("a")
+    bound("b")
+    assert seen[0].options is seen[1].options  # the binding's options, translated at bind time
+    assert seen[0].options["tools"][0]["function"]["parameters"] == tool_of(get_weather).strict_parameters()
+    api("recording/x", "c", tools=[get_weather])
+    api("recording/x", "d", tools=[get_weather])
+    # per call: a new options dict, but the function's schema is the one built the first time
+    first, second = (s.options["tools"][0]["function"]["parameters"] for s in seen[2:])
+    assert first is second is tool_of(get_weather).strict_parameters()

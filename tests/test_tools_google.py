@@ -462,3 +462,26 @@ def test_tools_of_the_callers_own_config_are_kept_beside_ours(wired: ModelsAPI, 
     search = {"google_search": {}}
     _asked_with_tools(wired, config={"tools": [search]})
     assert fake.requests[-1].body["tools"] == [{"googleSearch": {}}, *DECLARATIONS]
+
+
+def test_calls_gemini_did_not_make_carry_the_documented_placeholder_signature(wired: ModelsAPI, fake: FakeLLM) -> None:
+    # A history from another provider (after a fallback, or written by hand) has no signatures;
+    # Gemini 3 refuses such a call turn with a 400, so the first call carries the docs' placeholder.
+    history = [
+        {"role": "user", "content": "Weather in Paris?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [ToolCall("call_1", "get_weather", {"city": "Paris"}).to_openai()],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "18 C"},
+    ]
+    placeholder = base64.b64encode(b"skip_thought_signature_validator").decode()
+    wired(MODEL, history, tools=[get_weather])
+    sent = fake.requests[-1].body["contents"][1]["parts"][0]
+    assert sent == {
+        "functionCall": {"id": "call_1", "name": "get_weather", "args": {"city": "Paris"}},
+        "thoughtSignature": placeholder,
+    }
+    wired("google/gemini-2.5-flash", history, tools=[get_weather])  # Gemini 2.5 checks none: nothing added
+    assert "thoughtSignature" not in fake.requests[-1].body["contents"][1]["parts"][0]

@@ -370,7 +370,7 @@ class ModelService:
             if hold is not None:
                 hold.release()
             raise
-        return self.finish(target, completion, time.perf_counter() - start, hold, output=prepared.output)
+        return self.finish(target, completion, time.perf_counter() - start, hold, False, prepared.output)
 
     async def acall(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
         """`call` on the provider's native asyncio client."""
@@ -395,7 +395,7 @@ class ModelService:
             if hold is not None:
                 hold.release()
             raise
-        return self.finish(target, completion, time.perf_counter() - start, hold, output=prepared.output)
+        return self.finish(target, completion, time.perf_counter() - start, hold, False, prepared.output)
 
     def retry_delay(self, target: Target, exc: Exception, attempt: int, prepared: Prepared, start: float) -> float:
         """Seconds to wait before attempt `attempt + 1`; or, when `exc` is final, count it once and
@@ -516,11 +516,11 @@ class ModelService:
         info = target.info
         if self.hooks.response:
             self.hooks.emit(self.hooks.response, CallEvent(info.id, info.provider, usage, cost, latency, None, None))
+        response = Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)
         calls = c.tool_calls
-        response = Response(
-            c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw, (), tuple(calls) if calls else ()
-        )
-        if output is not None and not calls and not closed_early:
+        if calls:
+            response._tool_calls = tuple(calls)
+        elif output is not None and not closed_early:
             response._parsed = parse_output(output, response)
         return response
 

@@ -225,4 +225,5 @@ class Blocks:
             return
         extra = _with_thoughts(self.thoughts)
         self.thoughts = None
-        result.tool_calls.append(ToolCall.from_json(block["id"], block["name"], "".join(block["input"]), extra))
+        call = ToolCall.from_json(block["id"], block["name"], "".join(block["input"]), extra)
+        result.tool_calls = [*result.tool_calls, call]

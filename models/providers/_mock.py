@@ -17,15 +17,12 @@ tokens are the words of its arguments as JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
-from .._catalog.info import ModelInfo
 from .._content.messages import text_of
-from .._content.output import OutputFormat
 from .._content.schema import sample
-from .._content.tools import ToolCall, Toolset
-from .._types import Completion
+from .._types import Completion, ToolCall
 from ._base import Provider, Request, copy_counts
 
 
@@ -33,22 +30,22 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def _calls(tools: Toolset, made: int) -> list[ToolCall]:
+def _calls(options: Mapping[str, Any], made: int) -> list[ToolCall]:
     """One call of each offered tool (the chosen one only), numbered after the `made` ones."""
-    choice = tools.choice
+    choice = options.get("tool_choice")
     if choice == "none":
         return []
-    named = choice not in (None, "auto", "required")
-    offered = [t for t in tools.tools if t.native is None and (not named or t.name == choice)]
-    return [ToolCall(f"call_{made + i}", t.name, sample(t.parameters)) for i, t in enumerate(offered, 1)]
+    named = choice["function"]["name"] if isinstance(choice, dict) else None
+    offered = [t["function"] for t in options["tools"] if t.get("type") == "function"]
+    offered = [f for f in offered if named is None or f["name"] == named]
+    return [ToolCall(f"call_{made + i}", f["name"], sample(f["parameters"])) for i, f in enumerate(offered, 1)]
 
 
 def _answer(request: Request) -> tuple[str, list[ToolCall]]:
-    """The mock's text and tool calls for a request (see the module's docstring)."""
+    """The mock's text and tool calls for a request (see the module's docstring). It reads its
+    tools and format from the options in Chat Completions' shape, as a real backend would."""
     messages = request.messages
     options = request.options
-    tools: Toolset | None = options.get("tools")
-    output: OutputFormat | None = options.get("response_format")
     if messages[-1]["role"] == "tool":
         results = []
         for message in reversed(messages):
@@ -56,14 +53,16 @@ def _answer(request: Request) -> tuple[str, list[ToolCall]]:
                 break
             results.append(message["content"])
         return " ".join(reversed(results)), []
-    if tools is not None:
+    if options.get("tools"):
         made = sum(len(m.get("tool_calls") or ()) for m in messages)
-        calls = _calls(tools, made)
+        calls = _calls(options, made)
         if calls:
             return "", calls
     last_user = next((text_of(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")
+    output = options.get("response_format")
     if output is not None:
-        value = {"echo": last_user} if output.schema is None else sample(output.schema)
+        schema = output.get("json_schema", {}).get("schema")
+        value = {"echo": last_user} if schema is None else sample(schema)
         return json.dumps(value, ensure_ascii=False), []
     return " ".join(last_user.split()), []
 
@@ -74,12 +73,6 @@ class MockProvider(Provider):
     def keywords(self) -> frozenset[str]:
         """Only the common parameters: a misspelt one fails here as it would on a real provider."""
         return frozenset()
-
-    def tool_options(self, model: ModelInfo, tools: Toolset) -> dict[str, Any]:
-        return {"tools": tools}  # the mock reads our own objects
-
-    def output_options(self, model: ModelInfo, output: OutputFormat) -> dict[str, Any]:
-        return {"response_format": output}
 
     def complete(self, request: Request) -> Completion:
         messages = request.messages

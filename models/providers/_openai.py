@@ -116,11 +116,11 @@ def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
     )
     calls, refusal = field(message, "tool_calls"), field(message, "refusal")
     if calls or refusal:
-        for n, call in enumerate(calls or (), 1):
-            function = field(call, "function")
-            result.tool_calls.append(
-                _tool_call(field(call, "id"), field(function, "name"), field(function, "arguments"), n)
-            )
+        result.tool_calls = [
+            _tool_call(field(call, "id"), field(function, "name"), field(function, "arguments"), n)
+            for n, call in enumerate(calls or (), 1)
+            for function in (field(call, "function"),)
+        ]
         if refusal:
             result.text = refusal
         _conclude(result, bool(refusal))
