@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from ._call.service import ModelsWarning
     from ._call.stream import AsyncStream, Stream
     from ._catalog.info import Capability, ModelInfo
+    from ._content.attachments import Attachment
     from ._content.tools import Tool
     from ._costs import Price
     from ._facade.router import RouteChoice, Router
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 # Public names whose modules load on first access (PEP 562), so `import models` stays small.
 _LAZY = {
     "AsyncStream": "_call.stream",
+    "Attachment": "_content.attachments",
     "Attempt": "_types",
     "Limit": "_call.limits",
     "ModelHealth": "_observe.health",
@@ -103,6 +105,7 @@ models = ModelsAPI()
 
 __all__ = [
     "AsyncStream",
+    "Attachment",
     "Attempt",
     "AuthenticationError",
     "BadResponseError",

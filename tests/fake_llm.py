@@ -365,6 +365,24 @@ def _render_google(r: Reply, text: str, req: Recorded) -> _Rendered:
 _RENDER = {OPENAI: _render_openai, ANTHROPIC: _render_anthropic, GOOGLE: _render_google}
 
 
+# What each API refuses in a request body with a 400 (its own error format): the shape of
+# image, document and audio parts (base64 validity, media types, required fields), as the real
+# API checks them. Each returns the API's message for the first problem, or None.
+def _check_openai(body: dict[str, Any]) -> str | None:
+    return None
+
+
+def _check_anthropic(body: dict[str, Any]) -> str | None:
+    return None
+
+
+def _check_google(body: dict[str, Any]) -> str | None:
+    return None
+
+
+_CHECK = {OPENAI: _check_openai, ANTHROPIC: _check_anthropic, GOOGLE: _check_google}
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512  # hundreds of concurrent clients connect at once; a small backlog drops SYNs
@@ -425,6 +443,10 @@ class _Handler(BaseHTTPRequestHandler):
             item = fake._queue.pop(0) if fake._queue else fake._reply
             reply = item if isinstance(item, Reply) else fake._reply
         fault = item if isinstance(item, Fault) else Fault()
+        problem = _CHECK[provider](body)
+        if problem is not None:  # the API refuses a malformed request whatever was scripted
+            status, payload = _error(provider, Fault(status=400, message=problem), request_id)
+            return self._send(status, json.dumps(payload).encode(), extra)
         if fault.echo_key:
             fault = _echoing_key(provider, fault, headers)
         extra.update(fault.headers)

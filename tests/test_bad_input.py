@@ -150,10 +150,10 @@ def test_bad_parts_and_deep_prompts_name_the_part(api: ModelsAPI, prompt: Any, m
 
 
 def test_a_part_nested_to_the_limit_is_fine(api: ModelsAPI) -> None:
-    part = {"type": "image_url", "image_url": _nested(31, {"url": "x"})}  # 32 levels below the part
+    part = {"type": "x-custom", "x": _nested(31, {"url": "x"})}  # 32 levels below the part
     r = api("mock/echo", [{"role": "user", "content": [{"type": "text", "text": "two words"}, part]}])
     assert r.text == "two words"
-    part = {"type": "image_url", "image_url": _nested(32, {"url": "x"})}  # one more
+    part = {"type": "x-custom", "x": _nested(32, {"url": "x"})}  # one more
     with pytest.raises(InvalidRequestError, match="more than 32 levels deep"):
         api("mock/echo", [{"role": "user", "content": [part]}])
 

@@ -37,7 +37,8 @@ SPEC_NAMES = {
     "ProviderTimeoutError",
     "ProviderConnectionError",
     "ServerError",
-    # SPEC §8, §9
+    # SPEC §8, §9, §10
+    "Attachment",
     "Tool",
     "ToolCall",
     "StructuredOutputError",

@@ -18,6 +18,7 @@ from ..providers._base import SET_BY_CALL, Provider
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from .._content.attachments import Attachment
     from .._content.output import OutputFormat
     from .._content.tools import Toolset
 
@@ -25,8 +26,8 @@ __all__ = ["COMMON", "FEATURES", "Features", "check_keywords", "check_params", "
 
 COMMON = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed", "timeout", "max_retries"})
 """The common parameters (SPEC §1): every provider takes them (or drops them with a warning)."""
-FEATURES = frozenset({"tools", "tool_choice", "response_format", "run_tools", "max_tool_rounds"})
-"""Keywords the library handles itself (SPEC §8, §9), whatever the provider: each translates them."""
+FEATURES = frozenset({"tools", "tool_choice", "response_format", "run_tools", "max_tool_rounds", "attachments"})
+"""Keywords the library handles itself (SPEC §8-10), whatever the provider: each translates them."""
 
 _RANGES = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0)}
 
@@ -97,7 +98,7 @@ def check_keywords(model: ModelInfo, provider: Provider, params: Mapping[str, An
             raise InvalidRequestError(message, model=model.id)
 
 
-Features = tuple["Toolset | None", "OutputFormat | None", bool, int]
+Features = tuple["Toolset | None", "OutputFormat | None", bool, int, "tuple[Attachment, ...]"]
 
 
 def features(model: ModelInfo, params: Mapping[str, Any]) -> Features:
@@ -117,7 +118,18 @@ def features(model: ModelInfo, params: Mapping[str, Any]) -> Features:
     tools = toolset(params.get("tools"), params.get("tool_choice"), run, model.id)
     output = output_format(params.get("response_format"), model.id)
     check_output(model, output)
-    return tools, output, run, rounds
+    return tools, output, run, rounds, _attachments(params.get("attachments"), model.id)
+
+
+def _attachments(items: object, model: str) -> tuple[Attachment, ...]:
+    """`attachments=` as `Attachment`s (a path must name a file now; it is read per call)."""
+    if items is None:
+        return ()
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(f"attachments must be a list, like attachments=['cat.jpg'], not {type(items).__name__}")
+    from .._content.attachments import attachment_of
+
+    return tuple(attachment_of(item, model) for item in items)
 
 
 def _unknown(names: list[Any], provider: str, valid: frozenset[str], noun: str = "keyword") -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from .._catalog.capabilities import check_messages, check_options, check_streaming
 from .._catalog.info import ModelInfo
+from .._content.attachments import join, load
 from .._content.messages import normalize
 from .._content.output import OutputFormat, parse_output
 from .._costs import COST_SCALE
@@ -231,13 +232,13 @@ class ModelService:
             return Prepared(provider.translate(info, options), timeout, max_retries)
         for name in FEATURES:
             options.pop(name, None)
-        tools, output, run, rounds = extras
+        tools, output, run, rounds, attachments = extras
         translated = provider.translate(info, options)
         if tools is not None:
             _join(translated, provider.tool_options(info, tools))
         if output is not None:
             _join(translated, provider.output_options(info, output))
-        return Prepared(translated, timeout, max_retries, tools, output, run, rounds)
+        return Prepared(translated, timeout, max_retries, tools, output, run, rounds, attachments)
 
     def _warn_once(self, model: str, topic: str, message: str, stacklevel: int) -> None:
         """Warn about (model, topic) once per service; `stacklevel` points at the caller's line.
@@ -265,12 +266,19 @@ class ModelService:
     ) -> Request:
         """Validate the prompt, and for a `stream` that the model can stream (bad input fails here,
         before anything is sent), into a `Request`."""
+        info = target.info
         try:
             if stream:
-                check_streaming(target.info)
-            system, messages = normalize(prompt, system, target.info.id)
-            if target.checks_parts and not isinstance(prompt, str):  # a string has no image/audio parts
-                check_messages(target.info, messages)
+                check_streaming(info)
+            system, messages = normalize(prompt, system, info.id)
+            extra = prepared.attachments
+            if extra or not isinstance(prompt, str):  # a string alone has no files
+                if extra:
+                    messages = join(messages, extra, info.id)
+                if target.checks_parts:
+                    check_messages(info, messages)
+                provider = target.provider
+                messages = load(messages, provider.fetches_url, provider.inline_limit, info.id, prepared.timeout)
         except (InvalidRequestError, TypeError) as error:
             self._refused(target, error)
             raise

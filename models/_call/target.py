@@ -13,7 +13,8 @@ from .._observe.metrics import ModelMetrics
 from .._observe.usage import _Totals
 from ..providers._base import Provider
 
-if TYPE_CHECKING:  # loaded by the first call that passes tools or a response_format
+if TYPE_CHECKING:  # loaded by the first call that passes tools, a response_format or attachments
+    from .._content.attachments import Attachment
     from .._content.output import OutputFormat
     from .._content.tools import Toolset
 
@@ -25,9 +26,9 @@ DEFAULT_TOOL_ROUNDS = 8
 
 class Prepared:
     """Call options translated for one provider: SDK keyword arguments, timeout, retries, and the
-    tools and output format (SPEC §8, §9) the service needs after the answer."""
+    tools, output format and attachments (SPEC §8-10) the service needs around the answer."""
 
-    __slots__ = ("max_retries", "max_tool_rounds", "options", "output", "run_tools", "timeout", "tools")
+    __slots__ = ("attachments", "max_retries", "max_tool_rounds", "options", "output", "run_tools", "timeout", "tools")
 
     def __init__(
         self,
@@ -38,6 +39,7 @@ class Prepared:
         output: OutputFormat | None = None,
         run_tools: bool = False,
         max_tool_rounds: int = DEFAULT_TOOL_ROUNDS,
+        attachments: tuple[Attachment, ...] = (),
     ) -> None:
         self.options = options
         self.timeout = timeout
@@ -46,6 +48,7 @@ class Prepared:
         self.output = output
         self.run_tools = run_tools
         self.max_tool_rounds = max_tool_rounds
+        self.attachments = attachments  # `attachments=`: joined to the last user turn of each call
 
 
 class Target:

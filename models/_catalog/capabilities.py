@@ -32,6 +32,7 @@ _PARTS = {
     "video": Capability.VIDEO_INPUT,
     "video_url": Capability.VIDEO_INPUT,
 }
+_KINDS = {"image": Capability.IMAGE_INPUT, "document": Capability.DOCUMENT_INPUT, "audio": Capability.AUDIO_INPUT}
 _TOOLS = ("tools", "functions", "tool_choice")
 
 
@@ -47,6 +48,13 @@ def check_messages(model: ModelInfo, messages: list[Message]) -> None:
         if type(content) is not list:
             continue
         for part in content:
+            if isinstance(part, Mapping) and part.get("type") == "attachment":  # a file: its kind decides
+                kind = getattr(part["attachment"], "kind", None)
+                need = _KINDS.get(kind or "")
+                if need is not None and need not in model.capabilities:
+                    what = f"{kind} attachment {part['attachment'].describe()}"
+                    raise UnsupportedCapabilityError(model.id, need.value, what)
+                continue
             need = _PARTS.get(part.get("type", "")) if isinstance(part, Mapping) else None
             if need is not None and need not in model.capabilities:
                 raise UnsupportedCapabilityError(model.id, need.value, f"a {part['type']!r} part in the prompt")

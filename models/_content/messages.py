@@ -14,7 +14,7 @@ from typing import Any
 from .._display import brief
 from ..errors import InvalidRequestError
 
-__all__ = ["MAX_PART_DEPTH", "Message", "calls_of", "normalize", "text_of", "tool_names"]
+__all__ = ["FILE_PARTS", "MAX_PART_DEPTH", "Message", "calls_of", "normalize", "text_of", "tool_names"]
 
 Message = dict[str, Any]
 """`{"role": "user" | "assistant" | "tool", "content": str | list of OpenAI-style parts | None, ...}`."""
@@ -69,6 +69,8 @@ def normalize(prompt: object, system: str | None, model: str) -> tuple[str | Non
                 problem = _part_problem(part)
                 if problem is not None:
                     raise InvalidRequestError(f"prompt[{i}]['content'][{j}] {problem}", model=model)
+            if any(part["type"] in FILE_PARTS for part in content):
+                content = _with_attachments(content, model)
         if role == "system":
             systems.append(text_of(content or ""))
         elif role == "tool":
@@ -80,6 +82,22 @@ def normalize(prompt: object, system: str | None, model: str) -> tuple[str | Non
     if not any(turn["role"] != "tool" for turn in turns):
         raise InvalidRequestError("The prompt has no user or assistant message.", model=model)
     return "\n\n".join(systems) or None, turns
+
+
+FILE_PARTS = frozenset({"image_url", "input_audio", "file", "attachment"})
+"""Content parts that carry a file: each becomes `{"type": "attachment", "attachment": Attachment}`."""
+
+
+def _with_attachments(content: list[Any], model: str) -> list[Any]:
+    """A content list with every file part (OpenAI's `image_url`, `input_audio`, `file`, and ours)
+    as one `attachment` part, which every provider translates."""
+    from .attachments import attachment_of_part
+
+    out = []
+    for part in content:
+        attachment = attachment_of_part(part, model) if part["type"] in FILE_PARTS else None
+        out.append(part if attachment is None else {"type": "attachment", "attachment": attachment})
+    return out
 
 
 def _calls(calls: object, called: dict[str, str], i: int, model: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .._call.service import ModelService
     from .._call.stream import AsyncStream, Stream
     from .._catalog.info import Capability, ModelInfo, ModelList
+    from .._content.attachments import Attachment
     from .._content.tools import Tool
     from .._observe.health import ModelHealth
     from .._observe.hooks import Hook
@@ -53,6 +54,13 @@ class ModelsAPI:
     """
 
     errors: ModuleType = _errors
+
+    @property
+    def Attachment(self) -> type[Attachment]:  # `models.Attachment(...)` on the instance, as SPEC §10 writes it
+        """`models.Attachment(path=|url=|data=, media_type=None)`: a file for the prompt."""
+        from .._content.attachments import Attachment
+
+        return Attachment
 
     @property
     def Tool(self) -> type[Tool]:  # `models.Tool(...)` on the instance too, as SPEC §8 writes it

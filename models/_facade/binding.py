@@ -139,6 +139,8 @@ class ModelBinding:
         if self._system is not None:
             shown.append(f"system={self._system!r}")
         for name, value in self._params.items():
+            if name == "attachments":  # files, not their bytes
+                value = self._prepared.attachments
             shown.append(f"{name}={'***' if _is_secret(name) else repr(value)}")
         if self._fallbacks:
             shown.append(f"fallbacks={list(self.fallbacks)!r}")

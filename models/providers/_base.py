@@ -155,6 +155,17 @@ class Provider:
         the service parses and validates the answer. The default is Chat Completions' `response_format`."""
         return {"response_format": output.to_openai()}
 
+    def fetches_url(self, media_type: str | None) -> bool:
+        """Whether the backend fetches an http(s) attachment of this type itself (None: a URL whose
+        type is unknown); if not, the call downloads it and sends it inline. Default: images only,
+        as Chat Completions' `image_url` does."""
+        return media_type is not None and media_type.startswith("image/")
+
+    def inline_limit(self, media_type: str | None) -> int | None:
+        """The most bytes one inline attachment of this type may have (the backend's documented
+        limit), or None for no limit; a larger file is refused before sending."""
+        return None
+
     def keywords(self) -> Collection[str] | None:
         """The keyword arguments a call may pass besides the common parameters (SPEC §1), or None
         to take any. Any other keyword raises `InvalidRequestError` before anything is sent.

@@ -11,7 +11,8 @@ each string argument is its own name, each number the smallest allowed, the firs
 enum); once the conversation ends in tool results it answers with those results, joined by
 spaces. With `response_format` (SPEC §9) it answers with a value valid against the schema,
 made the same way, as JSON; with "json", `{"echo": <the echo>}`. A tool call's output
-tokens are the words of its arguments as JSON.
+tokens are the words of its arguments as JSON. Attachments (SPEC §10) are echoed after the
+text as `[image/png, 1,234 bytes]` (a URL the mock would fetch, as `[url]`).
 """
 
 from __future__ import annotations
@@ -58,13 +59,22 @@ def _answer(request: Request) -> tuple[str, list[ToolCall]]:
         calls = _calls(options, made)
         if calls:
             return "", calls
-    last_user = next((text_of(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")
+    last_user = next((_seen(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")
     output = options.get("response_format")
     if output is not None:
         schema = output.get("json_schema", {}).get("schema")
         value = {"echo": last_user} if schema is None else sample(schema)
         return json.dumps(value, ensure_ascii=False), []
     return " ".join(last_user.split()), []
+
+
+def _seen(content: str | list[Any]) -> str:
+    """A user turn as the mock reads it: its text, then each attachment as `[media/type, N bytes]`."""
+    if isinstance(content, str):
+        return content
+    files = [p["attachment"] for p in content if p.get("type") == "attachment"]
+    seen = [f"[{f.media_type}, {len(f.data()):,} bytes]" if f.url is None else f"[{f.url}]" for f in files]
+    return " ".join([text_of(content), *seen])
 
 
 class MockProvider(Provider):
