@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -110,3 +112,47 @@ def test_only_names_what_exists() -> None:
     listing = subprocess.run([sys.executable, str(RUN_ALL), "--list"], capture_output=True, text=True, check=True)
     assert re.search(r"^async +200 concurrent calls", listing.stdout, re.M)
     assert "rows: openai, anthropic\n" in listing.stdout
+
+
+def _measure(code: str) -> dict[str, list[float]]:
+    """Run `code` (which ends by printing one measure function's result as JSON) in a fresh
+    interpreter with benchmarks/ on the path, as a client process of the harness has it."""
+    prelude = "import json, sys, time; sys.path[:0] = ['benchmarks', '.']; import harness, measure\n"
+    done = subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_big_calls_time_wall_and_this_process_cpu() -> None:
+    out = _measure(
+        "def spin():\n"
+        "    end = time.process_time() + 0.02\n"
+        "    while time.process_time() < end: pass\n"
+        "sides = {'raw': lambda: time.sleep(0.02), 'ours': spin}\n"
+        "print(json.dumps(measure.big_calls(sides, harness.Plan(flip=False, quick=True))))"
+    )
+    assert list(out) == ["wall", "client CPU"]
+    (sleep_wall, spin_wall), (sleep_cpu, spin_cpu) = out["wall"], out["client CPU"]
+    assert sleep_wall >= 20 and spin_wall >= 20
+    assert sleep_cpu < 5 <= 20 <= spin_cpu  # a sleep costs no CPU; the spin, its 20 ms
+
+
+def test_peak_memory_counts_what_a_call_holds_at_its_peak() -> None:
+    # raw holds 10 MiB; ours 10 MiB, then 30 MiB more while the 10 are still held: peak 40 MiB.
+    # b"x" * n writes every page (bytes(n) would map zero pages that never become resident).
+    out = _measure(
+        "MB = 1024 * 1024\n"
+        "def ours():\n"
+        "    first = b'x' * (10 * MB)\n"
+        "    second = b'y' * (30 * MB)\n"
+        "    return len(first) + len(second)\n"
+        "sides = {'raw': lambda: b'x' * (10 * MB), 'ours': ours}\n"
+        "print(json.dumps(measure.peak_memory(sides, harness.Plan(flip=True, quick=False))))"
+    )
+    (raw, ours) = out["traced"]
+    assert abs(raw - 10) < 0.05 and abs(ours - 40) < 0.05
+    if sys.platform == "linux" and os.path.exists("/proc/self/clear_refs") and platform.libc_ver()[0] == "glibc":
+        (raw, ours) = out["resident"]
+        assert abs(raw - 10) < 0.5 and abs(ours - 40) < 0.5
+    else:
+        assert list(out) == ["traced"]
