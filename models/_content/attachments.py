@@ -180,13 +180,20 @@ class Attachment:
         else:
             return self._checked(model)
         loaded = Attachment(data=data, media_type=self._media_type, name=self.name)
-        loaded.path, loaded.url = self.path, self.url
+        loaded.path = self.path  # for messages; a downloaded URL is data now (its type read from it)
         return loaded._checked(model)
 
     def _checked(self, model: str) -> Attachment:
         media_type = self.media_type
         if media_type is None or kind_of(media_type) is None:
             raise self._unknown(media_type, model)
+        found = sniff(self._head())
+        if found is not None and found != media_type:  # the API would refuse it with a 400
+            raise InvalidRequestError(
+                f"Attachment {self._where()} is given as {media_type}, but its content is {found}: give "
+                f"media_type={found!r} or leave it out.",
+                model=model,
+            )
         return self
 
     def _unknown(self, media_type: str | None, model: str) -> InvalidRequestError:
@@ -346,8 +353,8 @@ def _loaded(part: dict[str, Any], fetches: Any, limit: Any, model: str, timeout:
         size = len(loaded._data or b"")
         if most is not None and size > most:
             raise InvalidRequestError(
-                f"Attachment {attachment.describe()} is {size:,} bytes; {model} takes at most {most:,} bytes "
-                f"of {loaded.media_type} inline. Send a smaller file.",
+                f"Attachment {attachment._where()} is {size:,} bytes; {model} takes at most {most:,} bytes "
+                f"of {loaded.media_type} in one file inline. Send a smaller file.",
                 model=model,
             )
     return {"type": "attachment", "attachment": loaded}
