@@ -8,6 +8,8 @@ recorded for assertions. tests/test_fake_llm.py proves the wire format against t
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import socket
@@ -373,6 +375,90 @@ def _check_openai(body: dict[str, Any]) -> str | None:
 
 
 def _check_anthropic(body: dict[str, Any]) -> str | None:
+    """Image and document blocks in the turns and in `tool_result` contents, as the Messages API
+    validates them (its messages, with the block's path, are the ones it answers with)."""
+    for i, turn in enumerate(body.get("messages") or ()):
+        content = turn.get("content") if isinstance(turn, dict) else None
+        for j, block in enumerate(content if isinstance(content, list) else ()):
+            where = f"messages.{i}.content.{j}"
+            blocks = [(block, where)]
+            inner = block.get("content") if isinstance(block, dict) and block.get("type") == "tool_result" else None
+            if isinstance(inner, list):
+                blocks += [(part, f"{where}.tool_result.content.{k}") for k, part in enumerate(inner)]
+            for one, path in blocks:
+                problem = _anthropic_block(one, path)
+                if problem is not None:
+                    return problem
+    return None
+
+
+_ANTHROPIC_SOURCES = {"image": ("base64", "url", "file"), "document": ("base64", "text", "content", "url", "file")}
+_ANTHROPIC_TYPES = {"image": ("image/jpeg", "image/png", "image/gif", "image/webp"), "pdf": ("application/pdf",)}
+_ANTHROPIC_IMAGE_MAX = 5 * 1024 * 1024  # characters of base64: "image exceeds 5 MB maximum: N bytes > 5242880 bytes"
+_FOREIGN_PARTS = ("image_url", "input_audio", "file", "attachment")  # other APIs' parts (and ours), never Anthropic's
+_NO_TAG = "Input tag '{}' found using 'type' does not match any of the expected tags"
+
+
+def _anthropic_block(block: Any, where: str) -> str | None:
+    """What the API says about one content block (`where` is its path), or None when it takes it."""
+    kind = block.get("type") if isinstance(block, dict) else None
+    if kind in _FOREIGN_PARTS:
+        return f"{where}: {_NO_TAG.format(kind)}"
+    if kind not in _ANTHROPIC_SOURCES:
+        return None
+    source = block.get("source")
+    if not isinstance(source, dict):
+        return f"{where}.{kind}.source: Field required"
+    tag, tags = source.get("type"), _ANTHROPIC_SOURCES[kind]
+    if tag not in tags:
+        return f"{where}.{kind}.source: {_NO_TAG.format(tag)}: {', '.join(map(repr, tags))}"
+    if tag == "url" and not str(source.get("url", "")).startswith(("http://", "https://")):
+        return f"{where}.{kind}.source.url.url: Field required"
+    if tag != "base64":
+        return None
+    kind = "pdf" if kind == "document" else kind  # the API names a base64 PDF's path "pdf"
+    where = f"{where}.{kind}.source.base64"
+    media_type, data = source.get("media_type"), source.get("data")
+    for name, value in (("media_type", media_type), ("data", data)):
+        if not isinstance(value, str):
+            return f"{where}.{name}: Field required"
+    if media_type not in _ANTHROPIC_TYPES[kind]:
+        *others, last = map(repr, _ANTHROPIC_TYPES[kind])
+        return f"{where}.media_type: Input should be {', '.join(others) + ' or ' if others else ''}{last}"
+    try:
+        content = base64.b64decode(str(data), validate=True)
+    except (binascii.Error, ValueError):
+        return f"{where}: invalid base64 data"
+    if kind == "pdf":
+        return None if content.startswith(b"%PDF-") else f"{where}.data: The PDF specified was not valid."
+    return _anthropic_image(str(media_type), len(str(data)), content, where)
+
+
+def _anthropic_image(media_type: str, encoded: int, content: bytes, where: str) -> str | None:
+    """An image's data: not empty, at most 5 MB of base64, and of the type it says it is."""
+    if not content:
+        return f"{where}: image cannot be empty"
+    if encoded > _ANTHROPIC_IMAGE_MAX:
+        return f"{where}: image exceeds 5 MB maximum: {encoded} bytes > {_ANTHROPIC_IMAGE_MAX} bytes"
+    seen = _image_type(content)
+    if seen is None:
+        return "Could not process image"
+    if seen != media_type:
+        said = f"The image was specified using the {media_type} media type"
+        return f"{where}: {said}, but the image appears to be a {seen} image"
+    return None
+
+
+def _image_type(head: bytes) -> str | None:
+    """The image type the first bytes say, by their magic numbers (the fake's own, not the library's)."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
     return None
 
 
