@@ -293,12 +293,6 @@ def files() -> Iterator[str]:
     thread.join(timeout=5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: Attachment.loaded(download=True) keeps .url on the downloaded copy, so its media type is "
-    "guessed from the URL (None here) instead of read from the content, and the contract's 'url set only when "
-    "fetched' breaks; `loaded.path = self.path` (not .url) there makes this pass",
-)
 def test_a_url_of_unknown_type_is_downloaded_and_sent_inline(wired: ModelsAPI, fake: FakeLLM, files: str) -> None:
     wired(MODEL, "Describe this", attachments=[f"{files}/download?id=7"])
     assert fake.requests[-1].body == _body(_inline("image/png", media.png()))
@@ -321,8 +315,8 @@ def test_files_over_the_inline_limits_are_refused_naming_file_size_and_limit(
     big = tmp_path / "big.png"
     big.write_bytes(fits + b"\0")
     message = (
-        rf"Attachment '{big}' \(3,932,161 bytes\) is 3,932,161 bytes; {MODEL} takes at most 3,932,160 bytes "
-        r"of image/png inline\. Send a smaller file\."
+        rf"Attachment '{big}' is 3,932,161 bytes; {MODEL} takes at most 3,932,160 bytes "
+        r"of image/png in one file inline\. Send a smaller file\."
     )
     with pytest.raises(InvalidRequestError, match=message):
         wired(MODEL, "Describe this", attachments=[big])
@@ -388,8 +382,10 @@ def test_a_retry_sends_the_same_blocks(wired: ModelsAPI, fake: FakeLLM, tmp_path
 def test_a_malformed_file_the_api_refuses_is_its_400_with_the_sdk_error_as_cause(
     wired: ModelsAPI, fake: FakeLLM
 ) -> None:
-    wrong = Attachment(data=media.png(), media_type="image/jpeg")  # the caller's word is sent as given
-    with pytest.raises(InvalidRequestError, match="but the image appears to be a image/png image") as caught:
+    # A declared type its content contradicts is refused before sending (tests/test_attachments.py);
+    # content that shows no type at all is sent under the caller's word, and the API judges it.
+    wrong = Attachment(data=b"not a pdf at all", media_type="application/pdf")
+    with pytest.raises(InvalidRequestError, match="The PDF specified was not valid") as caught:
         wired(MODEL, "Describe this", attachments=[wrong])
     assert isinstance(caught.value.__cause__, anthropic.BadRequestError)
     assert caught.value.status_code == 400
