@@ -462,8 +462,102 @@ def _image_type(head: bytes) -> str | None:
     return None
 
 
+# Gemini: each Part sets exactly one field of its `data` oneof. Its JSON (protobuf's mapping,
+# https://protobuf.dev/programming-guides/json/) takes a field by its proto name or its lowerCamelCase
+# one (google-genai sends `inlineData` holding `mime_type`), and bytes as standard or URL-safe base64,
+# padded or not (the SDK sends URL-safe). Media types: those the docs list for inline data (images
+# https://ai.google.dev/gemini-api/docs/image-understanding#supported-formats, audio .../docs/audio,
+# PDF .../docs/document-processing; no GIF, and MP3 by its documented name, audio/mp3) and for URLs
+# Gemini fetches (.../docs/file-input-methods#supported-content-types). Messages are the API's own:
+# "Invalid value at ... Base64 decoding failed for", "Unsupported MIME type: image/gif", "required
+# oneof field 'data' must have one initialized field", else its generic one (a blob without data, a
+# file_data without file_uri: no specific text is documented). Video and YouTube URLs are not modelled.
+_GOOGLE_DATA = {
+    name: snake
+    for snake, camel in [
+        ("text", "text"),
+        ("inline_data", "inlineData"),
+        ("file_data", "fileData"),
+        ("function_call", "functionCall"),
+        ("function_response", "functionResponse"),
+        ("executable_code", "executableCode"),
+        ("code_execution_result", "codeExecutionResult"),
+    ]
+    for name in (snake, camel)
+}
+_GOOGLE_INLINE = frozenset(
+    {
+        *("image/png", "image/jpeg", "image/webp", "image/heic", "image/heif", "application/pdf"),
+        *("audio/wav", "audio/mp3", "audio/aiff", "audio/aac", "audio/ogg", "audio/flac"),
+    }
+)
+_GOOGLE_URL = frozenset(
+    {
+        *("text/html", "text/css", "text/plain", "text/xml", "text/csv", "text/rtf", "text/javascript"),
+        *("application/json", "application/pdf", "image/bmp", "image/jpeg", "image/png", "image/webp"),
+    }
+)
+_GOOGLE_FILES = "https://generativelanguage.googleapis.com/"  # a Files API upload: any inline type
+_GOOGLE_INVALID = "Request contains an invalid argument."  # its generic INVALID_ARGUMENT text
+_GOOGLE_ONEOF = "required oneof field 'data'"
+
+
 def _check_google(body: dict[str, Any]) -> str | None:
+    """The first problem with a part (a body that does not parse, bad base64, comes before any other)."""
+    problem = None
+    for i, content in enumerate(body.get("contents") or ()):
+        for j, part in enumerate(content.get("parts") or () if isinstance(content, dict) else ()):
+            found = _google_part_problem(part, f"contents[{i}].parts[{j}]") if isinstance(part, dict) else None
+            if found is not None:
+                unparsed, message = found
+                if unparsed:
+                    return message
+                problem = problem or message
+    return problem
+
+
+def _google_part_problem(part: dict[str, Any], where: str) -> tuple[bool, str] | None:
+    """(whether the body fails to parse, the API's message) for one Part, or None."""
+    data = [name for name in part if name in _GOOGLE_DATA]
+    if len(data) > 1:
+        return True, f"Invalid value at '{where}' (oneof), oneof field 'data' is already set. Cannot set '{data[1]}'"
+    if not data:
+        return False, f"* GenerateContentRequest.{where}.data: {_GOOGLE_ONEOF} must have one initialized field\n"
+    kind, value = _GOOGLE_DATA[data[0]], part[data[0]]
+    value = value if isinstance(value, dict) else {}
+    mime = value.get("mimeType", value.get("mime_type"))
+    if kind == "inline_data":
+        encoded = value.get("data")
+        if encoded is not None and _google_unbase64(encoded) is None:
+            field = f"{where}.inline_data.data"
+            return True, f"Invalid value at '{field}' (TYPE_BYTES), Base64 decoding failed for \"{encoded}\""
+        if mime not in _GOOGLE_INLINE:
+            return False, f"Unsupported MIME type: {mime or ''}"
+        return None if encoded else (False, _GOOGLE_INVALID)
+    if kind == "file_data":
+        uri = value.get("fileUri", value.get("file_uri"))
+        if not isinstance(uri, str) or not uri:
+            return False, _GOOGLE_INVALID
+        if mime not in (_GOOGLE_INLINE if uri.startswith(_GOOGLE_FILES) else _GOOGLE_URL):
+            return False, f"Unsupported MIME type: {mime or ''}"
     return None
+
+
+def _google_unbase64(text: object) -> bytes | None:
+    """`text` decoded as protobuf's JSON reads bytes (standard or URL-safe alphabet, padded or not), or None."""
+    import base64  # here, not at the top: this file's imports are shared by every provider's checks
+    import binascii
+
+    if not isinstance(text, str):
+        return None
+    bare = text.rstrip("=")
+    urlsafe = "-" in bare or "_" in bare
+    if len(bare) % 4 == 1 or len(text) - len(bare) > 2 or (urlsafe and ("+" in bare or "/" in bare)):
+        return None
+    try:
+        return base64.b64decode(bare + "=" * (-len(bare) % 4), altchars=b"-_" if urlsafe else None, validate=True)
+    except binascii.Error:
+        return None
 
 
 _CHECK = {OPENAI: _check_openai, ANTHROPIC: _check_anthropic, GOOGLE: _check_google}
