@@ -262,11 +262,6 @@ def test_urls_gemini_fetches_go_as_file_data_and_the_rest_are_downloaded(
     assert handler.asked == ["/clip.wav"]  # and nothing from example.com (no internet here)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: Attachment.loaded(download=True) keeps .url on the downloaded copy, so its media_type "
-    "is guessed from the URL again instead of read from the bytes it now has",
-)
 def test_a_url_of_unknown_type_is_downloaded_and_its_type_read_from_its_bytes(
     wired: ModelsAPI, fake: FakeLLM, files: tuple[str, type[_Files]]
 ) -> None:
@@ -332,8 +327,8 @@ def test_a_file_over_the_documented_inline_limit_is_refused_naming_it(
         with pytest.raises(InvalidRequestError) as caught:
             wired(MODEL, "Summarise", attachments=[path])
         assert caught.value.message == (
-            f"Attachment '{path}' ({size} bytes) is {size} bytes; {MODEL} takes at most {most} bytes of {mime} inline. "
-            "Send a smaller file."
+            f"Attachment '{path}' is {size} bytes; {MODEL} takes at most {most} bytes of {mime} in one file "
+            "inline. Send a smaller file."
         )
         assert _refused(wired) == n
     assert fake.requests == []

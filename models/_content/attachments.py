@@ -66,7 +66,7 @@ class Attachment:
     `repr` shows where it comes from and its size, never its content.
     """
 
-    __slots__ = ("_b64", "_data", "_hint", "_media_type", "name", "path", "url")
+    __slots__ = ("_b64", "_data", "_from", "_hint", "_media_type", "name", "path", "url")
 
     def __init__(
         self,
@@ -94,6 +94,7 @@ class Attachment:
         self._b64: str | None = None
         self._media_type = media_type
         self._hint: str | None = None  # the kind a part's type says (an image_url), when the URL does not
+        self._from: str | None = None  # the URL a downloaded copy came from, for messages
         self.name = name or (self.path.name if self.path else url.rsplit("/", 1)[-1] if url else "attachment")
 
     @classmethod
@@ -181,6 +182,7 @@ class Attachment:
             return self._checked(model)
         loaded = Attachment(data=data, media_type=self._media_type, name=self.name)
         loaded.path = self.path  # for messages; a downloaded URL is data now (its type read from it)
+        loaded._from = self.url
         return loaded._checked(model)
 
     def _checked(self, model: str) -> Attachment:
@@ -207,8 +209,8 @@ class Attachment:
     def _where(self) -> str:
         if self.path is not None:
             return repr(str(self.path))
-        if self.url is not None:
-            return repr(self.url)
+        if self.url is not None or self._from is not None:
+            return repr(self.url or self._from)
         return f"({len(self._data or b''):,} bytes of data)"
 
     def describe(self) -> str:
