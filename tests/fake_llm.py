@@ -372,8 +372,9 @@ def _check_openai(body: dict[str, Any]) -> str | None:
     """Chat Completions: each role's part types (files in user turns only), and each file part's shape.
 
     The messages are the API's own where they are known (its "Invalid value", "Missing required
-    parameter", "Invalid image URL", "Invalid file data" and "unsupported image" errors); the 400
-    carries them without the API's `param` and `code`.
+    parameter", "Invalid type", "Invalid image URL", "Invalid file data" and "unsupported image"
+    errors, as reported in SDK issues); the audio and not-a-PDF ones are ours. The 400 carries
+    them without the API's `param` and `code`.
     """
     messages = body.get("messages")
     for i, message in enumerate(messages if isinstance(messages, list) else ()):
@@ -402,7 +403,8 @@ def _openai_part(part: Any, where: str, allowed: tuple[str, ...]) -> str | None:
     if kind in ("text", "refusal"):
         return None if isinstance(value, str) else f"Missing required parameter: '{where}.{kind}'."
     if not isinstance(value, dict):
-        return f"Invalid type for '{where}.{kind}': expected an object, but got {type(value).__name__} instead."
+        got = {str: "a string", list: "an array", bool: "a boolean", int: "an integer", float: "a number"}
+        return f"Invalid type for '{where}.{kind}': expected an object, but got {got.get(type(value), 'null')} instead."
     if kind == "image_url":
         return _openai_image(value, f"{where}.image_url")
     if kind == "input_audio":
@@ -424,8 +426,8 @@ def _openai_image(image: dict[str, Any], where: str) -> str | None:
         return f"Invalid image URL: '{where}.url'. {expected}"
     if _openai_magic(data) not in _OPENAI_IMAGES:  # the bytes decide, not the declared type
         return (
-            "You uploaded an unsupported image. Please make sure your image has of one the following "
-            "formats: ['png', 'jpeg', 'gif', 'webp']."
+            "You uploaded an unsupported image. Please make sure your image is below 20 MB in size and is of "
+            "one the following formats: ['png', 'jpeg', 'gif', 'webp']."
         )
     return None
 

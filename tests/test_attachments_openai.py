@@ -96,8 +96,8 @@ _EXPECT_PDF = (
     "(e.g. 'data:application/pdf;base64,SGVsbG8sIFdvcmxkIQ=='), but got"
 )
 _UNSUPPORTED_IMAGE = (
-    "You uploaded an unsupported image. Please make sure your image has of one the following formats: "
-    "['png', 'jpeg', 'gif', 'webp']."
+    "You uploaded an unsupported image. Please make sure your image is below 20 MB in size and is of one the "
+    "following formats: ['png', 'jpeg', 'gif', 'webp']."
 )
 _AT = "messages[0].content[1]"
 _MALFORMED = [
@@ -134,7 +134,7 @@ _MALFORMED = [
     _refusal(
         "image: a string, not an object",
         user({"type": "image_url", "image_url": "https://example.com/cat.png"}),
-        f"Invalid type for '{_AT}.image_url': expected an object, but got str instead.",
+        f"Invalid type for '{_AT}.image_url': expected an object, but got a string instead.",
     ),
     _refusal(
         "image: no url",
