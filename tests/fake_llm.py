@@ -371,6 +371,143 @@ _RENDER = {OPENAI: _render_openai, ANTHROPIC: _render_anthropic, GOOGLE: _render
 # image, document and audio parts (base64 validity, media types, required fields), as the real
 # API checks them. Each returns the API's message for the first problem, or None.
 def _check_openai(body: dict[str, Any]) -> str | None:
+    """Chat Completions: each role's part types (files in user turns only), and each file part's shape.
+
+    The messages are the API's own where they are known (its "Invalid value", "Missing required
+    parameter", "Invalid type", "Invalid image URL", "Invalid file data" and "unsupported image"
+    errors, as reported in SDK issues); the audio and not-a-PDF ones are ours. The 400 carries
+    them without the API's `param` and `code`.
+    """
+    messages = body.get("messages")
+    for i, message in enumerate(messages if isinstance(messages, list) else ()):
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            allowed = _OPENAI_PARTS.get(message.get("role"), ("text",))
+            for j, part in enumerate(content):
+                problem = _openai_part(part, f"messages[{i}].content[{j}]", allowed)
+                if problem is not None:
+                    return problem
+    return None
+
+
+_OPENAI_PARTS = {"user": ("text", "image_url", "input_audio", "file"), "assistant": ("text", "refusal")}
+_OPENAI_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+_OPENAI_EXPECTED = "Expected a base64-encoded data URL with {} MIME type (e.g. 'data:{};base64,{}'), but got {}."
+
+
+def _openai_part(part: Any, where: str, allowed: tuple[str, ...]) -> str | None:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind not in allowed:
+        quoted = [repr(k) for k in allowed]
+        listed = " and ".join(quoted) if len(quoted) < 3 else ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+        return f"Invalid value: {kind!r}. Supported values are: {listed}."
+    value = part.get(kind)
+    if kind in ("text", "refusal"):
+        return None if isinstance(value, str) else f"Missing required parameter: '{where}.{kind}'."
+    if not isinstance(value, dict):
+        got = {str: "a string", list: "an array", bool: "a boolean", int: "an integer", float: "a number"}
+        return f"Invalid type for '{where}.{kind}': expected an object, but got {got.get(type(value), 'null')} instead."
+    if kind == "image_url":
+        return _openai_image(value, f"{where}.image_url")
+    if kind == "input_audio":
+        return _openai_audio(value, f"{where}.input_audio")
+    return _openai_file(value, f"{where}.file")
+
+
+def _openai_image(image: dict[str, Any], where: str) -> str | None:
+    url, detail = image.get("url"), image.get("detail", "auto")
+    if not isinstance(url, str):
+        return f"Missing required parameter: '{where}.url'."
+    if detail not in ("auto", "low", "high", "original"):
+        return f"Invalid value: {detail!r}. Supported values are: 'auto', 'low', 'high', and 'original'."
+    if url.startswith(("http://", "https://")):
+        return None  # the API fetches it
+    data, problem = _openai_data_url(url, _OPENAI_IMAGES)
+    if problem is not None:
+        expected = _OPENAI_EXPECTED.format("an image", "image/png", "aW1nIGJ5dGVzIGhlcmU=", problem)
+        return f"Invalid image URL: '{where}.url'. {expected}"
+    if _openai_magic(data) not in _OPENAI_IMAGES:  # the bytes decide, not the declared type
+        return (
+            "You uploaded an unsupported image. Please make sure your image is below 20 MB in size and is of "
+            "one the following formats: ['png', 'jpeg', 'gif', 'webp']."
+        )
+    return None
+
+
+def _openai_audio(audio: dict[str, Any], where: str) -> str | None:
+    data, fmt = audio.get("data"), audio.get("format")
+    if not isinstance(data, str):
+        return f"Missing required parameter: '{where}.data'."
+    if fmt is None:
+        return f"Missing required parameter: '{where}.format'."
+    if fmt not in ("wav", "mp3"):
+        return f"Invalid value: {fmt!r}. Supported values are: 'wav' and 'mp3'."
+    decoded = _openai_base64(data)
+    if not decoded:
+        got = "nothing" if decoded == b"" else "invalid base64"
+        return f"Invalid '{where}.data': expected base64-encoded audio, but got {got}."
+    if _openai_magic(decoded) != ("audio/wav" if fmt == "wav" else "audio/mpeg"):
+        return f"The audio in '{where}.data' could not be decoded as {fmt}."
+    return None
+
+
+def _openai_file(file: dict[str, Any], where: str) -> str | None:
+    if "file_data" not in file and isinstance(file.get("file_id"), str):
+        return None  # an uploaded file
+    data = file.get("file_data")
+    if not isinstance(data, str):
+        return f"Missing required parameter: '{where}.file_data'."
+    if not isinstance(file.get("filename"), str):
+        return f"Missing required parameter: '{where}.filename'."
+    decoded, problem = _openai_data_url(data, ("application/pdf",))
+    if problem is not None:
+        expected = _OPENAI_EXPECTED.format("an application/pdf", "application/pdf", "SGVsbG8sIFdvcmxkIQ==", problem)
+        return f"Invalid file data: '{where}.file_data'. {expected}"
+    if _openai_magic(decoded) != "application/pdf":
+        return f"Invalid file data: '{where}.file_data'. The file is not a valid PDF."
+    return None
+
+
+def _openai_data_url(url: str, types: tuple[str, ...]) -> tuple[bytes, str | None]:
+    """The bytes of a `data:<type>;base64,<data>` URL of one of `types`, or what is wrong with it."""
+    if not url.startswith("data:"):
+        return b"", "a value without the 'data:' prefix"
+    head, comma, payload = url[5:].partition(",")
+    if not comma or not head.endswith(";base64"):
+        return b"", "a data URL that is not base64-encoded"
+    if head[:-7] not in types:
+        return b"", f"unsupported MIME type {head[:-7]!r}"
+    data = _openai_base64(payload)
+    if not data:
+        return b"", "empty base64-encoded bytes" if data == b"" else "invalid base64-encoded bytes"
+    return data, None
+
+
+def _openai_base64(text: str) -> bytes | None:
+    """Strict base64 (None if invalid), as the API decodes it."""
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _openai_magic(data: bytes) -> str | None:
+    """The media type a file's first bytes show (the fake's own reading, not the library's)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] in (b"WEBP", b"WAVE"):
+        return "image/webp" if data[8:12] == b"WEBP" else "audio/wav"
+    if data[:5] == b"%PDF-":
+        return "application/pdf"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] >= 0xE0):
+        return "audio/mpeg"
     return None
 
 
