@@ -365,8 +365,8 @@ def test_a_file_over_the_documented_limit_is_refused_before_sending(
     with pytest.raises(InvalidRequestError) as caught:
         wired("gpt-4o", "Summarise", attachments=[path])
     assert str(caught.value) == (
-        f"Attachment '{path}' (50,000,001 bytes) is 50,000,001 bytes; openai/gpt-4o takes at most 50,000,000 "
-        "bytes of application/pdf inline. Send a smaller file. (openai/gpt-4o)"
+        f"Attachment '{path}' is 50,000,001 bytes; openai/gpt-4o takes at most 50,000,000 "
+        "bytes of application/pdf in one file inline. Send a smaller file. (openai/gpt-4o)"
     )
     assert fake.requests == []
     refused = sample(wired, "models_requests_total", provider="openai", model="openai/gpt-4o", status="invalid_request")
@@ -470,3 +470,13 @@ def test_turns_without_files_are_sent_as_they_are(wired: ModelsAPI) -> None:
     ):
         request = service.request(target, prompt, None, service.prepare(target, {}))
         assert _kwargs(request)["messages"] is request.messages  # not copied, not rebuilt
+
+
+def test_an_image_parts_detail_is_kept(wired: ModelsAPI, fake: FakeLLM) -> None:
+    # `detail` changes what an image costs ("low" is a flat 85 tokens on gpt-4o): it must reach OpenAI.
+    part = {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg", "detail": "low"}}
+    wired("gpt-4o", [{"role": "user", "content": [{"type": "text", "text": "What is it?"}, part]}])
+    assert fake.requests[-1].body["messages"][0]["content"][1] == part
+    wired("gpt-4o", "What is it?", attachments=[Attachment(data=media.png(), detail="high")])
+    sent = fake.requests[-1].body["messages"][0]["content"][1]["image_url"]
+    assert sent["detail"] == "high" and sent["url"].startswith("data:image/png;base64,")

@@ -116,8 +116,10 @@ def _with_files(message: dict[str, Any]) -> dict[str, Any]:
                 "takes images, audio and PDFs in user turns only. Move it to a user message."
             )
         if file.kind == "image":
-            url = file.url if file.url is not None else file.data_url()
-            parts.append({"type": "image_url", "image_url": {"url": url}})
+            image = {"url": file.url if file.url is not None else file.data_url()}
+            if file.detail is not None:
+                image["detail"] = file.detail
+            parts.append({"type": "image_url", "image_url": image})
         elif file.kind == "audio":
             audio = {"data": file.base64(), "format": "wav" if file.media_type == "audio/wav" else "mp3"}
             parts.append({"type": "input_audio", "input_audio": audio})
