@@ -8,6 +8,8 @@ recorded for assertions. tests/test_fake_llm.py proves the wire format against t
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import socket
@@ -369,15 +371,330 @@ _RENDER = {OPENAI: _render_openai, ANTHROPIC: _render_anthropic, GOOGLE: _render
 # image, document and audio parts (base64 validity, media types, required fields), as the real
 # API checks them. Each returns the API's message for the first problem, or None.
 def _check_openai(body: dict[str, Any]) -> str | None:
+    """Chat Completions: each role's part types (files in user turns only), and each file part's shape.
+
+    The messages are the API's own where they are known (its "Invalid value", "Missing required
+    parameter", "Invalid type", "Invalid image URL", "Invalid file data" and "unsupported image"
+    errors, as reported in SDK issues); the audio and not-a-PDF ones are ours. The 400 carries
+    them without the API's `param` and `code`.
+    """
+    messages = body.get("messages")
+    for i, message in enumerate(messages if isinstance(messages, list) else ()):
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            allowed = _OPENAI_PARTS.get(message.get("role"), ("text",))
+            for j, part in enumerate(content):
+                problem = _openai_part(part, f"messages[{i}].content[{j}]", allowed)
+                if problem is not None:
+                    return problem
+    return None
+
+
+_OPENAI_PARTS = {"user": ("text", "image_url", "input_audio", "file"), "assistant": ("text", "refusal")}
+_OPENAI_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+_OPENAI_EXPECTED = "Expected a base64-encoded data URL with {} MIME type (e.g. 'data:{};base64,{}'), but got {}."
+
+
+def _openai_part(part: Any, where: str, allowed: tuple[str, ...]) -> str | None:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind not in allowed:
+        quoted = [repr(k) for k in allowed]
+        listed = " and ".join(quoted) if len(quoted) < 3 else ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+        return f"Invalid value: {kind!r}. Supported values are: {listed}."
+    value = part.get(kind)
+    if kind in ("text", "refusal"):
+        return None if isinstance(value, str) else f"Missing required parameter: '{where}.{kind}'."
+    if not isinstance(value, dict):
+        got = {str: "a string", list: "an array", bool: "a boolean", int: "an integer", float: "a number"}
+        return f"Invalid type for '{where}.{kind}': expected an object, but got {got.get(type(value), 'null')} instead."
+    if kind == "image_url":
+        return _openai_image(value, f"{where}.image_url")
+    if kind == "input_audio":
+        return _openai_audio(value, f"{where}.input_audio")
+    return _openai_file(value, f"{where}.file")
+
+
+def _openai_image(image: dict[str, Any], where: str) -> str | None:
+    url, detail = image.get("url"), image.get("detail", "auto")
+    if not isinstance(url, str):
+        return f"Missing required parameter: '{where}.url'."
+    if detail not in ("auto", "low", "high", "original"):
+        return f"Invalid value: {detail!r}. Supported values are: 'auto', 'low', 'high', and 'original'."
+    if url.startswith(("http://", "https://")):
+        return None  # the API fetches it
+    data, problem = _openai_data_url(url, _OPENAI_IMAGES)
+    if problem is not None:
+        expected = _OPENAI_EXPECTED.format("an image", "image/png", "aW1nIGJ5dGVzIGhlcmU=", problem)
+        return f"Invalid image URL: '{where}.url'. {expected}"
+    if _openai_magic(data) not in _OPENAI_IMAGES:  # the bytes decide, not the declared type
+        return (
+            "You uploaded an unsupported image. Please make sure your image is below 20 MB in size and is of "
+            "one the following formats: ['png', 'jpeg', 'gif', 'webp']."
+        )
+    return None
+
+
+def _openai_audio(audio: dict[str, Any], where: str) -> str | None:
+    data, fmt = audio.get("data"), audio.get("format")
+    if not isinstance(data, str):
+        return f"Missing required parameter: '{where}.data'."
+    if fmt is None:
+        return f"Missing required parameter: '{where}.format'."
+    if fmt not in ("wav", "mp3"):
+        return f"Invalid value: {fmt!r}. Supported values are: 'wav' and 'mp3'."
+    decoded = _openai_base64(data)
+    if not decoded:
+        got = "nothing" if decoded == b"" else "invalid base64"
+        return f"Invalid '{where}.data': expected base64-encoded audio, but got {got}."
+    if _openai_magic(decoded) != ("audio/wav" if fmt == "wav" else "audio/mpeg"):
+        return f"The audio in '{where}.data' could not be decoded as {fmt}."
+    return None
+
+
+def _openai_file(file: dict[str, Any], where: str) -> str | None:
+    if "file_data" not in file and isinstance(file.get("file_id"), str):
+        return None  # an uploaded file
+    data = file.get("file_data")
+    if not isinstance(data, str):
+        return f"Missing required parameter: '{where}.file_data'."
+    if not isinstance(file.get("filename"), str):
+        return f"Missing required parameter: '{where}.filename'."
+    decoded, problem = _openai_data_url(data, ("application/pdf",))
+    if problem is not None:
+        expected = _OPENAI_EXPECTED.format("an application/pdf", "application/pdf", "SGVsbG8sIFdvcmxkIQ==", problem)
+        return f"Invalid file data: '{where}.file_data'. {expected}"
+    if _openai_magic(decoded) != "application/pdf":
+        return f"Invalid file data: '{where}.file_data'. The file is not a valid PDF."
+    return None
+
+
+def _openai_data_url(url: str, types: tuple[str, ...]) -> tuple[bytes, str | None]:
+    """The bytes of a `data:<type>;base64,<data>` URL of one of `types`, or what is wrong with it."""
+    if not url.startswith("data:"):
+        return b"", "a value without the 'data:' prefix"
+    head, comma, payload = url[5:].partition(",")
+    if not comma or not head.endswith(";base64"):
+        return b"", "a data URL that is not base64-encoded"
+    if head[:-7] not in types:
+        return b"", f"unsupported MIME type {head[:-7]!r}"
+    data = _openai_base64(payload)
+    if not data:
+        return b"", "empty base64-encoded bytes" if data == b"" else "invalid base64-encoded bytes"
+    return data, None
+
+
+def _openai_base64(text: str) -> bytes | None:
+    """Strict base64 (None if invalid), as the API decodes it."""
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _openai_magic(data: bytes) -> str | None:
+    """The media type a file's first bytes show (the fake's own reading, not the library's)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] in (b"WEBP", b"WAVE"):
+        return "image/webp" if data[8:12] == b"WEBP" else "audio/wav"
+    if data[:5] == b"%PDF-":
+        return "application/pdf"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] >= 0xE0):
+        return "audio/mpeg"
     return None
 
 
 def _check_anthropic(body: dict[str, Any]) -> str | None:
+    """Image and document blocks in the turns and in `tool_result` contents, as the Messages API
+    validates them (its messages, with the block's path, are the ones it answers with)."""
+    for i, turn in enumerate(body.get("messages") or ()):
+        content = turn.get("content") if isinstance(turn, dict) else None
+        for j, block in enumerate(content if isinstance(content, list) else ()):
+            where = f"messages.{i}.content.{j}"
+            blocks = [(block, where)]
+            inner = block.get("content") if isinstance(block, dict) and block.get("type") == "tool_result" else None
+            if isinstance(inner, list):
+                blocks += [(part, f"{where}.tool_result.content.{k}") for k, part in enumerate(inner)]
+            for one, path in blocks:
+                problem = _anthropic_block(one, path)
+                if problem is not None:
+                    return problem
     return None
+
+
+_ANTHROPIC_SOURCES = {"image": ("base64", "url", "file"), "document": ("base64", "text", "content", "url", "file")}
+_ANTHROPIC_TYPES = {"image": ("image/jpeg", "image/png", "image/gif", "image/webp"), "pdf": ("application/pdf",)}
+_ANTHROPIC_IMAGE_MAX = 5 * 1024 * 1024  # characters of base64: "image exceeds 5 MB maximum: N bytes > 5242880 bytes"
+_FOREIGN_PARTS = ("image_url", "input_audio", "file", "attachment")  # other APIs' parts (and ours), never Anthropic's
+_NO_TAG = "Input tag '{}' found using 'type' does not match any of the expected tags"
+
+
+def _anthropic_block(block: Any, where: str) -> str | None:
+    """What the API says about one content block (`where` is its path), or None when it takes it."""
+    kind = block.get("type") if isinstance(block, dict) else None
+    if kind in _FOREIGN_PARTS:
+        return f"{where}: {_NO_TAG.format(kind)}"
+    if kind not in _ANTHROPIC_SOURCES:
+        return None
+    source = block.get("source")
+    if not isinstance(source, dict):
+        return f"{where}.{kind}.source: Field required"
+    tag, tags = source.get("type"), _ANTHROPIC_SOURCES[kind]
+    if tag not in tags:
+        return f"{where}.{kind}.source: {_NO_TAG.format(tag)}: {', '.join(map(repr, tags))}"
+    if tag == "url" and not str(source.get("url", "")).startswith(("http://", "https://")):
+        return f"{where}.{kind}.source.url.url: Field required"
+    if tag != "base64":
+        return None
+    kind = "pdf" if kind == "document" else kind  # the API names a base64 PDF's path "pdf"
+    where = f"{where}.{kind}.source.base64"
+    media_type, data = source.get("media_type"), source.get("data")
+    for name, value in (("media_type", media_type), ("data", data)):
+        if not isinstance(value, str):
+            return f"{where}.{name}: Field required"
+    if media_type not in _ANTHROPIC_TYPES[kind]:
+        *others, last = map(repr, _ANTHROPIC_TYPES[kind])
+        return f"{where}.media_type: Input should be {', '.join(others) + ' or ' if others else ''}{last}"
+    try:
+        content = base64.b64decode(str(data), validate=True)
+    except (binascii.Error, ValueError):
+        return f"{where}: invalid base64 data"
+    if kind == "pdf":
+        return None if content.startswith(b"%PDF-") else f"{where}.data: The PDF specified was not valid."
+    return _anthropic_image(str(media_type), len(str(data)), content, where)
+
+
+def _anthropic_image(media_type: str, encoded: int, content: bytes, where: str) -> str | None:
+    """An image's data: not empty, at most 5 MB of base64, and of the type it says it is."""
+    if not content:
+        return f"{where}: image cannot be empty"
+    if encoded > _ANTHROPIC_IMAGE_MAX:
+        return f"{where}: image exceeds 5 MB maximum: {encoded} bytes > {_ANTHROPIC_IMAGE_MAX} bytes"
+    seen = _image_type(content)
+    if seen is None:
+        return "Could not process image"
+    if seen != media_type:
+        said = f"The image was specified using the {media_type} media type"
+        return f"{where}: {said}, but the image appears to be a {seen} image"
+    return None
+
+
+def _image_type(head: bytes) -> str | None:
+    """The image type the first bytes say, by their magic numbers (the fake's own, not the library's)."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+# Gemini: each Part sets exactly one field of its `data` oneof. Its JSON (protobuf's mapping,
+# https://protobuf.dev/programming-guides/json/) takes a field by its proto name or its lowerCamelCase
+# one (google-genai sends `inlineData` holding `mime_type`), and bytes as standard or URL-safe base64,
+# padded or not (the SDK sends URL-safe). Media types: those the docs list for inline data (images
+# https://ai.google.dev/gemini-api/docs/image-understanding#supported-formats, audio .../docs/audio,
+# PDF .../docs/document-processing; no GIF, and MP3 by its documented name, audio/mp3) and for URLs
+# Gemini fetches (.../docs/file-input-methods#supported-content-types). Messages are the API's own:
+# "Invalid value at ... Base64 decoding failed for", "Unsupported MIME type: image/gif", "required
+# oneof field 'data' must have one initialized field", else its generic one (a blob without data, a
+# file_data without file_uri: no specific text is documented). Video and YouTube URLs are not modelled.
+_GOOGLE_DATA = {
+    name: snake
+    for snake, camel in [
+        ("text", "text"),
+        ("inline_data", "inlineData"),
+        ("file_data", "fileData"),
+        ("function_call", "functionCall"),
+        ("function_response", "functionResponse"),
+        ("executable_code", "executableCode"),
+        ("code_execution_result", "codeExecutionResult"),
+    ]
+    for name in (snake, camel)
+}
+_GOOGLE_INLINE = frozenset(
+    {
+        *("image/png", "image/jpeg", "image/webp", "image/heic", "image/heif", "application/pdf"),
+        *("audio/wav", "audio/mp3", "audio/aiff", "audio/aac", "audio/ogg", "audio/flac"),
+    }
+)
+_GOOGLE_URL = frozenset(
+    {
+        *("text/html", "text/css", "text/plain", "text/xml", "text/csv", "text/rtf", "text/javascript"),
+        *("application/json", "application/pdf", "image/bmp", "image/jpeg", "image/png", "image/webp"),
+    }
+)
+_GOOGLE_FILES = "https://generativelanguage.googleapis.com/"  # a Files API upload: any inline type
+_GOOGLE_INVALID = "Request contains an invalid argument."  # its generic INVALID_ARGUMENT text
+_GOOGLE_ONEOF = "required oneof field 'data'"
 
 
 def _check_google(body: dict[str, Any]) -> str | None:
+    """The first problem with a part (a body that does not parse, bad base64, comes before any other)."""
+    problem = None
+    for i, content in enumerate(body.get("contents") or ()):
+        for j, part in enumerate(content.get("parts") or () if isinstance(content, dict) else ()):
+            found = _google_part_problem(part, f"contents[{i}].parts[{j}]") if isinstance(part, dict) else None
+            if found is not None:
+                unparsed, message = found
+                if unparsed:
+                    return message
+                problem = problem or message
+    return problem
+
+
+def _google_part_problem(part: dict[str, Any], where: str) -> tuple[bool, str] | None:
+    """(whether the body fails to parse, the API's message) for one Part, or None."""
+    data = [name for name in part if name in _GOOGLE_DATA]
+    if len(data) > 1:
+        return True, f"Invalid value at '{where}' (oneof), oneof field 'data' is already set. Cannot set '{data[1]}'"
+    if not data:
+        return False, f"* GenerateContentRequest.{where}.data: {_GOOGLE_ONEOF} must have one initialized field\n"
+    kind, value = _GOOGLE_DATA[data[0]], part[data[0]]
+    value = value if isinstance(value, dict) else {}
+    mime = value.get("mimeType", value.get("mime_type"))
+    if kind == "inline_data":
+        encoded = value.get("data")
+        if encoded is not None and _google_unbase64(encoded) is None:
+            field = f"{where}.inline_data.data"
+            return True, f"Invalid value at '{field}' (TYPE_BYTES), Base64 decoding failed for \"{encoded}\""
+        if mime not in _GOOGLE_INLINE:
+            return False, f"Unsupported MIME type: {mime or ''}"
+        return None if encoded else (False, _GOOGLE_INVALID)
+    if kind == "file_data":
+        uri = value.get("fileUri", value.get("file_uri"))
+        if not isinstance(uri, str) or not uri:
+            return False, _GOOGLE_INVALID
+        if mime not in (_GOOGLE_INLINE if uri.startswith(_GOOGLE_FILES) else _GOOGLE_URL):
+            return False, f"Unsupported MIME type: {mime or ''}"
     return None
+
+
+def _google_unbase64(text: object) -> bytes | None:
+    """`text` decoded as protobuf's JSON reads bytes (standard or URL-safe alphabet, padded or not), or None."""
+    import base64  # here, not at the top: this file's imports are shared by every provider's checks
+    import binascii
+
+    if not isinstance(text, str):
+        return None
+    bare = text.rstrip("=")
+    urlsafe = "-" in bare or "_" in bare
+    if len(bare) % 4 == 1 or len(text) - len(bare) > 2 or (urlsafe and ("+" in bare or "/" in bare)):
+        return None
+    try:
+        return base64.b64decode(bare + "=" * (-len(bare) % 4), altchars=b"-_" if urlsafe else None, validate=True)
+    except binascii.Error:
+        return None
 
 
 _CHECK = {OPENAI: _check_openai, ANTHROPIC: _check_anthropic, GOOGLE: _check_google}

@@ -140,3 +140,10 @@ def test_reprs_never_show_the_data(api: ModelsAPI) -> None:
     bound = api.bind(MOCK, attachments=[data])
     assert base64.b64encode(data).decode()[:20] not in repr(bound) and "\\x89PNG" not in repr(bound)
     assert "\\x89PNG" not in repr(bound("x"))
+
+
+def test_a_declared_type_the_content_contradicts_is_refused(api: ModelsAPI) -> None:
+    with pytest.raises(
+        InvalidRequestError, match=r"is given as image/jpeg, but its content is image/png: give media_type='image/png'"
+    ):
+        api(MOCK, "hi", attachments=[Attachment(data=media.png(), media_type="image/jpeg")])

@@ -96,3 +96,15 @@ def test_the_readme_tools_and_structured_output_examples_run_as_written(api: Mod
         "name='name' population=0",
         "[City(name='name', population=0)]",
     ]
+
+
+def test_the_readme_attachments_example_runs_as_written(api: ModelsAPI) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Images, documents and audio") :]
+    code = re.search(r"```python\n(.+?)```", section, re.S)
+    assert code is not None
+    out: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # mock has no price: its cost-is-None notice
+        exec(code.group(1).replace("from models import models\n", ""), {"models": api, "print": out.append})
+    assert out == ["Transcribe [audio/wav, 1,644 bytes]", "What is in this picture? [https://example.com/cat.jpg]"]

@@ -66,7 +66,7 @@ class Attachment:
     `repr` shows where it comes from and its size, never its content.
     """
 
-    __slots__ = ("_b64", "_data", "_hint", "_media_type", "name", "path", "url")
+    __slots__ = ("_b64", "_data", "_from", "_hint", "_media_type", "detail", "name", "path", "url")
 
     def __init__(
         self,
@@ -76,6 +76,7 @@ class Attachment:
         media_type: str | None = None,
         *,
         name: str | None = None,
+        detail: str | None = None,
     ) -> None:
         given = [x for x in (path, url, data) if x is not None]
         if len(given) != 1:
@@ -94,6 +95,8 @@ class Attachment:
         self._b64: str | None = None
         self._media_type = media_type
         self._hint: str | None = None  # the kind a part's type says (an image_url), when the URL does not
+        self._from: str | None = None  # the URL a downloaded copy came from, for messages
+        self.detail = detail  # OpenAI's image detail ("low", "high", "auto"); other providers have none
         self.name = name or (self.path.name if self.path else url.rsplit("/", 1)[-1] if url else "attachment")
 
     @classmethod
@@ -119,6 +122,11 @@ class Attachment:
         return self._media_type
 
     @property
+    def data_given(self) -> bool:
+        """Whether the content came as bytes (not a path or a URL)."""
+        return self.path is None and self.url is None and self._from is None
+
+    @property
     def kind(self) -> str | None:
         """ "image", "document" or "audio" (what the model must take); for a URL of unknown type,
         what its part said (an `image_url` is an image)."""
@@ -130,7 +138,12 @@ class Attachment:
         """Bytes of the content: the file's size on disk, the data's length; None for a URL."""
         if self._data is not None:
             return len(self._data)
-        return self.path.stat().st_size if self.path is not None else None
+        if self.path is None:
+            return None
+        try:
+            return self.path.stat().st_size
+        except OSError:  # reading it says why, naming it
+            return None
 
     def _head(self) -> bytes:
         if self._data is not None:
@@ -179,14 +192,22 @@ class Attachment:
                 ) from None
         else:
             return self._checked(model)
-        loaded = Attachment(data=data, media_type=self._media_type, name=self.name)
-        loaded.path, loaded.url = self.path, self.url
+        loaded = Attachment(data=data, media_type=self._media_type, name=self.name, detail=self.detail)
+        loaded.path = self.path  # for messages; a downloaded URL is data now (its type read from it)
+        loaded._from = self.url
         return loaded._checked(model)
 
     def _checked(self, model: str) -> Attachment:
         media_type = self.media_type
         if media_type is None or kind_of(media_type) is None:
             raise self._unknown(media_type, model)
+        found = sniff(self._head())
+        if found is not None and found != media_type:  # the API would refuse it with a 400
+            raise InvalidRequestError(
+                f"Attachment {self._where()} is given as {media_type}, but its content is {found}: give "
+                f"media_type={found!r} or leave it out.",
+                model=model,
+            )
         return self
 
     def _unknown(self, media_type: str | None, model: str) -> InvalidRequestError:
@@ -200,8 +221,8 @@ class Attachment:
     def _where(self) -> str:
         if self.path is not None:
             return repr(str(self.path))
-        if self.url is not None:
-            return repr(self.url)
+        if self.url is not None or self._from is not None:
+            return repr(self.url or self._from)
         return f"({len(self._data or b''):,} bytes of data)"
 
     def describe(self) -> str:
@@ -271,6 +292,8 @@ def attachment_of_part(part: Any, model: str) -> Attachment | None:
             raise InvalidRequestError(f"An image_url part needs {{'url': ...}}, got {brief(part, 80)}", model=model)
         attachment = _from_url(url, model)
         attachment._hint = "image"
+        detail = image.get("detail") if isinstance(image, dict) else None
+        attachment.detail = detail if isinstance(detail, str) else None  # OpenAI's: it changes the image's tokens
         return attachment
     if kind == "input_audio":
         audio = part.get("input_audio") or {}
@@ -340,17 +363,21 @@ def load(messages: list[dict[str, Any]], fetches: Any, limit: Any, model: str, t
 def _loaded(part: dict[str, Any], fetches: Any, limit: Any, model: str, timeout: float) -> dict[str, Any]:
     attachment: Attachment = part["attachment"]
     download = attachment.url is not None and not fetches(attachment.media_type)
+    if attachment.path is not None:  # too big on disk: refused before it is read
+        _fits(attachment, attachment.size or 0, limit(attachment.media_type), model)
     loaded = attachment.loaded(model, download=download, timeout=timeout)
-    if loaded.url is None or download:
-        most = limit(loaded.media_type)
-        size = len(loaded._data or b"")
-        if most is not None and size > most:
-            raise InvalidRequestError(
-                f"Attachment {attachment.describe()} is {size:,} bytes; {model} takes at most {most:,} bytes "
-                f"of {loaded.media_type} inline. Send a smaller file.",
-                model=model,
-            )
+    if download or attachment.data_given:
+        _fits(attachment, len(loaded._data or b""), limit(loaded.media_type), model)
     return {"type": "attachment", "attachment": loaded}
+
+
+def _fits(attachment: Attachment, size: int, most: int | None, model: str) -> None:
+    if most is not None and size > most:
+        raise InvalidRequestError(
+            f"Attachment {attachment._where()} is {size:,} bytes; {model} takes at most {most:,} bytes "
+            f"of {attachment.media_type} in one file inline. Send a smaller file.",
+            model=model,
+        )
 
 
 def _guess(url: str) -> str | None:

@@ -52,6 +52,21 @@ _FINISH = {
     "model_context_window_exceeded": "length",
 }
 
+# Files the API fetches by URL itself (an image or document block's {"type": "url"} source):
+# https://platform.claude.com/docs/en/build-with-claude/vision and .../pdf-support. Other URLs
+# (no known type) are downloaded by the call and sent inline, typed by their content.
+_FETCHED = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"})
+# Inline limits, as the most bytes of a file whose base64 fits (4 characters per 3 bytes):
+# - an image: 5 MB of its base64, as the API's own 400 says ("messages.0.content.2.image.source.base64:
+#   image exceeds 5 MB maximum: 15908784 bytes > 5242880 bytes", github.com/anthropics/claude-code
+#   issues 10612, 13381 for tool results, 14887); the vision page states only dimensions (8000x8000 px)
+#   and the 32 MB request;
+# - a PDF: the whole request at most 32 MB ("Maximum request size 32MB ... on the entire request
+#   payload", https://platform.claude.com/docs/en/build-with-claude/pdf-support; over it Cloudflare
+#   answers 413 request_too_large, https://platform.claude.com/docs/en/api/overview), so no PDF
+#   larger than this fits (its 100-page limit the API checks itself).
+_IMAGE_LIMIT = 5 * 1024 * 1024 * 3 // 4  # 3,932,160 bytes
+_REQUEST_LIMIT = 32 * 1024 * 1024 * 3 // 4  # 25,165,824 bytes
 
 _IN_STREAM: dict[str, type[ProviderError]] = {
     "overloaded_error": ServerError,
@@ -206,6 +221,14 @@ class AnthropicProvider(Provider):
 
     def tool_options(self, model: ModelInfo, tools: Toolset) -> dict[str, Any]:
         return declare_tools(tools)
+
+    def fetches_url(self, media_type: str | None) -> bool:
+        """Images and PDFs by URL: the API fetches them (a `url` source)."""
+        return media_type in _FETCHED
+
+    def inline_limit(self, media_type: str | None) -> int | None:
+        """5 MB of base64 per image; a PDF (or anything else) as large as a 32 MB request allows."""
+        return _IMAGE_LIMIT if media_type is not None and media_type.startswith("image/") else _REQUEST_LIMIT
 
     def output_options(self, model: ModelInfo, output: OutputFormat) -> dict[str, Any]:
         return declare_output(output)

@@ -12,6 +12,7 @@ from ..errors import InvalidRequestError
 from ._common import field
 
 if TYPE_CHECKING:
+    from .._content.attachments import Attachment
     from .._content.output import OutputFormat
     from .._content.tools import Tool, Toolset
     from .._types import Completion
@@ -25,6 +26,7 @@ _GROWS = {
     "signature_delta": "signature",
 }  # a thinking block's deltas: the key each extends
 _TYPED = frozenset({"type", "anyOf", "oneOf", "allOf", "enum", "const"})  # what a schema needs besides a $ref
+_BLOCKS = frozenset({"image", "document"})  # the kinds of attachment the Messages API has a block for (no audio)
 
 
 def declare_tools(tools: Toolset) -> dict[str, Any]:
@@ -107,22 +109,52 @@ def _inexpressible(node: Any, defs: Mapping[str, Any], where: str, refs: tuple[s
 
 
 def _content(content: str | list[Any]) -> str | list[Any]:
-    """OpenAI-style text parts become Anthropic text blocks; other blocks pass through."""
+    """OpenAI-style text parts become Anthropic text blocks, attachments image or document blocks;
+    other blocks (the caller's own Anthropic blocks) pass through."""
     if isinstance(content, str):
         return content
-    return [{"type": "text", "text": part.get("text", "")} if part.get("type") == "text" else part for part in content]
+    # text parts inline (most turns hold nothing else); a function call only for the others
+    return [
+        {"type": "text", "text": part.get("text", "")} if part.get("type") == "text" else _other(part)
+        for part in content
+    ]
+
+
+def _other(part: Any) -> Any:
+    """An attachment part as its block; any other part as it is."""
+    return _file(part["attachment"]) if part.get("type") == "attachment" else part
+
+
+def _file(attachment: Attachment) -> dict[str, Any]:
+    """An attachment as an `image` or `document` (PDF) block: a URL source where the API fetches it
+    (`AnthropicProvider.fetches_url`), else its base64 (encoded once per call, retries reuse it).
+
+    The Messages API has no audio block: audio that gets here (a model without capability data,
+    or a row that claims audio) is refused before anything is sent.
+    """
+    kind = attachment.kind
+    if kind not in _BLOCKS:
+        raise InvalidRequestError(
+            f"Anthropic's Messages API takes no {kind}: attachment {attachment.describe()} is "
+            f"{attachment.media_type}. Send it to a model that takes {kind} ({kind}_input), or leave it out."
+        )
+    if attachment.url is not None:
+        return {"type": kind, "source": {"type": "url", "url": attachment.url}}
+    source = {"type": "base64", "media_type": attachment.media_type, "data": attachment.base64()}
+    return {"type": kind, "source": source}
 
 
 def turns(messages: list[Message]) -> list[dict[str, Any]]:
     """Our turns in the Messages API's shape: an assistant turn's tool calls become `tool_use`
     blocks after its text; consecutive `tool` turns become one user turn of `tool_result` blocks,
-    which also takes the content of a user turn right after them (results first, as the API wants)."""
+    which also takes the content of a user turn right after them (results first, as the API wants).
+    A result's content may hold images and PDFs too, as `tool_result` blocks allow."""
     out: list[dict[str, Any]] = []
     results: list[Any] | None = None  # the blocks of the user turn answering the last tool calls
     for m in messages:
         role = m["role"]
         if role == "tool":
-            block = {"type": "tool_result", "tool_use_id": m["tool_call_id"], "content": m["content"]}
+            block = {"type": "tool_result", "tool_use_id": m["tool_call_id"], "content": _content(m["content"])}
             if results is None:
                 results = [block]
                 out.append({"role": "user", "content": results})

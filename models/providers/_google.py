@@ -35,6 +35,7 @@ from ._common import (
 from ._deadline import guard
 
 if TYPE_CHECKING:
+    from .._content.attachments import Attachment
     from .._content.output import OutputFormat
     from .._content.tools import Toolset
 
@@ -56,10 +57,61 @@ def _ms(seconds: float) -> int:
     return max(int(seconds * 1000), 1)
 
 
-def _parts(content: str | list[Any]) -> list[dict[str, Any]]:
+# Files (SPEC §10), per the Gemini API docs as of 2026-01:
+# - Inline media types: images https://ai.google.dev/gemini-api/docs/image-understanding#supported-formats
+#   (PNG, JPEG, WEBP, HEIC, HEIF: no GIF, which the API refuses, 400 "Unsupported MIME type: image/gif"),
+#   audio https://ai.google.dev/gemini-api/docs/audio#supported-formats (MP3 is named "audio/mp3"),
+#   PDF https://ai.google.dev/gemini-api/docs/document-processing. Keys: the types we send; values: Gemini's names.
+# - Sizes https://ai.google.dev/gemini-api/docs/file-input-methods#method-comparison: inline data "100 MB per
+#   request/payload (50 MB for PDFs)" (raised from 20 MB on 2026-01-12,
+#   https://blog.google/innovation-and-ai/technology/developers-tools/gemini-api-new-file-limits).
+# - URLs, same page, "External HTTP / Signed URLs": public HTTPS URLs go in `file_data.file_uri` and
+#   Gemini fetches them, for PDF and PNG/JPEG/WEBP (its "Supported content types"; no audio).
+_MIME = {
+    "image/png": "image/png",
+    "image/jpeg": "image/jpeg",
+    "image/webp": "image/webp",
+    "application/pdf": "application/pdf",
+    "audio/wav": "audio/wav",
+    "audio/mpeg": "audio/mp3",
+}
+_FETCHED = frozenset({"image/png", "image/jpeg", "image/webp", "application/pdf"})
+# Read as the page reads them, sizes of the file ("for smaller files (under 100MB, or 50MB for PDFs)"), in
+# Google's MB of 2**20 bytes (its 400 says "Request payload size exceeds the limit: 4194304 bytes"): the
+# readings that never refuse a file the API takes. The API counts the whole request as sent (base64), so
+# files near the limit, or several together, can still get its 400.
+_INLINE_LIMIT = 100 * 2**20
+_PDF_LIMIT = 50 * 2**20
+
+
+def _parts(content: str | list[Any], model: ModelInfo) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"text": content}]
-    return [{"text": part.get("text", "")} if part.get("type") == "text" else part for part in content]
+    return [{"text": part["text"]} if part["type"] == "text" else _file_part(part, model) for part in content]
+
+
+def _file_part(part: dict[str, Any], model: ModelInfo) -> dict[str, Any]:
+    """An `attachment` part as `inline_data` (its bytes: the SDK base64-encodes them, once) or, for
+    a URL left for Gemini to fetch, `file_data`."""
+    if part["type"] != "attachment":
+        raise InvalidRequestError(
+            f"Gemini takes text and file parts (text, image_url, input_audio, file, attachment), not a "
+            f"{part['type']!r} part.",
+            provider="google",
+            model=model.id,
+        )
+    attachment: Attachment = part["attachment"]
+    mime = _MIME.get(attachment.media_type or "")
+    if mime is None:
+        raise InvalidRequestError(
+            f"Gemini does not take {attachment.media_type} (attachment {attachment.describe()}); it takes "
+            "PNG, JPEG, WEBP, PDF, WAV and MP3: convert the file to one of them.",
+            provider="google",
+            model=model.id,
+        )
+    if attachment.size is None:  # a URL not downloaded: Gemini fetches it (`fetches_url`)
+        return {"file_data": {"file_uri": attachment.url, "mime_type": mime}}
+    return {"inline_data": {"mime_type": mime, "data": attachment.data()}}
 
 
 def _seconds(duration: Any) -> float | None:
@@ -102,10 +154,11 @@ def _contents(request: Request) -> str | list[dict[str, Any]]:
             else:
                 contents.append({"role": "user", "parts": [{"function_response": answer}]})
         elif "tool_calls" in message:
-            parts = _parts(message["content"]) if message["content"] else []
+            parts = _parts(message["content"], request.model) if message["content"] else []
             contents.append({"role": "model", "parts": parts + _call_parts(message, request.model)})
         else:
-            contents.append({"role": "model" if role == "assistant" else "user", "parts": _parts(message["content"])})
+            parts = _parts(message["content"], request.model)
+            contents.append({"role": "model" if role == "assistant" else "user", "parts": parts})
         after_tool = role == "tool"
     return contents
 
@@ -294,6 +347,15 @@ class GoogleProvider(Provider):
         http: Any = getattr(client._api_client, "_async_httpx_client", None)
         guard(http._client_for_running_loop() if getattr(http, "_per_loop", False) else http)
         return client
+
+    def fetches_url(self, media_type: str | None) -> bool:
+        """PDFs and PNG, JPEG and WEBP images (Gemini fetches public URLs of those types itself);
+        the call downloads any other URL, and one of unknown type, and sends it inline."""
+        return media_type in _FETCHED
+
+    def inline_limit(self, media_type: str | None) -> int:
+        """100 MB, 50 MB for a PDF: the documented inline limits (see the notes above `_MIME`)."""
+        return _PDF_LIMIT if media_type == "application/pdf" else _INLINE_LIMIT
 
     def keywords(self) -> frozenset[str]:
         """The fields of `GenerateContentConfig` (snake_case or camelCase, as pydantic takes them),

@@ -64,10 +64,18 @@ def _is_reasoning(model: ModelInfo) -> bool:
 
 
 def _sendable(messages: list[Any]) -> list[Any]:
-    """The turns without the provider data a tool call may carry for another API (Gemini's thought
-    signature in `extra_content`, after a fallback): OpenAI refuses message keys it does not know."""
+    """The turns as Chat Completions takes them: files as its own parts (`_with_files`), and tool
+    calls without the provider data they may carry for another API (Gemini's thought signature in
+    `extra_content`, after a fallback): OpenAI refuses message keys it does not know."""
     out = None
     for i, message in enumerate(messages):
+        content = message["content"]
+        if type(content) is list:
+            for part in content:  # a loop, not any(generator): this runs for every list of parts
+                if part["type"] == "attachment":
+                    out = out or list(messages)
+                    out[i] = message = _with_files(message)
+                    break
         calls = message.get("tool_calls")
         if calls and any("extra_content" in call for call in calls):
             out = out or list(messages)
@@ -75,10 +83,55 @@ def _sendable(messages: list[Any]) -> list[Any]:
     return out or messages
 
 
+# Files in the prompt (SPEC §10) as Chat Completions takes them, from OpenAI's docs:
+# - Images (PNG, JPEG, non-animated GIF, WEBP) in `image_url`, by http(s) URL (OpenAI fetches it) or
+#   data: URL. "Request size: Up to 512 MB total payload per request", "Image count: Up to 1,500
+#   images per request", no limit per image: https://developers.openai.com/api/docs/guides/images-vision
+#   ("Image input requirements"). One inline image is at most what fits that payload as base64.
+# - PDFs, the only files Chat Completions takes, in `file` parts: inline as `file_data` (a data: URL)
+#   with a `filename`, or a `file_id`; never by URL ("External file URL (file_url) ... Chat
+#   Completions: Not supported"). "Each file must be under 50 MB. The combined limit across all
+#   files in the request is 50 MB.": https://developers.openai.com/api/docs/guides/file-inputs
+# - Audio in `input_audio`: base64 `data` and `format` "wav" or "mp3", no URL form, for the audio
+#   models (gpt-audio, gpt-4o-audio-preview, ...): https://developers.openai.com/api/docs/guides/audio
+#   documents no size limit.
+# MB are decimal: OpenAI writes no MiB there.
+_FETCHED = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+_INLINE_LIMITS = {"application/pdf": 50_000_000, **dict.fromkeys(_FETCHED, 512_000_000 * 3 // 4)}
+
+
+def _with_files(message: dict[str, Any]) -> dict[str, Any]:
+    """A turn's `{"type": "attachment"}` parts as `image_url`, `input_audio` and `file` parts: an
+    image the provider fetches by its URL, anything else inline (its base64 encoded once per call,
+    however many attempts send it). Chat Completions takes files in user turns only."""
+    parts = []
+    for part in message["content"]:
+        if part["type"] != "attachment":
+            parts.append(part)
+            continue
+        file = part["attachment"]
+        if message["role"] != "user":
+            raise InvalidRequestError(
+                f"Attachment {file.describe()} is in a turn of role {message['role']!r}; OpenAI's Chat Completions "
+                "takes images, audio and PDFs in user turns only. Move it to a user message."
+            )
+        if file.kind == "image":
+            image = {"url": file.url if file.url is not None else file.data_url()}
+            if file.detail is not None:
+                image["detail"] = file.detail
+            parts.append({"type": "image_url", "image_url": image})
+        elif file.kind == "audio":
+            audio = {"data": file.base64(), "format": "wav" if file.media_type == "audio/wav" else "mp3"}
+            parts.append({"type": "input_audio", "input_audio": audio})
+        else:
+            parts.append({"type": "file", "file": {"filename": file.name, "file_data": file.data_url()}})
+    return {**message, "content": parts}
+
+
 def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
     """Keyword arguments of `chat.completions.create`; a stream asks for its usage chunk."""
     messages = request.messages
-    if len(messages) > 1:  # only a conversation can hold tool calls
+    if len(messages) > 1 or type(messages[0]["content"]) is list:  # tool calls, or files
         messages = _sendable(messages)
     if request.system is not None:
         messages = [{"role": "system", "content": request.system}, *messages]
@@ -267,6 +320,15 @@ class OpenAIProvider(Provider):
         client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0)
         guard(client._client)  # its httpx2 client: the timeout bounds a whole attempt (see _deadline)
         return client
+
+    def fetches_url(self, media_type: str | None) -> bool:
+        """Images by URL OpenAI fetches itself; a PDF or audio by URL is downloaded and sent inline
+        (Chat Completions takes neither by URL), as is a URL whose type its name does not show."""
+        return media_type in _FETCHED
+
+    def inline_limit(self, media_type: str | None) -> int | None:
+        """The documented limits (see `_INLINE_LIMITS`); audio has none."""
+        return _INLINE_LIMITS.get(media_type or "")
 
     def keywords(self) -> frozenset[str] | None:
         """What the SDK's `chat.completions.create` takes (`extra_body` carries anything else)."""
