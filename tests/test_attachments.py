@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from models import Attachment, InvalidRequestError, ModelsAPI, UnsupportedCapabilityError
+from models import Attachment, InvalidRequestError, ModelsAPI, ToolCall, UnsupportedCapabilityError
 from models._content.attachments import sniff
 
 from . import media
 from .conftest import sample
+from .fake_llm import FakeLLM
 
 MOCK = "mock/echo"
 
@@ -147,3 +148,41 @@ def test_a_declared_type_the_content_contradicts_is_refused(api: ModelsAPI) -> N
         InvalidRequestError, match=r"is given as image/jpeg, but its content is image/png: give media_type='image/png'"
     ):
         api(MOCK, "hi", attachments=[Attachment(data=media.png(), media_type="image/jpeg")])
+
+
+def test_a_tool_result_may_carry_an_image_where_the_provider_takes_one(wired: ModelsAPI, fake: FakeLLM) -> None:
+    png = media.png()
+    call = ToolCall("call_1", "snapshot", {})
+    history = [
+        {"role": "user", "content": "What does the camera see?"},
+        {"role": "assistant", "content": None, "tool_calls": [call.to_openai()]},
+        {
+            "role": "tool",
+            "tool_call_id": "call_1",
+            "content": [
+                {"type": "text", "text": "the frame"},
+                {"type": "attachment", "attachment": Attachment(data=png)},
+            ],
+        },
+    ]
+    encoded = base64.b64encode(png).decode()
+    wired("claude-sonnet-4-6", history)
+    result = fake.requests[-1].body["messages"][2]["content"][0]
+    assert result == {
+        "type": "tool_result",
+        "tool_use_id": "call_1",
+        "content": [
+            {"type": "text", "text": "the frame"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": encoded}},
+        ],
+    }
+    wired("gemini-3.8-flash", history)
+    answer = fake.requests[-1].body["contents"][2]["parts"][0]["functionResponse"]
+    assert answer["response"] == {"result": "the frame"}
+    # the SDK writes a function response's parts by field name, as protobuf JSON also takes them
+    assert answer["parts"] == [{"inline_data": {"mime_type": "image/png", "data": encoded}}]
+    sent = len(fake.requests)
+    with pytest.raises(InvalidRequestError, match="in a turn of role 'tool'; OpenAI's Chat Completions takes images"):
+        wired("gpt-5.6-sol", history)
+    assert len(fake.requests) == sent
+    assert wired(MOCK, history).text == f"the frame [image/png, {len(png):,} bytes]"

@@ -152,6 +152,12 @@ def _tool_turn(message: Mapping[str, Any], content: Any, called: dict[str, str],
             "(append r.message before the results).",
             model=model,
         )
+    if isinstance(content, list) and any(part["type"] == "attachment" for part in content):
+        return {
+            "role": "tool",
+            "tool_call_id": call_id,
+            "content": content,
+        }  # files: each provider says if it takes them
     return {"role": "tool", "tool_call_id": call_id, "content": text_of(content) if content is not None else ""}
 
 

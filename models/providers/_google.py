@@ -11,7 +11,7 @@ from contextlib import closing, suppress
 from typing import TYPE_CHECKING, Any
 
 from .._catalog.info import ModelInfo
-from .._content.messages import Message, calls_of, tool_names
+from .._content.messages import Message, calls_of, text_of, tool_names
 from .._types import Completion, ToolCall
 from ..errors import (
     AuthenticationError,
@@ -90,6 +90,15 @@ def _parts(content: str | list[Any], model: ModelInfo) -> list[dict[str, Any]]:
     return [{"text": part["text"]} if part["type"] == "text" else _file_part(part, model) for part in content]
 
 
+def _answer(call_id: str, name: str, content: str | list[Any], model: ModelInfo) -> dict[str, Any]:
+    """A tool turn as a `function_response`: its text as the result, and its files (a tool that
+    returns an image) as the response's own `parts`, which Gemini 3 reads with the result."""
+    if isinstance(content, str):
+        return {"id": call_id, "name": name, "response": {"result": content}}
+    files = [_file_part(part, model) for part in content if part["type"] != "text"]
+    return {"id": call_id, "name": name, "response": {"result": text_of(content)}, "parts": files}
+
+
 def _file_part(part: dict[str, Any], model: ModelInfo) -> dict[str, Any]:
     """An `attachment` part as `inline_data` (its bytes: the SDK base64-encodes them, once) or, for
     a URL left for Gemini to fetch, `file_data`."""
@@ -148,7 +157,7 @@ def _contents(request: Request) -> str | list[dict[str, Any]]:
         if role == "tool":
             names = tool_names(messages) if names is None else names
             call_id = message["tool_call_id"]
-            answer = {"id": call_id, "name": names[call_id], "response": {"result": message["content"]}}
+            answer = _answer(call_id, names[call_id], message["content"], request.model)
             if after_tool:
                 contents[-1]["parts"].append({"function_response": answer})
             else:

@@ -52,7 +52,7 @@ def _answer(request: Request) -> tuple[str, list[ToolCall]]:
         for message in reversed(messages):
             if message["role"] != "tool":
                 break
-            results.append(message["content"])
+            results.append(_seen(message["content"]))
         return " ".join(reversed(results)), []
     if options.get("tools"):
         made = sum(len(m.get("tool_calls") or ()) for m in messages)
