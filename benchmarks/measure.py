@@ -225,11 +225,15 @@ def _status_mb(field: str) -> float:
     return int(line.split()[1]) / 1024  # kB
 
 
-def _heap() -> Any:
+def _fix_heap() -> Any:
     """glibc, set to give every large block back to the OS on free, or None where it cannot be
     (not Linux, not glibc). glibc otherwise raises its mmap threshold after each large free and
     keeps freed blocks of up to 32 MB on the heap, so a call's resident peak would depend on what
-    ran before it; a fixed threshold (M_MMAP_THRESHOLD = -3, at its default 128 KiB) does not."""
+    ran before it; a fixed threshold (M_MMAP_THRESHOLD = -3, at its default 128 KiB) does not.
+    Set when measuring starts, after the row's setup: a block the setup left on the heap stays
+    there (`_peaks` trims it, but one reused and freed again would stay resident). The attachment
+    rows' setups leave none that matters: their resident peaks match the traced ones (a test
+    checks); a process that had made many large calls before, e.g. under `big_calls`, would."""
     try:
         _reset_rss_peak()
         libc = ctypes.CDLL(None)
@@ -269,9 +273,9 @@ def peak_memory(sides: Sides, plan: Plan) -> Measured:
     """Peak MB during one call of each side, above what was in use when it began, median of the
     round's calls: Python allocations (tracemalloc, started for the call alone: it slows every
     allocation, so these calls are not timed) and, on Linux with glibc, the process's resident set
-    (its high-water mark reset before the call; see `_heap`), which also counts memory that C
+    (its high-water mark reset before the call; see `_fix_heap`), which also counts memory that C
     code allocates outside Python's allocator. Each side is warmed by one call first."""
-    heap = _heap()
+    heap = _fix_heap()
     if heap is None:
         note("resident set not measured: needs Linux (/proc/self/clear_refs) and glibc (mallopt)")
     for fn in sides.values():
@@ -283,7 +287,11 @@ def peak_memory(sides: Sides, plan: Plan) -> Measured:
         traced[name].append(python)
         resident[name].append(process)
     med = statistics.median
-    out = against_raw({name: med(values) for name, values in traced.items()}, "traced")
+    peaks = {name: med(values) for name, values in traced.items()}
+    for name, peak in peaks.items():
+        if name != "raw":
+            note(f"{name} - raw: {peak - peaks['raw']:+.1f} MB of Python allocations at the peak")
+    out = against_raw(peaks, "traced")
     if heap is not None:
         out.update(against_raw({name: med(values) for name, values in resident.items()}, "resident"))
     return out
