@@ -14,6 +14,8 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ALL = ROOT / "benchmarks" / "run_all.py"
+# where measure.peak_memory reads a call's resident-set peak (Linux's /proc/self/clear_refs, glibc)
+RESIDENT = sys.platform == "linux" and os.path.exists("/proc/self/clear_refs") and platform.libc_ver()[0] == "glibc"
 
 
 def _load_harness() -> ModuleType:
@@ -151,8 +153,33 @@ def test_peak_memory_counts_what_a_call_holds_at_its_peak() -> None:
     )
     (raw, ours) = out["traced"]
     assert abs(raw - 10) < 0.05 and abs(ours - 40) < 0.05
-    if sys.platform == "linux" and os.path.exists("/proc/self/clear_refs") and platform.libc_ver()[0] == "glibc":
+    if RESIDENT:
         (raw, ours) = out["resident"]
         assert abs(raw - 10) < 0.5 and abs(ours - 40) < 0.5
     else:
         assert list(out) == ["traced"]
+
+
+def test_quick_run_of_the_attachment_rows(tmp_path: Path) -> None:
+    """Each provider's raw SDK and `models(..., attachments=[path])` send a 20 MB PDF to the fake."""
+    out = tmp_path / "report.md"
+    argv = [sys.executable, str(RUN_ALL), "--quick", "--only", "attach,attach-mem", "--rounds", "1"]
+    done = subprocess.run([*argv, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = out.read_text()
+    assert re.findall(r"^## (\S+)", report, re.M) == ["attach:", "attach-mem:", "Targets"]
+    assert "| row | raw ms | ours ms | ours / raw |" in report
+    assert "| row | raw MB | ours MB | ours / raw |" in report
+    stats = r"\*\*\d+\.\d{3}\*\* \| \[[\d.]+, [\d.]+\] \| \[[\d.]+, [\d.]+\]"  # median, spread, CI
+    verdict = r"(≤ 1.10 \| (holds|not shown|not met)|— \| —)"
+    for provider in ("openai", "anthropic", "google"):
+        sides = {}
+        for label in ("wall", "client CPU", "traced", *(["resident"] * RESIDENT)):
+            line = rf"^\| {provider} {label} \| ([\d.]+) \| ([\d.]+) \| {stats} \| {verdict} \|$"
+            found = re.search(line, report, re.M)
+            assert found, (provider, label)
+            sides[label] = float(found.group(1)), float(found.group(2))
+        # each side holds the file's base64 text (26.7 MB) and a request body made of it
+        assert min(sides["traced"]) > 2 * 26.7
+        if RESIDENT:  # nothing large outside Python's allocator, no freed block counted (the report rounds)
+            assert all(abs(t - r) < 2 for t, r in zip(sides["traced"], sides["resident"])), sides
