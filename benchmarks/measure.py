@@ -8,15 +8,18 @@ and returns per comparison label the round's (raw, ours) values. Sides run in in
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import gc
 import statistics
 import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from harness import LONG, ROOT, Measured, Plan
+from harness import LONG, ROOT, Measured, Plan, note
 
 Sides = dict[str, Callable[[], Any]]  # "raw" first, then ours (e.g. "binding", "models()", or "ours")
 
@@ -188,3 +191,107 @@ def interpreters(sides: dict[str, str], plan: Plan) -> Measured:
         subprocess.run([sys.executable, "-c", sides[name]], cwd=ROOT, check=True)
         times[name].append((time.perf_counter() - start) * 1000)
     return against_raw({name: statistics.median(values) for name, values in times.items()})
+
+
+def big_calls(sides: Sides, plan: Plan) -> Measured:
+    """Median wall and client-CPU ms per call, for calls of tens of ms or more (a 20 MB upload):
+    few calls, one warm-up each. Client CPU is this process's alone, so it leaves out the fake's
+    own work on the request (the same for every side), which the wall time includes."""
+    calls, blocks = plan.pick((3, 4), (1, 1))
+    for fn in sides.values():
+        fn()
+    walls: dict[str, list[float]] = {name: [] for name in sides}
+    cpus: dict[str, list[float]] = {name: [] for name in sides}
+    for name in plan.schedule(sides, blocks):
+        fn = sides[name]
+        for _ in range(calls):
+            start, cpu = time.perf_counter(), time.process_time()
+            fn()
+            walls[name].append((time.perf_counter() - start) * 1000)
+            cpus[name].append((time.process_time() - cpu) * 1000)
+    med = statistics.median
+    return {
+        **against_raw({name: med(values) for name, values in walls.items()}, "wall"),
+        **against_raw({name: med(values) for name, values in cpus.items()}, "client CPU"),
+    }
+
+
+_MB = 1024 * 1024
+
+
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith(field + ":"))
+    return int(line.split()[1]) / 1024  # kB
+
+
+def _fix_heap() -> Any:
+    """glibc, set to give every large block back to the OS on free, or None where it cannot be
+    (not Linux, not glibc). glibc otherwise raises its mmap threshold after each large free and
+    keeps freed blocks of up to 32 MB on the heap, so a call's resident peak would depend on what
+    ran before it; a fixed threshold (M_MMAP_THRESHOLD = -3, at its default 128 KiB) does not.
+    Set when measuring starts, after the row's setup: a block the setup left on the heap stays
+    there (`_peaks` trims it, but one reused and freed again would stay resident). The attachment
+    rows' setups leave none that matters: their resident peaks match the traced ones (a test
+    checks); a process that had made many large calls before, e.g. under `big_calls`, would."""
+    try:
+        _reset_rss_peak()
+        libc = ctypes.CDLL(None)
+        return libc if libc.mallopt(-3, 128 * 1024) else None
+    except (OSError, AttributeError):
+        return None
+
+
+def _reset_rss_peak() -> None:
+    """Set the resident-set high-water mark (VmHWM) back to the current size (Linux 4.0+)."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+def _peaks(fn: Callable[[], Any], heap: Any) -> tuple[float, float]:
+    """MB above the start of one call of `fn`, each its own call: (peak of Python allocations,
+    peak resident set, 0 without `heap`)."""
+    resident = 0.0
+    if heap is not None:
+        gc.collect()
+        heap.malloc_trim(0)  # what the heap still holds from before is given back, not reused
+        _reset_rss_peak()
+        before = _status_mb("VmRSS")
+        fn()
+        resident = _status_mb("VmHWM") - before
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        traced = tracemalloc.get_traced_memory()[1] / _MB
+    finally:
+        tracemalloc.stop()
+    return traced, resident
+
+
+def peak_memory(sides: Sides, plan: Plan) -> Measured:
+    """Peak MB during one call of each side, above what was in use when it began, median of the
+    round's calls: Python allocations (tracemalloc, started for the call alone: it slows every
+    allocation, so these calls are not timed) and, on Linux with glibc, the process's resident set
+    (its high-water mark reset before the call; see `_fix_heap`), which also counts memory that C
+    code allocates outside Python's allocator. Each side is warmed by one call first."""
+    heap = _fix_heap()
+    if heap is None:
+        note("resident set not measured: needs Linux (/proc/self/clear_refs) and glibc (mallopt)")
+    for fn in sides.values():
+        fn()
+    traced: dict[str, list[float]] = {name: [] for name in sides}
+    resident: dict[str, list[float]] = {name: [] for name in sides}
+    for name in plan.schedule(sides, plan.pick(3, 1)):
+        python, process = _peaks(sides[name], heap)
+        traced[name].append(python)
+        resident[name].append(process)
+    med = statistics.median
+    peaks = {name: med(values) for name, values in traced.items()}
+    for name, peak in peaks.items():
+        if name != "raw":
+            note(f"{name} - raw: {peak - peaks['raw']:+.1f} MB of Python allocations at the peak")
+    out = against_raw(peaks, "traced")
+    if heap is not None:
+        out.update(against_raw({name: med(values) for name, values in resident.items()}, "resident"))
+    return out

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -12,6 +14,8 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ALL = ROOT / "benchmarks" / "run_all.py"
+# where measure.peak_memory reads a call's resident-set peak (Linux's /proc/self/clear_refs, glibc)
+RESIDENT = sys.platform == "linux" and os.path.exists("/proc/self/clear_refs") and platform.libc_ver()[0] == "glibc"
 
 
 def _load_harness() -> ModuleType:
@@ -110,3 +114,72 @@ def test_only_names_what_exists() -> None:
     listing = subprocess.run([sys.executable, str(RUN_ALL), "--list"], capture_output=True, text=True, check=True)
     assert re.search(r"^async +200 concurrent calls", listing.stdout, re.M)
     assert "rows: openai, anthropic\n" in listing.stdout
+
+
+def _measure(code: str) -> dict[str, list[float]]:
+    """Run `code` (which ends by printing one measure function's result as JSON) in a fresh
+    interpreter with benchmarks/ on the path, as a client process of the harness has it."""
+    prelude = "import json, sys, time; sys.path[:0] = ['benchmarks', '.']; import harness, measure\n"
+    done = subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_big_calls_time_wall_and_this_process_cpu() -> None:
+    out = _measure(
+        "def spin():\n"
+        "    end = time.process_time() + 0.02\n"
+        "    while time.process_time() < end: pass\n"
+        "sides = {'raw': lambda: time.sleep(0.02), 'ours': spin}\n"
+        "print(json.dumps(measure.big_calls(sides, harness.Plan(flip=False, quick=True))))"
+    )
+    assert list(out) == ["wall", "client CPU"]
+    (sleep_wall, spin_wall), (sleep_cpu, spin_cpu) = out["wall"], out["client CPU"]
+    assert sleep_wall >= 20 and spin_wall >= 20
+    assert sleep_cpu < 5 <= 20 <= spin_cpu  # a sleep costs no CPU; the spin, its 20 ms
+
+
+def test_peak_memory_counts_what_a_call_holds_at_its_peak() -> None:
+    # raw holds 10 MiB; ours 10 MiB, then 30 MiB more while the 10 are still held: peak 40 MiB.
+    # b"x" * n writes every page (bytes(n) would map zero pages that never become resident).
+    out = _measure(
+        "MB = 1024 * 1024\n"
+        "def ours():\n"
+        "    first = b'x' * (10 * MB)\n"
+        "    second = b'y' * (30 * MB)\n"
+        "    return len(first) + len(second)\n"
+        "sides = {'raw': lambda: b'x' * (10 * MB), 'ours': ours}\n"
+        "print(json.dumps(measure.peak_memory(sides, harness.Plan(flip=True, quick=False))))"
+    )
+    (raw, ours) = out["traced"]
+    assert abs(raw - 10) < 0.05 and abs(ours - 40) < 0.05
+    if RESIDENT:
+        (raw, ours) = out["resident"]
+        assert abs(raw - 10) < 0.5 and abs(ours - 40) < 0.5
+    else:
+        assert list(out) == ["traced"]
+
+
+def test_quick_run_of_the_attachment_rows(tmp_path: Path) -> None:
+    """Each provider's raw SDK and `models(..., attachments=[path])` send a 20 MB PDF to the fake."""
+    out = tmp_path / "report.md"
+    argv = [sys.executable, str(RUN_ALL), "--quick", "--only", "attach,attach-mem", "--rounds", "1"]
+    done = subprocess.run([*argv, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = out.read_text()
+    assert re.findall(r"^## (\S+)", report, re.M) == ["attach:", "attach-mem:", "Targets"]
+    assert "| row | raw ms | ours ms | ours / raw |" in report
+    assert "| row | raw MB | ours MB | ours / raw |" in report
+    stats = r"\*\*\d+\.\d{3}\*\* \| \[[\d.]+, [\d.]+\] \| \[[\d.]+, [\d.]+\]"  # median, spread, CI
+    verdict = r"(≤ 1.10 \| (holds|not shown|not met)|— \| —)"
+    for provider in ("openai", "anthropic", "google"):
+        sides = {}
+        for label in ("wall", "client CPU", "traced", *(["resident"] * RESIDENT)):
+            line = rf"^\| {provider} {label} \| ([\d.]+) \| ([\d.]+) \| {stats} \| {verdict} \|$"
+            found = re.search(line, report, re.M)
+            assert found, (provider, label)
+            sides[label] = float(found.group(1)), float(found.group(2))
+        # each side holds the file's base64 text (26.7 MB) and a request body made of it
+        assert min(sides["traced"]) > 2 * 26.7
+        if RESIDENT:  # nothing large outside Python's allocator, no freed block counted (the report rounds)
+            assert all(abs(t - r) < 2 for t, r in zip(sides["traced"], sides["resident"])), sides
