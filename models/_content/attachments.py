@@ -66,7 +66,20 @@ class Attachment:
     `repr` shows where it comes from and its size, never its content.
     """
 
-    __slots__ = ("_b64", "_data", "_from", "_hint", "_media_type", "detail", "name", "path", "url")
+    __slots__ = (
+        "_b64",
+        "_data",
+        "_durl",
+        "_from",
+        "_hint",
+        "_media_type",
+        "_owned",
+        "_size",
+        "detail",
+        "name",
+        "path",
+        "url",
+    )
 
     def __init__(
         self,
@@ -92,7 +105,10 @@ class Attachment:
         self.path = None if path is None else Path(path)
         self.url = url
         self._data = None if data is None else bytes(data)
+        self._size = None if self._data is None else len(self._data)
         self._b64: str | None = None
+        self._durl: str | None = None  # the data: URL, when a provider sends one
+        self._owned = False  # a copy made for one call (`loaded`): it may drop a form it no longer needs
         self._media_type = media_type
         self._hint: str | None = None  # the kind a part's type says (an image_url), when the URL does not
         self._from: str | None = None  # the URL a downloaded copy came from, for messages
@@ -136,8 +152,8 @@ class Attachment:
     @property
     def size(self) -> int | None:
         """Bytes of the content: the file's size on disk, the data's length; None for a URL."""
-        if self._data is not None:
-            return len(self._data)
+        if self._size is not None:
+            return self._size
         if self.path is None:
             return None
         try:
@@ -148,6 +164,8 @@ class Attachment:
     def _head(self) -> bytes:
         if self._data is not None:
             return self._data[:_SNIFF_BYTES]
+        if self._b64 is not None or self._durl is not None:
+            return base64.b64decode(self.base64()[:24])
         assert self.path is not None
         try:
             with open(self.path, "rb") as file:
@@ -161,17 +179,30 @@ class Attachment:
             return self._data
         if self.path is not None:
             return self.path.read_bytes()
+        if self._b64 is not None or self._durl is not None:
+            return base64.b64decode(self.base64())
         raise ValueError("a URL attachment has no data until it is downloaded (loaded(download=True))")
 
     def base64(self) -> str:
-        """The content as base64 text, encoded once per loaded attachment."""
+        """The content as base64 text, encoded once per loaded attachment. A call's own copy then
+        lets its bytes go: a provider that sends base64 never needs both (a 20 MB file held twice)."""
         encoded = self._b64
         if encoded is None:
+            if self._durl is not None:
+                return self._durl.partition(",")[2]
             encoded = self._b64 = base64.b64encode(self.data()).decode("ascii")
+            if self._owned:
+                self._data = None
         return encoded
 
     def data_url(self) -> str:
-        return f"data:{self.media_type};base64,{self.base64()}"
+        """`data:<type>;base64,<data>`, built once per loaded attachment; it replaces the bare base64."""
+        url = self._durl
+        if url is None:
+            url = self._durl = f"data:{self.media_type};base64,{self.base64()}"
+            if self._owned:
+                self._b64 = None
+        return url
 
     def loaded(self, model: str, download: bool = False, timeout: float = 60.0) -> Attachment:
         """This attachment for one call: a file read into memory (once), its media type known and
@@ -190,9 +221,10 @@ class Attachment:
                 raise InvalidRequestError(
                     f"Attachment {str(self.path)!r} cannot be read: {exc.strerror or exc}.", model=model
                 ) from None
-        else:
-            return self._checked(model)
+        else:  # a copy of the attachment, not of the bytes: this call's encodings stay its own
+            data = self._data if self._data is not None else self.data()
         loaded = Attachment(data=data, media_type=self._media_type, name=self.name, detail=self.detail)
+        loaded._b64, loaded._owned = self._b64, True
         loaded.path = self.path  # for messages; a downloaded URL is data now (its type read from it)
         loaded._from = self.url
         return loaded._checked(model)
@@ -223,7 +255,7 @@ class Attachment:
             return repr(str(self.path))
         if self.url is not None or self._from is not None:
             return repr(self.url or self._from)
-        return f"({len(self._data or b''):,} bytes of data)"
+        return f"({self._size or 0:,} bytes of data)"
 
     def describe(self) -> str:
         """Where it comes from and its size, for error messages."""
@@ -232,7 +264,7 @@ class Attachment:
 
     def __repr__(self) -> str:
         where = f"path={str(self.path)!r}" if self.path is not None else f"url={self.url!r}" if self.url else "data=..."
-        size = f", {len(self._data):,} bytes" if self._data is not None else ""
+        size = f", {self._size:,} bytes" if self._size is not None else ""
         return f"Attachment({where}, media_type={self._media_type!r}{size})"
 
     def __eq__(self, other: object) -> bool:
@@ -367,7 +399,7 @@ def _loaded(part: dict[str, Any], fetches: Any, limit: Any, model: str, timeout:
         _fits(attachment, attachment.size or 0, limit(attachment.media_type), model)
     loaded = attachment.loaded(model, download=download, timeout=timeout)
     if download or attachment.data_given:
-        _fits(attachment, len(loaded._data or b""), limit(loaded.media_type), model)
+        _fits(attachment, loaded.size or 0, limit(loaded.media_type), model)
     return {"type": "attachment", "attachment": loaded}
 
 
