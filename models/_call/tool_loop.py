@@ -82,8 +82,9 @@ def run_call(tools: Toolset, call: ToolCall) -> dict[str, Any]:
                 asyncio.get_running_loop()
             except RuntimeError:
                 value = asyncio.run(_awaited(value))
-            else:
-                value.close() if inspect.iscoroutine(value) else None
+            else:  # a sync call made from async code: this loop cannot be entered again
+                if inspect.iscoroutine(value):
+                    value.close()  # never awaited: no "coroutine was never awaited" warning
                 raise RuntimeError(
                     "an async tool cannot run inside a running event loop here; use models.acall"
                 ) from None
