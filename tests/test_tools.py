@@ -439,3 +439,15 @@ def test_a_bindings_tools_and_schema_are_built_once_not_per_call(api: ModelsAPI)
     # per call: a new options dict, but the function's schema is the one built the first time
     first, second = (s.options["tools"][0]["function"]["parameters"] for s in seen[2:])
     assert first is second is tool_of(get_weather).strict_parameters()
+
+
+def test_an_async_tool_in_a_sync_call_from_inside_an_event_loop_still_runs(api: ModelsAPI) -> None:
+    # A notebook cell runs inside an event loop; a sync call's async tool then runs in a worker's loop.
+    async def aweather(city: str) -> str:
+        await asyncio.sleep(0)
+        return f"async {city}"
+
+    async def inside() -> str:
+        return api(MOCK, "go", tools=[aweather], run_tools=True).text
+
+    assert asyncio.run(inside()) == "async city"

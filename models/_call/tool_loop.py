@@ -76,18 +76,7 @@ def run_call(tools: Toolset, call: ToolCall) -> dict[str, Any]:
     try:
         value = fn(*args, **kwargs)
         if inspect.isawaitable(value):
-            import asyncio
-
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                value = asyncio.run(_awaited(value))
-            else:  # a sync call made from async code: this loop cannot be entered again
-                if inspect.iscoroutine(value):
-                    value.close()  # never awaited: no "coroutine was never awaited" warning
-                raise RuntimeError(
-                    "an async tool cannot run inside a running event loop here; use models.acall"
-                ) from None
+            value = _await(value)
     except Exception as exc:
         return call.result(_failed(call, exc))
     return call.result(as_text(value))
@@ -95,6 +84,21 @@ def run_call(tools: Toolset, call: ToolCall) -> dict[str, Any]:
 
 async def _awaited(value: Any) -> Any:
     return await value
+
+
+def _await(value: Any) -> Any:
+    """An async tool's result in a sync call: in a loop of its own, or, when this thread already
+    runs one (a sync call from a notebook cell or async code), in a worker thread's loop."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_awaited(value))
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, _awaited(value)).result()
 
 
 async def arun_call(tools: Toolset, call: ToolCall) -> dict[str, Any]:
