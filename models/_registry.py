@@ -47,6 +47,11 @@ class SimpleModelRegistry:
         """The provider names a model id may start with (aliases aside)."""
         return self.provider_classes.names
 
+    @property
+    def local_providers(self) -> Collection[str]:
+        """The providers whose models run locally (Ollama, vLLM): free unless an override prices them."""
+        return self.provider_classes.local
+
     def resolve(self, model: str) -> ModelInfo:
         """The `ModelInfo` for a model id string (SPEC §2)."""
         return self.catalog.resolve(model, self.provider_classes.names)

@@ -176,6 +176,10 @@ class PriceBook:
         )
 
 
+_GENAI_PROVIDERS = {"xai": "x-ai", "bedrock": "aws"}
+"""Our provider names that genai-prices spells otherwise."""
+
+
 def _from_genai_prices(model: ModelInfo, day: str) -> Price | None:
     """Flat rates from the optional `genai-prices` package, for a model our table lacks."""
     try:
@@ -186,7 +190,12 @@ def _from_genai_prices(model: ModelInfo, day: str) -> Price | None:
 
     def per_million(**tokens: int) -> Decimal:
         usage = genai_prices.Usage(**tokens)
-        result = genai_prices.calc_price(usage, model.name, provider_id=model.provider, genai_request_timestamp=when)
+        result = genai_prices.calc_price(
+            usage,
+            model.name,
+            provider_id=_GENAI_PROVIDERS.get(model.provider, model.provider),
+            genai_request_timestamp=when,
+        )
         return Decimal(result.total_price) * 1000  # priced on 1,000 tokens: below any long-context tier
 
     try:

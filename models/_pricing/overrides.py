@@ -52,6 +52,9 @@ class ModelNames(Protocol):
     @property
     def provider_names(self) -> Collection[str]: ...
 
+    @property
+    def local_providers(self) -> Collection[str]: ...
+
     def resolve(self, model: str) -> ModelInfo: ...
 
 

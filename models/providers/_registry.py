@@ -35,6 +35,8 @@ class ProviderMap:
         self._lock = fork_safe_lock()
         self._custom: dict[str, type[Provider]] = {}
         self.names: frozenset[str] = frozenset(BUILTIN_PROVIDERS)
+        #: Providers whose models run on the caller's own hardware: priced 0 unless an override prices them.
+        self.local: frozenset[str] = frozenset()
 
     def register(self, name: str, provider_class: type[Provider]) -> None:
         """Add or replace a provider class under `name` (lower-case, no '/' or ':')."""
