@@ -66,6 +66,11 @@ class Reply:
     tool_calls: tuple[tuple[str, str, dict[str, Any]], ...] = ()
     refusal: str | None = None  # openai: message.refusal (structured outputs), content null
     thought_signature: str | None = None  # google: thoughtSignature on the first functionCall part
+    # openai: Azure OpenAI's content-filter annotations: `prompt_filter_results` on the body and
+    # `content_filter_results` on each choice (a category filtered when finish_reason is content_filter);
+    # streamed, a first chunk with `choices: []` and an empty id and model that carries only the prompt's
+    # results, and after the text an annotation chunk whose choice has no delta (asynchronous filtering).
+    azure_filters: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,8 +206,10 @@ def _error(provider: str, fault: Fault, request_id: str) -> tuple[int, dict[str,
 
 
 def _echoing_key(provider: str, fault: Fault, headers: dict[str, str]) -> Fault:
-    """`fault` with the request's key header value (Authorization, x-api-key, x-goog-api-key) in its message."""
+    """`fault` with the request's key header value in its message (Authorization, x-api-key,
+    x-goog-api-key, or Azure's api-key)."""
     sent = headers.get("authorization") or headers.get("x-api-key") or headers.get("x-goog-api-key") or ""
+    sent = sent or headers.get("api-key") or ""
     message = fault.message
     if message == _DEFAULT_MESSAGE and fault.kind is not None:
         message = _KINDS[fault.kind][_PROVIDERS.index(provider)][2]
@@ -261,13 +268,15 @@ def _render_openai(r: Reply, text: str, req: Recorded) -> _Rendered:
     ]
     if calls:
         message["tool_calls"] = calls
-    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+    filters = _azure_filters(finish) if r.azure_filters else {}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish, **filters}
     body = {**base, "object": "chat.completion", "choices": [choice], "usage": usage, "system_fingerprint": None}
     with_usage = bool((req.body.get("stream_options") or {}).get("include_usage"))
     chunk = {**base, "object": "chat.completion.chunk", **({"usage": None} if with_usage else {})}
 
     def frame(delta: dict[str, Any], reason: str | None = None) -> bytes:
-        return _sse({**chunk, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}]})
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason, **filters}
+        return _sse({**chunk, "choices": [choice]})
 
     # Streamed: text (or refusal) pieces, the first with the role; then per call one delta with index, id,
     # type, name and empty arguments, followed by argument fragments carrying only the index; the finish
@@ -282,7 +291,27 @@ def _render_openai(r: Reply, text: str, req: Recorded) -> _Rendered:
     frames = [frame(d, None if calls or i < len(deltas) - 1 else finish) for i, d in enumerate(deltas)]
     post = [frame({}, finish)] if calls else []
     post += [_sse({**chunk, "choices": [], "usage": usage})] if with_usage else []
-    return _Rendered(body, [], frames, [*post, _sse("[DONE]")])
+    if not filters:
+        return _Rendered(body, [], frames, [*post, _sse("[DONE]")])
+    # Azure: the prompt's results on the body, and streamed in a first chunk of their own; the answer's
+    # again in a late chunk without a delta, as asynchronous filtering sends them.
+    prompt = [{"prompt_index": 0, "content_filter_results": _AZURE_SAFE}]
+    offsets = {"check_offset": 0, "start_offset": 0, "end_offset": len(shown)}
+    late = {"index": 0, "finish_reason": None, "content_filter_offsets": offsets, **filters}
+    pre = [_sse({"choices": [], **_AZURE_NO_ID, "prompt_filter_results": prompt})]
+    post = [_sse({"choices": [late], **_AZURE_NO_ID}), *post]
+    return _Rendered({**body, "prompt_filter_results": prompt}, pre, frames, [*post, _sse("[DONE]")])
+
+
+_AZURE_SAFE = {name: {"filtered": False, "severity": "safe"} for name in ("hate", "self_harm", "sexual", "violence")}
+_AZURE_NO_ID = {"created": 0, "id": "", "model": "", "object": ""}  # Azure's chunks that carry only filter results
+
+
+def _azure_filters(finish: str) -> dict[str, Any]:
+    """A choice's `content_filter_results`: every category safe, or violence filtered when the answer was."""
+    if finish != "content_filter":
+        return {"content_filter_results": _AZURE_SAFE}
+    return {"content_filter_results": {**_AZURE_SAFE, "violence": {"filtered": True, "severity": "high"}}}
 
 
 def _render_anthropic(r: Reply, text: str, req: Recorded) -> _Rendered:
