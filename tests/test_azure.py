@@ -384,6 +384,17 @@ def test_api_version_default_then_environment_then_configure(fake: FakeLLM, monk
     ]
 
 
+def test_a_key_given_in_code_beats_every_other_credential(
+    azure: ModelsAPI, fake: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_AD_TOKEN", "entra-static-token")
+    azure.configure("azure", api_key="azure-key-in-code", azure_ad_token_provider=lambda: "entra-token")
+    for form in FORMS:
+        run(azure, form, MODEL)
+    assert [r.headers["api-key"] for r in fake.requests] == ["azure-key-in-code"] * 4
+    assert not any("authorization" in r.headers for r in fake.requests)
+
+
 @pytest.mark.parametrize("key_too", [False, True])
 def test_an_entra_id_token_provider_is_asked_for_every_request(
     azure: ModelsAPI, fake: FakeLLM, monkeypatch: pytest.MonkeyPatch, key_too: bool
