@@ -163,7 +163,8 @@ def test_reload_costs_reaches_existing_bindings(api: ModelsAPI, monkeypatch: pyt
 
 
 def test_unpriced_model_gives_none_warns_once_and_is_counted(api: ModelsAPI) -> None:
-    with pytest.warns(ModelsWarning, match=r"mock/echo has no price.*MODELS_COST_MOCK_ECHO_INPUT"):
+    hint = r"MODELS_COST_MOCK_ECHO_INPUT.*models\.register_model\('mock/echo', price="
+    with pytest.warns(ModelsWarning, match=rf"mock/echo has no price.*{hint}"):
         first = api("mock/echo", "hi there")
     with warnings.catch_warnings():
         warnings.simplefilter("error")

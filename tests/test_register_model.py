@@ -153,6 +153,14 @@ def test_base_gives_limits_capabilities_and_the_base_s_default_price(api: Models
     assert api.cost("ft:gpt-4o-2024-08-06:org::abc", 1_000_000, 1_000_000) == 18.75  # 3.75 + 15
 
 
+def test_a_base_priced_from_genai_prices_prices_the_rows_made_from_it(api: ModelsAPI, fake: FakeLLM) -> None:
+    serve_as(api, fake, "groq")
+    api.register_model("groq/llama-3.3-70b-versatile", context_window=131_072)  # no price: genai-prices has it
+    row = api.register_model("groq/house-llama", base="groq/llama-3.3-70b-versatile")
+    assert row.context_window == 131_072 and row.price is not None and row.price.origin == "genai-prices"
+    assert api.cost("groq/house-llama", 1_000_000, 1_000_000, at=datetime.date(2026, 12, 1)) == 1.38  # 0.59 + 0.79
+
+
 def test_registering_over_a_built_in_row_changes_only_what_is_given_and_only_here(api: ModelsAPI) -> None:
     before = api.info("openai/gpt-4o")
     row = api.register_model("openai/gpt-4o", price={"input": 2, "output": 8}, aliases=["house-4o"])
