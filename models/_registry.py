@@ -14,6 +14,7 @@ import os
 import threading
 import weakref
 from collections.abc import Collection
+from typing import Any
 
 from ._catalog.catalog import Catalog, default_catalog
 from ._catalog.info import ModelInfo
@@ -97,9 +98,21 @@ class SimpleModelRegistry:
         with self._lock:
             self._providers.pop(name, None)
 
-    def configure(self, name: str, api_key: str | None, base_url: str | None) -> None:
-        """Set a provider's key and/or base URL in code; its client is rebuilt on next use."""
+    def register_compatible(self, name: str, base_url: str, api_key_env: str | None, local: bool) -> None:
+        """Add or replace an OpenAI-compatible endpoint; a replaced provider's cached instance is dropped."""
+        self.provider_classes.register_compatible(name, base_url, api_key_env, local)
+        with self._lock:
+            self._providers.pop(name, None)
+
+    def configure(self, name: str, api_key: str | None, base_url: str | None, options: dict[str, Any]) -> None:
+        """Set a provider's key, base URL or client options in code; its client is rebuilt on next use."""
         name = self.provider_name(name)
+        if options:
+            accepted = self.provider_classes.load(name).client_options
+            unknown = sorted(set(options) - accepted)
+            if unknown:
+                takes = f"takes only {', '.join(sorted(accepted))}" if accepted else "takes no other options"
+                raise TypeError(f"configure({name!r}) got unknown option(s) {', '.join(unknown)}; {name} {takes}")
         for what, value in (("api_key", api_key), ("base_url", base_url)):
             if value is None:
                 continue
@@ -113,6 +126,7 @@ class SimpleModelRegistry:
                 settings.api_key = api_key
             if base_url is not None:
                 settings.base_url = base_url
+            settings.options.update(options)
             provider = self._providers.get(name)
         if provider is not None:
             provider.reset()

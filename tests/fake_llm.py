@@ -740,8 +740,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = body if isinstance(body, dict) else {}
         provider, model, stream = "unknown", "", False
         google = _GOOGLE_PATH.match(url.path)
-        if self.command == "POST" and url.path in ("/v1/chat/completions", "/v1/messages"):
-            provider = OPENAI if url.path == "/v1/chat/completions" else ANTHROPIC
+        if self.command == "POST" and (url.path == "/v1/messages" or url.path.endswith("/chat/completions")):
+            # Chat Completions at any prefix: OpenAI's /v1, the compatible services' (/openai/v1, /api/v1,
+            # /inference/v1, none) and Azure's /openai/deployments/{deployment}
+            provider = ANTHROPIC if url.path == "/v1/messages" else OPENAI
             model, stream = str(body.get("model", "")), bool(body.get("stream"))
         elif self.command == "POST" and google:
             provider, model = GOOGLE, google.group(1).removeprefix("models/")

@@ -441,9 +441,21 @@ class ModelsAPI:
         self._service.models.register(name, provider_class)
         self._service.forget_targets()
 
-    def configure(self, provider: str, *, api_key: str | None = None, base_url: str | None = None) -> None:
-        """Set a provider's key or base URL in code instead of the environment."""
-        self._service.models.configure(provider, api_key, base_url)
+    def register_openai_compatible(
+        self, name: str, base_url: str, api_key_env: str | None = None, *, local: bool = False
+    ) -> None:
+        """Add (or replace) an OpenAI-compatible endpoint as provider `name`: models `name/...` go to
+        `base_url` with the key from `api_key_env` (no key at all when None; never another service's).
+        `local=True`: its models run on your hardware and cost 0 unless a cost override prices them."""
+        self._service.models.register_compatible(name, base_url, api_key_env, local)
+        self._service.forget_targets()
+
+    def configure(
+        self, provider: str, *, api_key: str | None = None, base_url: str | None = None, **options: Any
+    ) -> None:
+        """Set a provider's key, base URL or client options in code instead of the environment
+        (Azure: `api_version`, `azure_ad_token_provider`; OpenAI-compatible services: `headers`)."""
+        self._service.models.configure(provider, api_key, base_url, options)
 
     def resolve(self, model: str) -> ModelInfo:
         """What a model id string refers to: canonical id, provider, provider-side name."""

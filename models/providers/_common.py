@@ -196,11 +196,16 @@ def _is_http_message(value: Any) -> bool:
 
 
 def body_error(body: Any) -> Mapping[str, Any]:
-    """The `error` object of a JSON error body (all three APIs nest it so), or {}."""
+    """The `error` object of a JSON error body (all three APIs nest it so), or {}. Compatible servers
+    vary: xAI sends `error` as a string, Mistral and older vLLM a flat `{"object": "error", "message"}`."""
     if isinstance(body, Mapping):
         error = body.get("error")
         if isinstance(error, Mapping):
             return error
+        if isinstance(error, str):
+            return {"message": error}
+        if isinstance(body.get("message"), str):
+            return body
     return {}
 
 
