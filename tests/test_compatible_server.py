@@ -350,7 +350,6 @@ def test_a_cost_override_prices_the_endpoints_model(proxy: ModelsAPI, monkeypatc
     assert sample(proxy, "models_unpriced_requests_total", **_labels()) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="local pricing (price_source 'local', SPEC §11) is not in this branch yet")
 def test_a_local_endpoint_costs_nothing_unless_priced(
     api: ModelsAPI, litellm: Proxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:

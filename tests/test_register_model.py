@@ -423,3 +423,11 @@ def test_registered_and_local_prices_need_no_genai_prices_import() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["3e-05", "0.0", "False"]
+
+
+def test_re_registering_an_endpoint_as_not_local_unprices_its_models(api: ModelsAPI) -> None:
+    api.register_openai_compatible("box", "http://127.0.0.1:9/v1", local=True)
+    assert (api.cost("box/llm", 1000, 1000), api.info("box/llm").price) == (0.0, api.info("box/llm").price)
+    assert api.info("box/llm").price.origin == "local"  # type: ignore[union-attr]
+    api.register_openai_compatible("box", "http://127.0.0.1:9/v1", local=False)
+    assert (api.cost("box/llm", 1000, 1000), api.info("box/llm").price) == (None, None)

@@ -472,6 +472,7 @@ class ModelsAPI:
         """Add (or replace) a provider; models `name/...` then go through it."""
         self._service.models.register(name, provider_class)
         self._service.forget_targets()
+        self._service.prices.forget()  # a local provider replaced by a priced one, or the reverse
 
     def register_openai_compatible(
         self, name: str, base_url: str, api_key_env: str | None = None, *, local: bool = False
@@ -481,6 +482,7 @@ class ModelsAPI:
         `local=True`: its models run on your hardware and cost 0 unless a cost override prices them."""
         self._service.models.register_compatible(name, base_url, api_key_env, local)
         self._service.forget_targets()
+        self._service.prices.forget()  # `local` decides its models' price
 
     def configure(
         self, provider: str, *, api_key: str | None = None, base_url: str | None = None, **options: Any
