@@ -305,6 +305,10 @@ def _apply_chunk(data: str, result: Completion, response: Any, assembly: _Assemb
     reason = choice.get("finish_reason")
     if reason is not None:
         result.finish_reason = _FINISH.get(reason)
+        if not result.usage_reported:  # Groq's usage chunk before it took stream_options: in the last one's x_groq
+            legacy = field(chunk.get("x_groq"), "usage")
+            if legacy is not None:
+                _counts(legacy, result)
     delta = choice.get("delta")
     if not delta:
         return None
