@@ -21,3 +21,4 @@ class Preset(NamedTuple):
     drops: tuple[tuple[str, frozenset[str]], ...] = ()
     stream_usage: bool = True  # takes `stream_options: {"include_usage": true}` (else reports usage unasked)
     renames: tuple[tuple[str, str], ...] = ()  # (our parameter, the service's name for it)
+    url_env: bool = True  # `<NAME>_BASE_URL` overrides `base_url` (not for an endpoint registered in code)

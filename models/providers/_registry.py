@@ -113,7 +113,7 @@ class ProviderMap:
             raise ValueError(f"api_key_env must name an environment variable like 'MY_LLM_KEY', not {api_key_env!r}")
         if not isinstance(local, bool):
             raise TypeError(f"local must be True or False, not {type(local).__name__}")
-        preset = Preset(name, base_url, api_key_env, local=local)
+        preset = Preset(name, base_url, api_key_env, local=local, url_env=False)
         with self._lock:
             self._custom.pop(name, None)
             self._classes.pop(name, None)
