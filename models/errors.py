@@ -131,7 +131,7 @@ class ProviderNotFoundError(ModelsError):
 
         self.provider = provider
         known = sorted(known)
-        self.suggestions = difflib.get_close_matches(provider.lower(), known, n=3, cutoff=0.6)
+        self.suggestions = difflib.get_close_matches(provider.lower(), known, n=3, cutoff=0.7)
         close = f" Did you mean {' or '.join(map(repr, self.suggestions))}?" if self.suggestions else ""
         super().__init__(
             f"Unknown provider {provider!r}.{close} Known providers: {', '.join(known)}; add one with "

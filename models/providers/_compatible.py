@@ -99,7 +99,7 @@ def compatible_class(name: str, preset: Preset) -> type[OpenAICompatibleProvider
         "preset": preset,
         "label": preset.label,
         "key_env": (preset.key_env,) if preset.key_env else (),
-        "base_url_env": re.sub(r"[^A-Z0-9]+", "_", name.upper()) + "_BASE_URL",
+        "base_url_env": re.sub(r"[^A-Z0-9]+", "_", name.upper()) + "_BASE_URL" if preset.url_env else None,
         "stream_usage": preset.stream_usage,
         "__module__": __name__,
     }

@@ -147,6 +147,14 @@ def _kwargs(request: Request, stream: bool = False, usage: bool = True) -> dict[
     return kwargs
 
 
+def _json_or_none(response: Any) -> Any:
+    """An error response's JSON body, or None when it is not JSON (a proxy's page)."""
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
 def _counts(usage: Any, result: Completion) -> None:
     """Token counts of a usage object (a JSON body's or a stream chunk's) into `result`;
     prompt_tokens includes cached ones, and an absent or null count is 0."""
@@ -166,10 +174,13 @@ def _completion(raw: Any, provider: str, model: ModelInfo, label: str = "OpenAI"
     body = json_object(raw.http_response.content, label, provider, model.id, request_id)
     choices = body.get("choices")
     choice = choices[0] if choices else None
+    finish = _FINISH.get(field(choice, "finish_reason"))
+    if finish is None and body.get("error"):  # an error in a 200 (OpenRouter, Ollama: the answer had begun)
+        _raise_event(body["error"], raw.http_response)
     message = field(choice, "message")
     result = Completion(
         field(message, "content") or "",
-        finish_reason=_FINISH.get(field(choice, "finish_reason")),
+        finish_reason=finish,
         raw=Lazy(partial(_typed, body, request_id)),
         usage_reported=False,
     )
@@ -283,14 +294,7 @@ def _apply_chunk(data: str, result: Completion, response: Any, assembly: _Assemb
         return None
     error = chunk.get("error")
     if error:
-        import openai
-
-        message = error.get("message") if isinstance(error, dict) else None
-        raise openai.APIError(
-            message if isinstance(message, str) and message else "An error occurred during streaming",
-            response.request,
-            body=error,
-        )
+        _raise_event(error, response)
     usage = chunk.get("usage")
     if usage is not None:
         _counts(usage, result)
@@ -301,6 +305,10 @@ def _apply_chunk(data: str, result: Completion, response: Any, assembly: _Assemb
     reason = choice.get("finish_reason")
     if reason is not None:
         result.finish_reason = _FINISH.get(reason)
+        if not result.usage_reported:  # Groq's usage chunk before it took stream_options: in the last one's x_groq
+            legacy = field(chunk.get("x_groq"), "usage")
+            if legacy is not None:
+                _counts(legacy, result)
     delta = choice.get("delta")
     if not delta:
         return None
@@ -313,6 +321,19 @@ def _apply_chunk(data: str, result: Completion, response: Any, assembly: _Assemb
         return refusal
     content: str | None = delta.get("content")
     return content
+
+
+def _raise_event(error: Any, response: Any) -> None:
+    """An error object in a 200 answer (a stream's event, or a compatible server's body) raised as the
+    SDK's own `APIError`, as its stream would raise it, so `map_error` sees what it always sees."""
+    import openai
+
+    message = error.get("message") if isinstance(error, dict) else error
+    raise openai.APIError(
+        message if isinstance(message, str) and message else "An error occurred during streaming",
+        response.request,
+        body=error,
+    )
 
 
 def foreign_headers(openai: ModuleType) -> dict[str, Any]:
@@ -453,27 +474,36 @@ class OpenAIProvider(Provider):
         if isinstance(error, openai.APIConnectionError):
             return ProviderConnectionError(f"Could not reach {self.label}: {error.message}", **where)
         if isinstance(error, openai.APIStatusError):
-            detail = body_error(error.body)
+            status = error.status_code
+            # the SDK takes a body's `error` as the body; xAI's is a string, so read the whole body
+            detail = body_error(error.body if isinstance(error.body, Mapping) else _json_or_none(error.response))
             code = error.code or detail.get("code")
             message = redact(str(detail.get("message") or error.message), self._secret)
             where.update(
-                status_code=error.status_code,
+                status_code=status,
                 request_id=error.request_id,
                 retry_after=retry_after_from_headers(error.response.headers),
             )
-            if code == "context_length_exceeded":
+            # vLLM says it only in words: a 400 "This model's maximum context length is N tokens..."
+            if code == "context_length_exceeded" or (status == 400 and "maximum context length" in message):
                 return ContextWindowExceededError(f"Prompt too long for {model.id}: {message}", **where)
-            if code in ("content_filter", "content_policy_violation"):
+            metadata = detail.get("metadata")
+            flagged = isinstance(metadata, Mapping) and "flagged_input" in metadata  # OpenRouter's moderation 403
+            if code in ("content_filter", "content_policy_violation") or flagged:
                 return ContentFilterError(f"{self.label} refused the prompt: {message}", **where)
-            if code == "invalid_api_key" or error.status_code in (401, 403):
+            if code == "invalid_api_key" or status in (401, 403):
                 return AuthenticationError(f"{self.label} rejected the key{self._key_hint()}: {message}", **where)
-            if code == "insufficient_quota":  # a 429 that waiting will not fix
+            # a 429 that waiting will not fix; 402 Payment Required: credits or balance used up (OpenRouter,
+            # DeepSeek, Fireworks, Cerebras). A rate limit, so a fallback moves on, but not retried
+            if code == "insufficient_quota" or status == 402:
                 return RateLimitError(f"{self.label} quota exhausted: {message}", retryable=False, **where)
-            return error_for_status(error.status_code)(f"{self.label} error: {message}", **where)
-        if isinstance(error, openai.APIError):  # an error event inside a stream: no HTTP status
+            return error_for_status(status)(f"{self.label} error: {message}", **where)
+        if isinstance(error, openai.APIError):  # an error in a 200 answer (a stream's event): no HTTP status
             message = redact(error.message, self._secret)
-            error_class = _IN_STREAM.get(error.type or error.code or "", ProviderError)
-            return error_class(f"{self.label} error during the stream: {message}", **where)
+            kind = error.type or error.code or ""
+            status = int(kind) if kind.isdigit() and 400 <= int(kind) < 600 else None  # OpenRouter's: an HTTP status
+            error_class = _IN_STREAM.get(kind) or error_for_status(status)
+            return error_class(f"{self.label} error while answering: {message}", **where)
         if isinstance(error, openai.OpenAIError):
             return ProviderError(f"{self.label} SDK error: {redact(str(error), self._secret)}", **where)
         return transport_error(error, self.label, where) or super().map_error(error, model)

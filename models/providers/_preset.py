@@ -17,7 +17,8 @@ class Preset(NamedTuple):
     key_env: str | None = None  # the only variable its key is read from; None: it takes no key
     key_required: bool = True  # False: a key is sent when set, and the call goes without one otherwise
     local: bool = False  # runs on the caller's hardware: its models cost 0 unless an override prices them
-    # (model-name prefix, common parameters (SPEC §1) its models reject); "" matches every model
+    # (model-name prefix, parameters its models reject: dropped with a warning); "" matches every model
     drops: tuple[tuple[str, frozenset[str]], ...] = ()
     stream_usage: bool = True  # takes `stream_options: {"include_usage": true}` (else reports usage unasked)
-    renames: tuple[tuple[str, str], ...] = ()  # (common parameter, the service's name for it)
+    renames: tuple[tuple[str, str], ...] = ()  # (our parameter, the service's name for it)
+    url_env: bool = True  # `<NAME>_BASE_URL` overrides `base_url` (not for an endpoint registered in code)

@@ -35,24 +35,34 @@ BUILTIN_PROVIDERS = MappingProxyType(
 
 # Base URLs, key variables and rejected parameters from each service's own OpenAI-compatibility
 # documentation, checked 2026-12-03 (sources in README.md, "Providers"): Mistral refuses unknown fields
-# (422 extra_forbidden) such as `stream_options`, sends usage in every stream's last chunk anyway, and
-# calls the seed `random_seed`; xAI's grok-4 models reject `stop`
-# (https://docs.x.ai/docs/guides/reasoning).
+# (422 extra_forbidden) such as `stream_options` and `max_completion_tokens`, sends usage in every stream's
+# last chunk anyway, and calls the seed `random_seed`; xAI's reasoning models (grok-4 and its successors,
+# their non-reasoning variants too, and grok-3-mini) reject `stop`, `presence_penalty` and
+# `frequency_penalty` with a 400 (https://docs.x.ai/docs/guides/reasoning); Groq rejects `logprobs`,
+# `top_logprobs` and `logit_bias` with a 400 (https://console.groq.com/docs/openai).
+_XAI_REASONING = frozenset({"stop", "presence_penalty", "frequency_penalty"})
+_GROQ_REJECTS = frozenset({"logprobs", "top_logprobs", "logit_bias"})
 PRESETS = MappingProxyType(
     {
         "ollama": Preset("Ollama", "http://localhost:11434/v1", local=True),
         "vllm": Preset("vLLM", None, "VLLM_API_KEY", key_required=False, local=True),
         "openrouter": Preset("OpenRouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
-        "groq": Preset("Groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+        "groq": Preset("Groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", drops=(("", _GROQ_REJECTS),)),
         "together": Preset("Together", "https://api.together.ai/v1", "TOGETHER_API_KEY"),
         "deepseek": Preset("DeepSeek", "https://api.deepseek.com", "DEEPSEEK_API_KEY"),
-        "xai": Preset("xAI", "https://api.x.ai/v1", "XAI_API_KEY", drops=(("grok-4", frozenset({"stop"})),)),
+        "xai": Preset(
+            "xAI",
+            "https://api.x.ai/v1",
+            "XAI_API_KEY",
+            drops=(("grok-4", _XAI_REASONING), ("grok-3-mini", _XAI_REASONING)),
+        ),
         "mistral": Preset(
             "Mistral",
             "https://api.mistral.ai/v1",
             "MISTRAL_API_KEY",
             stream_usage=False,
-            renames=(("seed", "random_seed"),),
+            drops=(("", frozenset({"stream_options"})),),
+            renames=(("seed", "random_seed"), ("max_completion_tokens", "max_tokens")),
         ),
         "fireworks": Preset("Fireworks", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY"),
         "cerebras": Preset("Cerebras", "https://api.cerebras.ai/v1", "CEREBRAS_API_KEY"),
@@ -103,7 +113,7 @@ class ProviderMap:
             raise ValueError(f"api_key_env must name an environment variable like 'MY_LLM_KEY', not {api_key_env!r}")
         if not isinstance(local, bool):
             raise TypeError(f"local must be True or False, not {type(local).__name__}")
-        preset = Preset(name, base_url, api_key_env, local=local)
+        preset = Preset(name, base_url, api_key_env, local=local, url_env=False)
         with self._lock:
             self._custom.pop(name, None)
             self._classes.pop(name, None)
