@@ -81,5 +81,6 @@ def _stream(service: str, fakes: Fakes) -> measure.Sides:
 
 
 for service in _SERVICES:
-    row("call", service, {"binding": at_most(1.00), "models()": at_most(1.02)})(partial(_call, service))
+    # issue 15's target, ours / raw <= 1.00, for the one-liner too (the OpenAI rows give it 1.02)
+    row("call", service, {"binding": at_most(1.00), "models()": at_most(1.00)})(partial(_call, service))
     row("stream", service, {"first piece": at_most(1.02)})(partial(_stream, service))
