@@ -73,6 +73,11 @@ class Reply:
     # unasked (Mistral); "x_groq": in that chunk's `x_groq.usage`, no usage chunk (Groq before it took
     # stream_options); "null_choices": as asked, with `choices: null` (some vLLM builds)
     stream_usage: str = "asked"
+    # openai: Azure OpenAI's content-filter annotations: `prompt_filter_results` on the body and
+    # `content_filter_results` on each choice (a category filtered when finish_reason is content_filter);
+    # streamed, a first chunk with `choices: []` and an empty id and model that carries only the prompt's
+    # results, and after the text an annotation chunk whose choice has no delta (asynchronous filtering).
+    azure_filters: bool = False
 
 
 @dataclass(frozen=True)
@@ -208,8 +213,10 @@ def _error(provider: str, fault: Fault, request_id: str) -> tuple[int, dict[str,
 
 
 def _echoing_key(provider: str, fault: Fault, headers: dict[str, str]) -> Fault:
-    """`fault` with the request's key header value (Authorization, x-api-key, x-goog-api-key) in its message."""
+    """`fault` with the request's key header value in its message (Authorization, x-api-key,
+    x-goog-api-key, or Azure's api-key)."""
     sent = headers.get("authorization") or headers.get("x-api-key") or headers.get("x-goog-api-key") or ""
+    sent = sent or headers.get("api-key") or ""
     message = fault.message
     if message == _DEFAULT_MESSAGE and fault.kind is not None:
         message = _KINDS[fault.kind][_PROVIDERS.index(provider)][2]
@@ -268,7 +275,8 @@ def _render_openai(r: Reply, text: str, req: Recorded) -> _Rendered:
     ]
     if calls:
         message["tool_calls"] = calls
-    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+    filters = _azure_filters(finish) if r.azure_filters else {}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish, **filters}
     body = {**base, "object": "chat.completion", "choices": [choice], "usage": usage, "system_fingerprint": None}
     asked = bool((req.body.get("stream_options") or {}).get("include_usage"))
     with_usage = r.stream_usage == "always" or (asked and r.stream_usage in ("asked", "null_choices"))
@@ -276,8 +284,8 @@ def _render_openai(r: Reply, text: str, req: Recorded) -> _Rendered:
     closing = {"last": {"usage": usage}, "x_groq": {"x_groq": {"id": "req_x", "usage": usage}}}.get(r.stream_usage, {})
 
     def frame(delta: dict[str, Any], reason: str | None = None) -> bytes:
-        choices = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}]
-        return _sse({**chunk, "choices": choices, **(closing if reason else {})})
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason, **filters}
+        return _sse({**chunk, "choices": [choice], **(closing if reason else {})})
 
     # Streamed: text (or refusal) pieces, the first with the role; then per call one delta with index, id,
     # type, name and empty arguments, followed by argument fragments carrying only the index; the finish
@@ -293,7 +301,27 @@ def _render_openai(r: Reply, text: str, req: Recorded) -> _Rendered:
     post = [frame({}, finish)] if calls else []
     empty = None if r.stream_usage == "null_choices" else []
     post += [_sse({**chunk, "choices": empty, "usage": usage})] if with_usage else []
-    return _Rendered(body, [], frames, [*post, _sse("[DONE]")])
+    if not filters:
+        return _Rendered(body, [], frames, [*post, _sse("[DONE]")])
+    # Azure: the prompt's results on the body, and streamed in a first chunk of their own; the answer's
+    # again in a late chunk without a delta, as asynchronous filtering sends them.
+    prompt = [{"prompt_index": 0, "content_filter_results": _AZURE_SAFE}]
+    offsets = {"check_offset": 0, "start_offset": 0, "end_offset": len(shown)}
+    late = {"index": 0, "finish_reason": None, "content_filter_offsets": offsets, **filters}
+    pre = [_sse({"choices": [], **_AZURE_NO_ID, "prompt_filter_results": prompt})]
+    post = [_sse({"choices": [late], **_AZURE_NO_ID}), *post]
+    return _Rendered({**body, "prompt_filter_results": prompt}, pre, frames, [*post, _sse("[DONE]")])
+
+
+_AZURE_SAFE = {name: {"filtered": False, "severity": "safe"} for name in ("hate", "self_harm", "sexual", "violence")}
+_AZURE_NO_ID = {"created": 0, "id": "", "model": "", "object": ""}  # Azure's chunks that carry only filter results
+
+
+def _azure_filters(finish: str) -> dict[str, Any]:
+    """A choice's `content_filter_results`: every category safe, or violence filtered when the answer was."""
+    if finish != "content_filter":
+        return {"content_filter_results": _AZURE_SAFE}
+    return {"content_filter_results": {**_AZURE_SAFE, "violence": {"filtered": True, "severity": "high"}}}
 
 
 def _render_anthropic(r: Reply, text: str, req: Recorded) -> _Rendered:

@@ -183,3 +183,21 @@ def test_quick_run_of_the_attachment_rows(tmp_path: Path) -> None:
         assert min(sides["traced"]) > 2 * 26.7
         if RESIDENT:  # nothing large outside Python's allocator, no freed block counted (the report rounds)
             assert all(abs(t - r) < 2 for t, r in zip(sides["traced"], sides["resident"])), sides
+
+
+def test_quick_run_of_the_provider_rows(tmp_path: Path) -> None:
+    """A Groq preset and Azure OpenAI (binding, `models()`, a stream) against the raw openai SDK, same fake."""
+    out = tmp_path / "report.md"
+    rows = "call/groq,call/azure,stream/groq,stream/azure"
+    argv = [sys.executable, str(RUN_ALL), "--quick", "--only", rows, "--rounds", "1"]
+    done = subprocess.run([*argv, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = out.read_text()
+    assert re.findall(r"^## (\S+)", report, re.M) == ["call:", "stream:", "Targets"]
+    stats = r"\*\*\d+\.\d{3}\*\* \| \[[\d.]+, [\d.]+\] \| \[[\d.]+, [\d.]+\]"  # median, spread, CI
+    verdict = r"(holds|not shown|not met)"
+    for service in ("groq", "azure"):
+        for label, target in (("binding", "≤ 1.00"), ("models()", "≤ 1.00"), ("first piece", "≤ 1.02"), ("total", "—")):
+            ending = rf"{re.escape(target)} \| {verdict}" if target != "—" else "— \\| —"
+            line = rf"^\| {service} {re.escape(label)} \| [\d.]+ \| [\d.]+ \| {stats} \| {ending} \|$"
+            assert re.search(line, report, re.M), (service, label)
