@@ -4,6 +4,7 @@
 ModelsError
 ├── ConfigurationError
 │   ├── MissingAPIKeyError
+│   ├── MissingSettingError     a provider's base URL, endpoint or region is not set
 │   ├── LimitStoreError         a rate limit's Redis store failed; nothing was sent
 │   └── InvalidCostOverrideError
 ├── ModelNotFoundError          (.suggestions)
@@ -46,6 +47,7 @@ __all__ = [
     "InvalidRequestError",
     "LimitStoreError",
     "MissingAPIKeyError",
+    "MissingSettingError",
     "ModelNotFoundError",
     "ModelsError",
     "ProviderConnectionError",
@@ -95,6 +97,12 @@ class MissingAPIKeyError(ConfigurationError):
         super().__init__(
             f"No API key for provider {provider!r}: set {names}, or call models.configure({provider!r}, api_key=...)."
         )
+
+
+class MissingSettingError(ConfigurationError):
+    """A provider needs a setting other than its key that is not set (a vLLM server's base URL, an Azure
+    endpoint, an AWS region); the message names the variable. Like a missing key, a fallback chain
+    moves past such a model as not configured."""
 
 
 class LimitStoreError(ConfigurationError):

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from models import ConfigurationError, MissingAPIKeyError, ModelsAPI, ProviderNotFoundError
+from models import ConfigurationError, MissingAPIKeyError, MissingSettingError, ModelsAPI, ProviderNotFoundError
 
 from .compatible import KEY_ENV, KEYS, NAMES, STREAM_USAGE, model, path, wire
 from .conftest import KEYS as SDK_KEYS
@@ -221,3 +221,18 @@ def test_registering_over_a_preset_replaces_it(api: ModelsAPI, fake: FakeLLM, mo
         (path("groq"), {"authorization": f"Bearer {KEYS['groq']}"}),
         ("/my-groq-proxy/v1/chat/completions", {}),  # no key given, so none: not even Groq's
     ]
+
+
+def test_a_fallback_passes_over_a_preset_without_its_base_url(
+    api: ModelsAPI, fake: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VLLM_BASE_URL", raising=False)
+    r = api("vllm/my-model", "hi", fallbacks=["mock/echo"])
+    assert (r.model, r.text, r.attempts[0].model, r.attempts[0].status) == (
+        "mock/echo",
+        "hi",
+        "vllm/my-model",
+        "not_configured",
+    )
+    assert isinstance(r.attempts[0].error, MissingSettingError)
+    assert [q for q in fake.requests if "my-model" in str(q.body)] == []

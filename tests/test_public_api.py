@@ -64,6 +64,7 @@ def test_all_is_curated_and_complete() -> None:
         "Attempt",
         "Limit",
         "LimitStoreError",
+        "MissingSettingError",
         "ModelHealth",
         "RouteChoice",
         "Router",
@@ -79,6 +80,7 @@ def test_errors_reachable_from_the_instance() -> None:
     assert issubclass(package.ProviderConnectionError, ConnectionError)
     assert issubclass(package.ContextWindowExceededError, package.InvalidRequestError)
     assert issubclass(package.MissingAPIKeyError, package.ConfigurationError)
+    assert issubclass(package.MissingSettingError, package.ConfigurationError)
 
 
 def test_import_loads_no_sdk_and_reads_no_env() -> None:

@@ -22,6 +22,7 @@ from ..errors import (
     ContextWindowExceededError,
     LimitStoreError,
     MissingAPIKeyError,
+    MissingSettingError,
     ModelsError,
     ProviderError,
     ServerError,
@@ -65,7 +66,7 @@ class Chain:
     def failed(self, target: Target, error: ModelsError, started: float, more: bool) -> bool:
         """Record a failed model; True to go on to the next one, False to raise `error` now."""
         info = target.info
-        if isinstance(error, MissingAPIKeyError):
+        if isinstance(error, (MissingAPIKeyError, MissingSettingError)):
             self._health.release(info.id)
             self._missing = self._missing or error
             self.attempts.append(Attempt(info.id, "not_configured", error))

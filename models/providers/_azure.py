@@ -15,7 +15,7 @@ import os
 from types import ModuleType
 from typing import Any
 
-from ..errors import ConfigurationError, MissingAPIKeyError
+from ..errors import ConfigurationError, MissingAPIKeyError, MissingSettingError
 from ._openai import OpenAIProvider, foreign_headers
 
 __all__ = ["DEFAULT_API_VERSION", "AzureProvider"]
@@ -63,7 +63,7 @@ class AzureProvider(OpenAIProvider):
     def _base_url(self) -> str | None:
         url = self.settings.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
         if not url:
-            raise ConfigurationError(
+            raise MissingSettingError(
                 "Azure OpenAI needs the resource's endpoint: set AZURE_OPENAI_ENDPOINT (for example "
                 "https://my-resource.openai.azure.com) or call models.configure('azure', base_url=...)"
             )
