@@ -228,7 +228,7 @@ def test_a_fallback_passes_over_a_preset_without_its_base_url(
 ) -> None:
     monkeypatch.delenv("VLLM_BASE_URL", raising=False)
     r = api("vllm/my-model", "hi", fallbacks=["mock/echo"])
-    assert (r.model, r.text, r.attempts[0].model, r.attempts[0].status) == (
+    assert (r.model, r.text, r.attempts[0].model, r.attempts[0].error_kind) == (
         "mock/echo",
         "hi",
         "vllm/my-model",
