@@ -119,6 +119,8 @@ def render(r: Any, text: str) -> tuple[dict[str, Any], list[bytes], list[bytes],
         if r.cached_input_tokens or r.cache_write_tokens:
             usage.update(cacheReadInputTokens=r.cached_input_tokens, cacheWriteInputTokens=r.cache_write_tokens)
     stop = "guardrail_intervened" if r.blocked else _STOP.get(r.finish_reason, r.finish_reason)
+    if r.blocked:  # a guardrail answers with its own message
+        text = r.text or ""
     has_text = bool(text) or not r.tool_calls
     content: list[dict[str, Any]] = [{"text": text}] if has_text else []
     content += [{"toolUse": {"toolUseId": i, "name": n, "input": a}} for i, n, a in r.tool_calls]

@@ -58,7 +58,8 @@ class Reply:
     reasoning_tokens: int = 0
     finish_reason: str = "stop"  # "stop" | "length" | "content_filter" | "tool_calls"
     raw_usage: dict[str, Any] | None = None  # sent verbatim as the provider's usage object
-    blocked: bool = False  # google: promptFeedback SAFETY; anthropic: "refusal"; openai: "content_filter"
+    blocked: bool = False  # google: promptFeedback SAFETY; anthropic: "refusal"; openai: "content_filter";
+    # bedrock: "guardrail_intervened", the text (the guardrail's message) kept
     chunks: int = 3  # streaming: pieces the text is split into (fewer if the text is shorter)
     first_chunk_delay: float = 0.0  # streaming: seconds between the headers and the first piece
     # Tool calls the answer makes, in order: (id, name, arguments). Rendered in each provider's own

@@ -115,6 +115,21 @@ def test_raw_is_boto3s_response_and_streams_come_in_pieces(bedrock: ModelsAPI, f
     assert asyncio.run(read()) == pieces
 
 
+@pytest.mark.parametrize(
+    ("reply", "finish"),
+    [
+        (Reply(finish_reason="length"), "length"),  # max_tokens
+        (Reply(blocked=True, text="Sorry, the guardrail blocked this."), "content_filter"),  # guardrail_intervened
+        (Reply(finish_reason="content_filter"), "content_filter"),  # content_filtered
+    ],
+)
+@pytest.mark.parametrize("form", ["call", "stream"])
+def test_finish_reasons_are_normalised(bedrock: ModelsAPI, fake: FakeLLM, form: str, reply: Reply, finish: str) -> None:
+    fake.set_reply(reply)
+    r = invoke(bedrock, form)
+    assert r.finish_reason == finish and r.text == (reply.text or "echo: hi")
+
+
 def test_a_binding_resolves_once_and_call_time_values_win(bedrock: ModelsAPI, fake: FakeLLM) -> None:
     bound = bedrock.bind(MODEL, temperature=0.5, max_tokens=10)
     assert bound("one").text == "echo: one"
@@ -298,11 +313,11 @@ def test_a_body_that_is_not_the_event_stream_is_a_bad_response(bedrock: ModelsAP
 
 @pytest.mark.parametrize("form", FORMS)
 def test_timeout_bounds_each_attempt(bedrock: ModelsAPI, fake: FakeLLM, form: str) -> None:
-    fake.enqueue(Fault(delay=1.5), Fault(delay=1.5))
+    fake.enqueue(Fault(delay=3), Fault(delay=3))
     start = time.perf_counter()
     with pytest.raises(ProviderTimeoutError) as caught:
         invoke(bedrock, form, timeout=0.3, max_retries=1)
-    assert time.perf_counter() - start < 1.4 and len(fake.requests) == 2
+    assert time.perf_counter() - start < 2.5 and len(fake.requests) == 2  # two attempts of 0.3 s, not of 3 s
     assert isinstance(caught.value, TimeoutError) and caught.value.retryable
     assert sample(bedrock, "models_retries_total", reason="timeout", **LABELS) == 1
 

@@ -108,7 +108,7 @@ def test_override_never_changes_the_defaults(monkeypatch: pytest.MonkeyPatch) ->
             "MODELS_COSTS_JSON",
             '{"opnai/gpt-4o": {"input": 1}}',
             "MODELS_COSTS_JSON['opnai/gpt-4o']: 'opnai/gpt-4o' names no model: no provider 'opnai' "
-            "(known: anthropic, google, mock, openai)",
+            "(known: anthropic, bedrock, google, mock, openai)",
         ),
         (
             "MODELS_COSTS_JSON",

@@ -44,7 +44,7 @@ def test_unknown_bare_name_suggests_close_matches(api: ModelsAPI) -> None:
 
 
 def test_unknown_provider_names_the_known_ones(api: ModelsAPI) -> None:
-    with pytest.raises(ProviderNotFoundError, match="Known providers: anthropic, google, mock, openai"):
+    with pytest.raises(ProviderNotFoundError, match="Known providers: anthropic, bedrock, google, mock, openai"):
         api.resolve("openrouter/some-model")
 
 
