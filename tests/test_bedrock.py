@@ -247,6 +247,31 @@ def test_error_tree_by_botocore_code_with_one_layer_of_retries(
         assert error.request_id is not None and error.request_id.startswith("req_")
 
 
+def test_botocores_retries_stay_off_whatever_the_environment_asks(
+    bedrock: ModelsAPI, fake: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "5")
+    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    bedrock.configure("bedrock", base_url=fake.url)  # new clients, reading the environment now
+    fake.enqueue(Fault.server(), Fault.server(), Fault.server())
+    with pytest.raises(ServerError):
+        bedrock(MODEL, "hi", max_retries=1)
+    assert len(fake.requests) == 2  # ours: one retry; botocore's: none
+
+
+def test_an_endpoint_nobody_answers_is_a_connection_error_retried(bedrock: ModelsAPI) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bedrock.configure("bedrock", base_url=f"http://127.0.0.1:{port}")
+    with pytest.raises(ProviderConnectionError, match="Could not connect to the endpoint URL") as caught:
+        bedrock(MODEL, "hi", max_retries=1)
+    assert type(caught.value.__cause__).__name__ == "EndpointConnectionError"
+    assert sample(bedrock, "models_retries_total", reason="connection", **LABELS) == 1
+
+
 def test_auth_errors_name_the_credentials_and_the_model_access(bedrock: ModelsAPI, fake: FakeLLM) -> None:
     fake.enqueue(Fault(status=403, message="You don't have access to the model with the specified model ID."))
     with pytest.raises(AuthenticationError) as caught:

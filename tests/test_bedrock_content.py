@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -271,6 +272,15 @@ def test_converse_blocks_and_tools_of_its_own_pass_as_type_and_value(bedrock: Mo
     assert body["toolConfig"]["tools"] == [WEATHER_SPEC, {"cachePoint": {"type": "default"}}]
     with pytest.raises(InvalidRequestError, match=r"\{'type': kind, kind: value\}"):
         bedrock(MODEL, [{"role": "user", "content": [{"type": "cachePoint"}]}])
+    bad = {"type": "cachePoint", "cachePoint": "default"}  # checked as botocore would: its check is off per call
+    with pytest.raises(
+        InvalidRequestError, match=re.escape("Invalid type for parameter messages[0].content[0].cachePoint")
+    ):
+        bedrock(MODEL, [{"role": "user", "content": [bad]}])
+    with pytest.raises(
+        InvalidRequestError, match=re.escape("Invalid type for parameter toolConfig.tools[0].cachePoint")
+    ):
+        bedrock(MODEL, "hi", tools=[bad])
     assert len(fake.requests) == 1
 
 

@@ -125,16 +125,16 @@ class _Clients:
             found += [s for s in (frozen.secret_key, frozen.token) if s]
         return found
 
-    def __repr__(self) -> str:
-        return f"<bedrock-runtime clients, region {self._region!r}, {len(self._by_timeout)} timeouts>"
-
 
 def _kwargs(request: Request) -> dict[str, Any]:
     """Keyword arguments of `converse` / `converse_stream`."""
     messages = request.messages
-    kwargs = {**request.options, "modelId": request.model.name, "messages": turns(messages, request.model.id)}
+    converse, own = turns(messages, request.model.id)
+    kwargs = {**request.options, "modelId": request.model.name, "messages": converse}
     if request.system is not None:
         kwargs["system"] = [{"text": request.system}]
+    if own:  # the caller's own blocks: checked against Converse's shapes, as botocore would have
+        _check(kwargs, request.model)
     if len(messages) > 1 and "toolConfig" not in kwargs and any(m["role"] == "tool" for m in messages):
         raise InvalidRequestError(
             "Bedrock's Converse needs the tools declared when the conversation holds tool calls and results: "
@@ -273,11 +273,14 @@ class BedrockProvider(Provider):
         if inference:
             options["inferenceConfig"] = {**(options.get("inferenceConfig") or {}), **inference}
         if options:
-            _check(options, model)
+            _check({**options, "modelId": "m", "messages": []}, model)
         return options
 
     def tool_options(self, model: ModelInfo, tools: Toolset) -> dict[str, Any]:
-        return declare_tools(tools)
+        options = declare_tools(tools)
+        if any(tool.native is not None for tool in tools.tools):  # Converse's own tools, as the caller gave them
+            _check({**options, "modelId": "m", "messages": []}, model)
+        return options
 
     def output_options(self, model: ModelInfo, output: OutputFormat) -> dict[str, Any]:
         return declare_output(output)
@@ -373,8 +376,6 @@ class BedrockProvider(Provider):
             return ProviderTimeoutError(f"Bedrock did not answer in time ({type(error).__name__}).", **where)
         if isinstance(error, (exceptions.ConnectionError, exceptions.HTTPClientError)):
             return ProviderConnectionError(f"The connection to Bedrock failed: {self._redact(str(error))}", **where)
-        if isinstance(error, exceptions.ParamValidationError):
-            return InvalidRequestError(f"Bedrock's Converse refused the request: {self._redact(str(error))}", **where)
         if isinstance(error, (exceptions.NoCredentialsError, exceptions.NoAuthTokenError)):
             return AuthenticationError(f"Bedrock: {error} (check {_NAMED}).", **where)
         urllib3 = sys.modules.get("urllib3.exceptions")  # a stream's body, read by urllib3 itself
@@ -432,13 +433,14 @@ def _inside_sdk(error: BaseException) -> bool:
     return True
 
 
-def _check(options: dict[str, Any], model: ModelInfo) -> None:
-    """A caller's Converse keywords against its shapes, once per translation, naming what is wrong."""
+def _check(params: dict[str, Any], model: ModelInfo) -> None:
+    """What the caller gave (keywords, once per translation; blocks and tools of Converse's own) against
+    Converse's shapes, naming what is wrong: the clients skip botocore's check of every request."""
     validate = import_sdk("botocore.validate", "boto3", _INSTALL)
-    report = validate.ParamValidator().validate({**options, "modelId": "m", "messages": []}, _input_shape())
+    report = validate.ParamValidator().validate(params, _input_shape())
     if report.has_errors():
         raise InvalidRequestError(
-            f"Bedrock's Converse does not take these keywords as given: {report.generate_report()}",
+            f"Bedrock's Converse does not take this as given: {report.generate_report()}",
             provider="bedrock",
             model=model.id,
         )

@@ -139,12 +139,14 @@ def _own(part: Mapping[str, Any], what: str) -> dict[str, Any]:
 
 
 class _Names:
-    """Document names for one request: what Converse allows, each used once."""
+    """Document names for one request: what Converse allows, each used once; and whether the caller's
+    own blocks are in it (boto3's clients do not check them: `turns`' caller does)."""
 
-    __slots__ = ("taken",)
+    __slots__ = ("own", "taken")
 
     def __init__(self) -> None:
         self.taken: set[str] = set()
+        self.own = False
 
     def new(self, filename: str) -> str:
         stem = filename.rsplit(".", 1)[0] if "." in filename else filename
@@ -157,13 +159,14 @@ class _Names:
         return name
 
 
-def turns(messages: list[Message], model: str) -> list[dict[str, Any]]:
-    """Our turns as Converse's messages. Tool calls become `toolUse` blocks after the turn's text (each
-    after the reasoning that came with it); a `tool` turn becomes a user turn of one `toolResult`.
-    Consecutive turns of one role join into one message (Converse wants the roles to alternate), so
-    the results of a round, and a user turn after them, make one user message, results first."""
+def turns(messages: list[Message], model: str) -> tuple[list[dict[str, Any]], bool]:
+    """Our turns as Converse's messages, and whether they hold blocks of the caller's own. Tool calls
+    become `toolUse` blocks after the turn's text (each after the reasoning that came with it); a `tool`
+    turn becomes a user turn of one `toolResult`. Consecutive turns of one role join into one message
+    (Converse wants the roles to alternate), so the results of a round, and a user turn after them,
+    make one user message, results first."""
     if len(messages) == 1 and type(messages[0]["content"]) is str:  # the plain prompt, without a loop
-        return [{"role": "user", "content": _text(messages[0]["content"])}]
+        return [{"role": "user", "content": _text(messages[0]["content"])}], False
     out: list[dict[str, Any]] = []
     names = _Names()
     for m in messages:
@@ -180,7 +183,7 @@ def turns(messages: list[Message], model: str) -> list[dict[str, Any]]:
             out[-1]["content"].extend(blocks)
         else:
             out.append({"role": role, "content": blocks})
-    return out
+    return out, names.own
 
 
 def _text(text: str) -> list[dict[str, Any]]:
@@ -203,6 +206,7 @@ def _blocks(content: str | list[Any] | None, names: _Names, model: str, files: f
             out.append(_file(part["attachment"], names, model, files))
         else:
             out.append(_own(part, "content part"))
+            names.own = True
     return out
 
 
