@@ -27,10 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Blocks", "declare_output", "declare_tools", "read", "turns"]
 
-_CHOICE: dict[str, dict[str, Any]] = {
-    "auto": {"auto": {}},
-    "required": {"any": {}},
-}  # toolChoice; a tool's name is {"tool": {"name"}}
+# toolChoice for "auto" and "required"; a tool's name is {"tool": {"name": ...}}
+_CHOICE: dict[str, dict[str, Any]] = {"auto": {"auto": {}}, "required": {"any": {}}}
 _FORMATS = {  # our media types -> (block kind, Converse's format)
     "image/png": ("image", "png"),
     "image/jpeg": ("image", "jpeg"),
@@ -109,8 +107,8 @@ def _closed(node: Any, defs: Mapping[str, Any], where: str, refs: tuple[str, ...
             out[key] = {
                 name: _closed(sub, defs, f"{where}.{name}" if where else name, refs) for name, sub in value.items()
             }
-        elif key == "$defs" and isinstance(value, dict):
-            out[key] = {name: _closed(sub, defs, f"$defs.{name}", (name,)) for name, sub in value.items()}
+        elif key == "$defs":
+            out[key] = _closed_defs(value, defs)
         elif key in ("items", "anyOf", "oneOf", "allOf", "prefixItems"):
             out[key] = _closed(value, defs, where, refs)
         else:
@@ -118,6 +116,13 @@ def _closed(node: Any, defs: Mapping[str, Any], where: str, refs: tuple[str, ...
     if out.get("type") == "object" or "properties" in out:
         out["additionalProperties"] = False
     return out
+
+
+def _closed_defs(value: Any, defs: Mapping[str, Any]) -> Any:
+    """A schema's `$defs`, each closed (and checked for referring back to itself)."""
+    if not isinstance(value, dict):
+        return value
+    return {name: _closed(sub, defs, f"$defs.{name}", (name,)) for name, sub in value.items()}
 
 
 def _inexpressible(problem: str) -> InvalidRequestError:
