@@ -101,6 +101,27 @@ def test_every_call_form_answers_with_exact_usage_cost_and_metrics(
     assert bedrock.usage()[MODEL].requests == 1
 
 
+@pytest.mark.parametrize("form", ["call", "stream"])
+def test_one_hour_cache_writes_come_from_the_cache_details(bedrock: ModelsAPI, fake: FakeLLM, form: str) -> None:
+    usage = {
+        "inputTokens": 50,
+        "outputTokens": 7,
+        "totalTokens": 487,
+        "cacheReadInputTokens": 100,
+        "cacheWriteInputTokens": 330,
+        "cacheDetails": [{"ttl": "5m", "inputTokens": 30}, {"ttl": "1h", "inputTokens": 300}],
+    }
+    fake.set_reply(Reply(raw_usage=usage))
+    u = invoke(bedrock, form).usage
+    assert (u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.cache_write_1h_tokens) == (
+        480,
+        100,
+        330,
+        300,
+    )
+    assert u.output_tokens == 7 and u.cost == (50 * INPUT + 100 * CACHED + 330 * WRITE + 7 * OUTPUT) / 1e6
+
+
 def test_raw_is_boto3s_response_and_streams_come_in_pieces(bedrock: ModelsAPI, fake: FakeLLM) -> None:
     fake.set_reply(Reply(text=TEXT, chunks=4))
     r = bedrock(MODEL, "hi")
