@@ -18,10 +18,12 @@ from ._display import Table, brief, repr_html, repr_pretty
 __all__ = [
     "COST_SCALE",
     "FIELDS",
+    "MAX_PRICE",
     "Price",
     "default_rows",
     "fine_tuned_rows",
     "make_price",
+    "parse_rate",
     "parse_usd",
     "row_in_force",
 ]
@@ -44,6 +46,24 @@ def parse_usd(value: object, name: str) -> Decimal:
         raise ValueError(f"{name} must be a number of USD, not {brief(value)}") from None
 
 
+MAX_PRICE = Decimal(1_000_000)
+"""The highest price an override or a registered row may set, in USD per 1M tokens: $1 a token,
+over 3,000 times the dearest rate in the table (gpt-5.5-pro's $270 output), so a value above it
+is a mistake. It also bounds every cost: an int64 of tokens at $1 each is far inside a float, so
+pricing a finished call cannot overflow after the request was paid for."""
+
+
+def parse_rate(value: object, name: str) -> Decimal:
+    """A price field given by a user (`register_model`, `MODELS_CATALOG`): `parse_usd`, then finite,
+    >= 0 and <= `MAX_PRICE`, or a `ValueError` naming it."""
+    number = parse_usd(value, name)
+    if not number.is_finite() or not 0 <= number <= MAX_PRICE:
+        raise ValueError(
+            f"{name} must be a finite number >= 0 and <= {MAX_PRICE} (USD per 1M tokens), not {brief(value)}"
+        )
+    return number
+
+
 _PRICE_SCALE = 10**9  # integer price units per USD-per-1M-tokens
 COST_SCALE = 10**15  # integer cost units per USD (= 1e6 tokens * _PRICE_SCALE)
 
@@ -54,8 +74,9 @@ class Price:
 
     A tier `(threshold, price)` applies to the whole request when its total input tokens
     (cached and cache writes included) are above `threshold`. `since` is the date the row
-    took effect; `origin` is "default", "override" or "genai-prices"; `checked` and
-    `source` say when and where a default was verified.
+    took effect; `origin` is where it comes from ("default", "override", "registered", "local"
+    or "genai-prices", what `Usage.price_source` says); `checked` and `source` say when and where a
+    default was verified (a `MODELS_CATALOG` row's `source` is its file).
     """
 
     input: Decimal

@@ -14,9 +14,11 @@ import os
 import threading
 import weakref
 from collections.abc import Collection
+from typing import Any
 
 from ._catalog.catalog import Catalog, default_catalog
 from ._catalog.info import ModelInfo
+from ._catalog.registered import Row, make_row, read_file
 from ._fork import fork_safe_lock
 from .errors import ProviderNotFoundError
 from .providers._base import Provider, ProviderSettings
@@ -29,7 +31,10 @@ class SimpleModelRegistry:
     """Model resolution and the lazy provider cache of one `ModelsAPI`."""
 
     def __init__(self, catalog: Catalog | None = None) -> None:
-        self._catalog = catalog
+        self._given = catalog
+        self._below: Catalog | None = None  # the given (or built-in) catalog with the MODELS_CATALOG rows
+        self._catalog: Catalog | None = None  # ... and the rows of `register_model`; built on first use
+        self._registered: dict[str, Row] = {}  # by lower-case id, in the order registered
         self.provider_classes = ProviderMap()
         self._lock = fork_safe_lock()
         self._providers: dict[str, Provider] = {}
@@ -39,8 +44,36 @@ class SimpleModelRegistry:
 
     @property
     def catalog(self) -> Catalog:
-        """The catalog this registry resolves against (the built-in one unless given)."""
-        return self._catalog or default_catalog()
+        """The catalog this registry resolves against: the built-in one (unless given) with the rows of
+        the `MODELS_CATALOG` file, read at first use, and those of `register_model`, which win."""
+        catalog = self._catalog
+        return catalog if catalog is not None else self.load_catalog()
+
+    def load_catalog(self) -> Catalog:
+        """(Re-)read the `MODELS_CATALOG` file (a bad one raises `ConfigurationError` and changes
+        nothing); rows registered in code stay on top of its rows."""
+        base = self._given or default_catalog()
+        path = os.environ.get("MODELS_CATALOG", "").strip()
+        below = base
+        if path:
+            below = base.extended(read_file(path, base, self.provider_classes.names))
+        with self._lock:
+            self._below = below
+            catalog = self._catalog = below.extended(self._registered.values()) if self._registered else below
+        return catalog
+
+    def register_model(self, model_id: object, **fields: object) -> ModelInfo:
+        """Add or replace a catalog row of this registry (`models.register_model`); see `_catalog.registered`."""
+        if self._catalog is None:
+            self.load_catalog()  # the file's rows first: a row may start from one of them
+        with self._lock:
+            catalog, below = self._catalog, self._below
+            assert catalog is not None and below is not None
+            row = make_row(model_id, fields, catalog, below, self.provider_classes.names)
+            self._registered.pop(row.info.id.lower(), None)  # registered again: it moves to the end
+            self._registered[row.info.id.lower()] = row
+            self._catalog = catalog.extended([row])
+        return row.info
 
     @property
     def provider_names(self) -> Collection[str]:
@@ -97,9 +130,21 @@ class SimpleModelRegistry:
         with self._lock:
             self._providers.pop(name, None)
 
-    def configure(self, name: str, api_key: str | None, base_url: str | None) -> None:
-        """Set a provider's key and/or base URL in code; its client is rebuilt on next use."""
+    def register_compatible(self, name: str, base_url: str, api_key_env: str | None, local: bool) -> None:
+        """Add or replace an OpenAI-compatible endpoint; a replaced provider's cached instance is dropped."""
+        self.provider_classes.register_compatible(name, base_url, api_key_env, local)
+        with self._lock:
+            self._providers.pop(name, None)
+
+    def configure(self, name: str, api_key: str | None, base_url: str | None, options: dict[str, Any]) -> None:
+        """Set a provider's key, base URL or client options in code; its client is rebuilt on next use."""
         name = self.provider_name(name)
+        if options:
+            accepted = self.provider_classes.load(name).client_options
+            unknown = sorted(set(options) - accepted)
+            if unknown:
+                takes = f"takes only {', '.join(sorted(accepted))}" if accepted else "takes no other options"
+                raise TypeError(f"configure({name!r}) got unknown option(s) {', '.join(unknown)}; {name} {takes}")
         for what, value in (("api_key", api_key), ("base_url", base_url)):
             if value is None:
                 continue
@@ -113,6 +158,7 @@ class SimpleModelRegistry:
                 settings.api_key = api_key
             if base_url is not None:
                 settings.base_url = base_url
+            settings.options.update(options)
             provider = self._providers.get(name)
         if provider is not None:
             provider.reset()

@@ -28,7 +28,7 @@ class Usage:
     `cache_write_tokens`. `cost` is USD, or `None` when the model has no price or the provider
     reported no usage (a stream closed before its end): unknown, never a silent 0. For an
     audit, `price_source` says where the price came from ("default", "override",
-    "genai-prices" or "none") and `price` is the rate row applied (long-context tier included).
+    "registered", "local", "genai-prices" or "none") and `price` is the rate row applied (long-context tier included).
     """
 
     __slots__ = ("_c", "_cache_1h", "_cached", "_cost", "_in", "_out", "_price", "_reasoning", "_source", "_written")

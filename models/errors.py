@@ -7,7 +7,7 @@ ModelsError
 │   ├── LimitStoreError         a rate limit's Redis store failed; nothing was sent
 │   └── InvalidCostOverrideError
 ├── ModelNotFoundError          (.suggestions)
-├── ProviderNotFoundError
+├── ProviderNotFoundError       (.suggestions)
 ├── BudgetExceededError         (.limit .spent .remaining .estimate, USD) raised before sending
 ├── StructuredOutputError       (.text .response) an answer that does not fit `response_format`
 └── ProviderError               (.provider .model .status_code .request_id .retryable)
@@ -127,10 +127,15 @@ class ProviderNotFoundError(ModelsError):
     """The provider part of a model id names no registered provider."""
 
     def __init__(self, provider: str, known: Iterable[str]) -> None:
+        import difflib  # only a mistyped provider gets here
+
         self.provider = provider
+        known = sorted(known)
+        self.suggestions = difflib.get_close_matches(provider.lower(), known, n=3, cutoff=0.7)
+        close = f" Did you mean {' or '.join(map(repr, self.suggestions))}?" if self.suggestions else ""
         super().__init__(
-            f"Unknown provider {provider!r}. Known providers: {', '.join(sorted(known))}; "
-            "add one with models.register_provider(name, ProviderClass)."
+            f"Unknown provider {provider!r}.{close} Known providers: {', '.join(known)}; add one with "
+            "models.register_provider(name, ProviderClass) or models.register_openai_compatible(name, base_url)."
         )
 
 

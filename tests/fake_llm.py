@@ -20,6 +20,7 @@ import time
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -69,6 +70,12 @@ class Reply:
     tool_calls: tuple[tuple[str, str, dict[str, Any]], ...] = ()
     refusal: str | None = None  # openai: message.refusal (structured outputs), content null
     thought_signature: str | None = None  # google: thoughtSignature on the first functionCall part
+    # openai: where a stream reports its usage, as OpenAI-compatible services differ. "asked": a last
+    # `choices: []` chunk when the request asks (stream_options.include_usage), as OpenAI; "always": that
+    # chunk unasked too (Fireworks, OpenRouter, Together); "last": on the chunk with the finish reason,
+    # unasked (Mistral); "x_groq": in that chunk's `x_groq.usage`, no usage chunk (Groq before it took
+    # stream_options); "null_choices": as asked, with `choices: null` (some vLLM builds)
+    stream_usage: str = "asked"
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,7 @@ class Fault:
     trickle: float = 0.0  # after the headers, the answer (body or stream) _TRICKLE_BYTES at a time, this many s apart
     body: bytes | None = None  # the whole body, verbatim, with `status` (200 when None): a proxy's page, bad JSON
     content_type: str | None = None  # replaces the Content-Type of whatever is sent
-    sse_comment: bool = False  # streaming: a ": keep-alive" comment line (legal SSE) before every event
+    sse_comment: bool | str = False  # streaming: a ": keep-alive" comment line (or this one) before every event
     inject: bytes | None = None  # streaming: these bytes, verbatim, right after the first piece (a bad frame)
     end_after_chunks: int | None = None  # streaming: N pieces, then a clean end of the body, no closing events
     echo_key: bool = False  # the error message ends with the key header the request sent, as some servers do
@@ -278,11 +285,14 @@ def _render_openai(r: Reply, text: str, req: Recorded) -> _Rendered:
         message["tool_calls"] = calls
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
     body = {**base, "object": "chat.completion", "choices": [choice], "usage": usage, "system_fingerprint": None}
-    with_usage = bool((req.body.get("stream_options") or {}).get("include_usage"))
+    asked = bool((req.body.get("stream_options") or {}).get("include_usage"))
+    with_usage = r.stream_usage == "always" or (asked and r.stream_usage in ("asked", "null_choices"))
     chunk = {**base, "object": "chat.completion.chunk", **({"usage": None} if with_usage else {})}
+    closing = {"last": {"usage": usage}, "x_groq": {"x_groq": {"id": "req_x", "usage": usage}}}.get(r.stream_usage, {})
 
     def frame(delta: dict[str, Any], reason: str | None = None) -> bytes:
-        return _sse({**chunk, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}]})
+        choices = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}]
+        return _sse({**chunk, "choices": choices, **(closing if reason else {})})
 
     # Streamed: text (or refusal) pieces, the first with the role; then per call one delta with index, id,
     # type, name and empty arguments, followed by argument fragments carrying only the index; the finish
@@ -296,7 +306,8 @@ def _render_openai(r: Reply, text: str, req: Recorded) -> _Rendered:
     deltas[0] = {"role": "assistant", "content": None, "refusal": None, **deltas[0]}
     frames = [frame(d, None if calls or i < len(deltas) - 1 else finish) for i, d in enumerate(deltas)]
     post = [frame({}, finish)] if calls else []
-    post += [_sse({**chunk, "choices": [], "usage": usage})] if with_usage else []
+    empty = None if r.stream_usage == "null_choices" else []
+    post += [_sse({**chunk, "choices": empty, "usage": usage})] if with_usage else []
     return _Rendered(body, [], frames, [*post, _sse("[DONE]")])
 
 
@@ -760,8 +771,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = body if isinstance(body, dict) else {}
         provider, model, stream = "unknown", "", False
         google, bedrock = _GOOGLE_PATH.match(url.path), fake_bedrock.PATH.match(url.path)
-        if self.command == "POST" and url.path in ("/v1/chat/completions", "/v1/messages"):
-            provider = OPENAI if url.path == "/v1/chat/completions" else ANTHROPIC
+        if self.command == "POST" and (url.path == "/v1/messages" or url.path.endswith("/chat/completions")):
+            # Chat Completions at any prefix: OpenAI's /v1, the compatible services' (/openai/v1, /api/v1,
+            # /inference/v1, none) and Azure's /openai/deployments/{deployment}
+            provider = ANTHROPIC if url.path == "/v1/messages" else OPENAI
             model, stream = str(body.get("model", "")), bool(body.get("stream"))
         elif self.command == "POST" and google:
             provider, model = GOOGLE, google.group(1).removeprefix("models/")
@@ -849,7 +862,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._trickle(frames + b"0\r\n\r\n", fault.trickle)
         send = self._chunk
         if fault.sse_comment:
-            send = self._commented_chunk
+            comment = fault.sse_comment if isinstance(fault.sse_comment, str) else ": keep-alive"
+            send = partial(self._commented_chunk, comment.encode() + b"\n\n")
         for frame in out.pre:
             send(frame)
         if reply.first_chunk_delay and self.server.fake._stopping.wait(reply.first_chunk_delay):
@@ -889,9 +903,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._cut(reset=False)
             self.wfile.write(data[start : start + _TRICKLE_BYTES])
 
-    def _commented_chunk(self, data: bytes) -> None:
+    def _commented_chunk(self, comment: bytes, data: bytes) -> None:
         """A keep-alive comment (its own chunk, as a proxy sends it), then `data`."""
-        self._chunk(b": keep-alive\n\n")
+        self._chunk(comment)
         self._chunk(data)
 
     def _cut(self, reset: bool) -> None:

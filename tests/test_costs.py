@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import warnings
+from collections.abc import Collection
 from decimal import Decimal
 
 import pytest
 
-from models import InvalidCostOverrideError, ModelsAPI, ModelsWarning
+from models import InvalidCostOverrideError, ModelInfo, ModelsAPI, ModelsWarning
+from models._catalog.catalog import Catalog, default_catalog
 from models._pricing.book import PriceBook
 from models._pricing.overrides import env_name
+from models.providers import Provider
 
 from .conftest import sample
 
@@ -108,7 +112,8 @@ def test_override_never_changes_the_defaults(monkeypatch: pytest.MonkeyPatch) ->
             "MODELS_COSTS_JSON",
             '{"opnai/gpt-4o": {"input": 1}}',
             "MODELS_COSTS_JSON['opnai/gpt-4o']: 'opnai/gpt-4o' names no model: no provider 'opnai' "
-            "(known: anthropic, bedrock, google, mock, openai)",
+            "(known: anthropic, azure, bedrock, cerebras, deepseek, fireworks, google, groq, mistral, mock, ollama, "
+            "openai, openrouter, together, vllm, xai)",
         ),
         (
             "MODELS_COSTS_JSON",
@@ -159,7 +164,8 @@ def test_reload_costs_reaches_existing_bindings(api: ModelsAPI, monkeypatch: pyt
 
 
 def test_unpriced_model_gives_none_warns_once_and_is_counted(api: ModelsAPI) -> None:
-    with pytest.warns(ModelsWarning, match=r"mock/echo has no price.*MODELS_COST_MOCK_ECHO_INPUT"):
+    hint = r"MODELS_COST_MOCK_ECHO_INPUT.*models\.register_model\('mock/echo', price="
+    with pytest.warns(ModelsWarning, match=rf"mock/echo has no price.*{hint}"):
         first = api("mock/echo", "hi there")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -169,3 +175,81 @@ def test_unpriced_model_gives_none_warns_once_and_is_counted(api: ModelsAPI) -> 
     assert sample(api, "models_cost_usd_total", provider="mock", model="mock/echo") == 0
     assert api.usage()["mock/echo"].unpriced_requests == 2
     assert api.usage()["mock/echo"].cost == 0.0
+
+
+DAY = datetime.date(2026, 12, 1)  # the genai-prices rates in force that day (genai-prices 0.2.3)
+
+
+def _provider(api: ModelsAPI, model: str) -> None:
+    """A stand-in for a provider that lands on another branch: pricing needs only its name."""
+    name = model.partition("/")[0]
+    if name not in api._service.models.provider_names:
+        api.register_provider(name, Provider)
+
+
+@pytest.mark.parametrize(
+    ("model", "in_and_out", "cached"),
+    [
+        ("groq/llama-3.3-70b-versatile", 1.38, 0.59),
+        ("deepseek/deepseek-chat", 0.685, 0.035),
+        ("xai/grok-4", 18.0, 0.75),
+        ("mistral/mistral-large-latest", 8.0, 2.0),
+        ("together/meta-llama/Llama-3.3-70B-Instruct-Turbo", 1.76, 0.88),
+        ("fireworks/accounts/fireworks/models/deepseek-v3-0324", 1.8, 0.9),
+        ("cerebras/gpt-oss-120b", 1.1, 0.35),
+        ("openrouter/anthropic/claude-sonnet-4-6", 18.0, 0.3),
+        ("azure/gpt-4o", 12.5, 1.25),
+        ("bedrock/anthropic.claude-sonnet-4-6-v1:0", 19.8, 0.33),
+    ],
+)
+def test_a_popular_model_of_each_new_provider_is_priced_from_genai_prices(
+    api: ModelsAPI, model: str, in_and_out: float, cached: float
+) -> None:
+    """USD for 1M input + 1M output tokens, and for 1M input tokens all read from the cache."""
+    _provider(api, model)
+    assert api.cost(model, 1_000_000, 1_000_000, at=DAY) == in_and_out
+    assert api.cost(model, 1_000_000, 0, 1_000_000, at=DAY) == cached
+    price = api.info(model).price
+    assert price is not None and (price.origin, price.source) == ("genai-prices", "genai-prices")
+
+
+def test_genai_prices_is_asked_in_the_service_s_own_spelling_too(api: ModelsAPI) -> None:
+    for model in ("openrouter/x", "fireworks/x", "bedrock/x"):
+        _provider(api, model)
+    # OpenRouter writes Anthropic's versions with a dot: anthropic/claude-sonnet-4.6, claude-3.5-haiku
+    assert api.cost("openrouter/anthropic/claude-sonnet-4.6", 1_000_000, 1_000_000, at=DAY) == 18.0
+    assert api.cost("openrouter/anthropic/claude-3-5-haiku", 1_000_000, 1_000_000, at=DAY) == 4.8
+    assert api.cost("fireworks/deepseek-v3-0324", 1_000_000, 1_000_000, at=DAY) == 1.8  # its ids are paths
+    # Bedrock's Claude bills one-hour cache writes at their own rate
+    assert api.cost("bedrock/anthropic.claude-sonnet-4-6-v1:0", 1_000_000, 0, 0, 1_000_000, at=DAY) == 4.125
+    one_hour = api.cost(
+        "bedrock/anthropic.claude-sonnet-4-6-v1:0", 1_000_000, 0, 0, 1_000_000, at=DAY, cache_write_1h_tokens=1_000_000
+    )
+    assert one_hour == 6.6
+    assert api.cost("openrouter/anthropic/claude-sonnet-4-6-nonexistent", 1, 1, at=DAY) is None
+
+
+class _Names:
+    """What the price book asks of a registry (`ModelNames`), with vllm as a local provider."""
+
+    catalog: Catalog = default_catalog()
+    provider_names: Collection[str] = frozenset({"openai", "vllm"})
+    local_providers: Collection[str] = frozenset({"vllm"})
+
+    def resolve(self, model: str) -> ModelInfo:
+        return self.catalog.resolve(model, self.provider_names)
+
+
+def test_a_local_provider_s_models_cost_nothing_unless_an_override_prices_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    book = PriceBook(_Names())
+    qwen = _Names().resolve("vllm/Qwen/Qwen3-8B")
+    price = book.lookup(qwen)
+    assert price is not None and (price.input, price.output, price.cached_input, price.origin) == (0, 0, 0, "local")
+    counts = {"input_tokens": 3000, "output_tokens": 1000, "cached_input_tokens": 1000, "cache_write_tokens": 1000}
+    assert book.cost(qwen, None, **counts, reasoning_tokens=0, cache_write_1h_tokens=1000) == 0.0
+    monkeypatch.setenv("MODELS_COST_VLLM_QWEN_QWEN3_8B_OUTPUT", "0.3")
+    book.reload()
+    price = book.lookup(qwen)
+    assert price is not None and (price.input, price.output, price.origin) == (0, Decimal("0.3"), "override")

@@ -894,11 +894,11 @@ def test_unknown_path_is_a_json_404_and_keeps_the_queue(fake: FakeLLM, clients: 
     assert json.loads(info.value.read())["error"]["code"] == 404
     fake.enqueue(Reply(text="kept"))
     with (
-        openai.OpenAI(api_key=KEY, base_url=fake.url, max_retries=0) as wrong_base,
+        openai.OpenAI(api_key=KEY, base_url=fake.openai_base_url, max_retries=0) as client,
         pytest.raises(openai.NotFoundError),
     ):
-        wrong_base.chat.completions.create(model="m", messages=[{"role": "user", "content": "a"}])
-    assert [(r.provider, r.path) for r in fake.requests] == [("unknown", "/nope"), ("unknown", "/chat/completions")]
+        client.completions.create(model="m", prompt="a")  # the legacy Completions API: not served
+    assert [(r.provider, r.path) for r in fake.requests] == [("unknown", "/nope"), ("unknown", "/v1/completions")]
     assert clients.ask("openai").choices[0].message.content == "kept"
 
 

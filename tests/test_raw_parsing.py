@@ -379,7 +379,11 @@ def test_in_stream_error_chunks_raise_the_sdks_own_errors() -> None:
     response = httpx2.Response(200, request=httpx2.Request("POST", "http://127.0.0.1/v1/x"))
     with pytest.raises(openai.APIError) as caught:
         _openai._apply_chunk(
-            '{"error": {"message": "boom", "type": "server_error"}}', Completion(""), response, _openai._Assembly()
+            '{"error": {"message": "boom", "type": "server_error"}}',
+            Completion(""),
+            response,
+            _openai._Assembly(),
+            "OpenAI",
         )
     assert (caught.value.message, caught.value.type) == ("boom", "server_error")
     body = '{"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}'

@@ -543,7 +543,9 @@ class ModelService:
             name = env_name(model)
             message = (
                 f"{model} has no price, so usage.cost is None. Set MODELS_COST_{name}_INPUT and "
-                f"MODELS_COST_{name}_OUTPUT (USD per 1M tokens) to price it."
+                f"MODELS_COST_{name}_OUTPUT (USD per 1M tokens) to price it, or register it with its price "
+                f"(models.register_model({model!r}, price={{'input': ..., 'output': ...}})) or with base= the "
+                "catalog model it is (an Azure deployment's model)."
             )
         elif closed_early:
             message = (

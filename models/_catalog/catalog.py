@@ -10,18 +10,22 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
 
 from ..errors import ModelNotFoundError, ProviderNotFoundError
 from .info import ModelInfo
 
 if TYPE_CHECKING:
-    pass
+    from .._costs import Price
 
-__all__ = ["PROVIDER_ALIASES", "Catalog", "default_catalog"]
+__all__ = ["PROVIDER_ALIASES", "Catalog", "RowPrice", "default_catalog"]
+
+RowPrice = Union["Price", str]
+"""A registered row's price (`Catalog.prices`): its own flat `Price`, or the canonical id of the
+catalog model whose built-in price rows apply (its `base`)."""
 
 PROVIDER_ALIASES = MappingProxyType({"gemini": "google", "deepmind": "google", "claude": "anthropic"})
 """Other spellings of a provider in a model id (SPEC §2); `providers._registry` re-exports it."""
@@ -39,7 +43,12 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
 
 class _Index:
     """The rows with their statuses on the day of `now` (UTC) and the lookups over them;
-    `expires` is when the next sunset changes a status (epoch seconds)."""
+    `expires` is when the next sunset changes a status (epoch seconds).
+
+    Canonical ids are keys first; then bare names, each kept by the first row that has it (so a
+    registered `azure/gpt-4o` leaves bare `gpt-4o` to `openai/gpt-4o`; a name with a '/' is no bare
+    name); then aliases, which a later row may take over (a registered row's alias may claim a
+    built-in's bare name, on purpose). A `provider/alias` key never hides a canonical id."""
 
     __slots__ = ("by_key", "expires", "rows", "spelling")
 
@@ -57,11 +66,18 @@ class _Index:
         self.by_key: dict[str, ModelInfo] = {}
         self.spelling: dict[str, str] = {}
         for row in self.rows:
-            for key in (row.id, row.name, *row.aliases):
-                self.by_key[key.lower()] = row
-                self.spelling[key.lower()] = key
+            self._put(row.id, row)
+        for row in self.rows:
+            if "/" not in row.name and row.name.lower() not in self.by_key:
+                self._put(row.name, row)
+        for row in self.rows:
             for alias in row.aliases:
-                self.by_key[f"{row.provider}/{alias}".lower()] = row
+                self._put(alias, row)
+                self.by_key.setdefault(f"{row.provider}/{alias}".lower(), row)
+
+    def _put(self, key: str, row: ModelInfo) -> None:
+        self.by_key[key.lower()] = row
+        self.spelling[key.lower()] = key
 
 
 class Catalog:
@@ -73,10 +89,37 @@ class Catalog:
     more). `clock` gives the time in epoch seconds.
     """
 
-    def __init__(self, rows: Iterable[ModelInfo], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        rows: Iterable[ModelInfo],
+        clock: Callable[[], float] = time.time,
+        prices: Mapping[str, RowPrice] | None = None,
+    ) -> None:
         self._declared = tuple(rows)
         self._clock = clock
         self._index = _Index(self._declared, clock())
+        #: The prices of registered rows by canonical id (`register_model`, `MODELS_CATALOG`); the
+        #: price book reads them before the built-in table.
+        self.prices: Mapping[str, RowPrice] = MappingProxyType(dict(prices or {}))
+
+    def extended(self, rows: Iterable[tuple[ModelInfo, RowPrice | None]]) -> Catalog:
+        """A catalog with these rows added: each replaces the row of its id (any case) in its place,
+        with its price (None: the built-in rows of its own id, if any)."""
+        merged = {row.id.lower(): row for row in self._declared}
+        prices = dict(self.prices)
+        for row, price in rows:
+            old = merged.get(row.id.lower())
+            if old is not None:
+                prices.pop(old.id, None)
+            merged[row.id.lower()] = row
+            if price is not None:
+                prices[row.id] = price
+        return Catalog(merged.values(), self._clock, prices)
+
+    def row(self, model_id: str) -> ModelInfo | None:
+        """The row whose canonical id is `model_id` (any case), if any."""
+        hit = self._by_key.get(model_id.lower())
+        return hit if hit is not None and hit.id.lower() == model_id.lower() else None
 
     def _current(self) -> _Index:
         index = self._index

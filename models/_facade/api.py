@@ -385,8 +385,40 @@ class ModelsAPI:
         return search(self._service.models.catalog, self._service.prices.lookup, query, limit)
 
     def reload_costs(self) -> None:
-        """Re-read the cost overrides from the environment; bindings pick them up too."""
+        """Re-read the cost overrides and the `MODELS_CATALOG` file from the environment; bindings
+        pick up the new prices too."""
+        self._service.models.load_catalog()
+        self._service.forget_targets()
         self._service.prices.reload()
+
+    def register_model(
+        self,
+        id: str,
+        *,
+        context_window: int | None = None,
+        max_output: int | None = None,
+        capabilities: Iterable[Capability | str] | None = None,
+        price: Mapping[str, float | Decimal | str] | None = None,
+        aliases: Iterable[str] = (),
+        base: str | None = None,
+    ) -> ModelInfo:
+        """Add or replace a catalog row of this instance: `id` is 'provider/name'; `price` has `input`
+        and `output` (and optionally `cached_input`, `cache_write`, `cache_write_1h`) in USD per 1M
+        tokens; `aliases` are more names for it; `base` is the catalog model it is (an Azure
+        deployment of 'openai/gpt-4o'), whose limits, capabilities and price apply unless given.
+        Registering over a catalog id keeps what is not given. Returns the row, priced."""
+        info = self._service.models.register_model(
+            id,
+            context_window=context_window,
+            max_output=max_output,
+            capabilities=capabilities,
+            price=price,
+            aliases=aliases,
+            base=base,
+        )
+        self._service.forget_targets()
+        self._service.prices.forget()
+        return self.info(info.id)
 
     # -- usage ---------------------------------------------------------------------------
     def usage(self) -> UsageReport:
@@ -440,10 +472,24 @@ class ModelsAPI:
         """Add (or replace) a provider; models `name/...` then go through it."""
         self._service.models.register(name, provider_class)
         self._service.forget_targets()
+        self._service.prices.forget()  # a local provider replaced by a priced one, or the reverse
 
-    def configure(self, provider: str, *, api_key: str | None = None, base_url: str | None = None) -> None:
-        """Set a provider's key or base URL in code instead of the environment."""
-        self._service.models.configure(provider, api_key, base_url)
+    def register_openai_compatible(
+        self, name: str, base_url: str, api_key_env: str | None = None, *, local: bool = False
+    ) -> None:
+        """Add (or replace) an OpenAI-compatible endpoint as provider `name`: models `name/...` go to
+        `base_url` with the key from `api_key_env` (no key at all when None; never another service's).
+        `local=True`: its models run on your hardware and cost 0 unless a cost override prices them."""
+        self._service.models.register_compatible(name, base_url, api_key_env, local)
+        self._service.forget_targets()
+        self._service.prices.forget()  # `local` decides its models' price
+
+    def configure(
+        self, provider: str, *, api_key: str | None = None, base_url: str | None = None, **options: Any
+    ) -> None:
+        """Set a provider's key, base URL or client options in code instead of the environment
+        (Azure: `api_version`, `azure_ad_token_provider`; OpenAI-compatible services: `headers`)."""
+        self._service.models.configure(provider, api_key, base_url, options)
 
     def resolve(self, model: str) -> ModelInfo:
         """What a model id string refers to: canonical id, provider, provider-side name."""

@@ -1,5 +1,7 @@
-"""`PriceBook`: the price in force for a model — overrides, then the default rows, then,
-when the optional `genai-prices` package is installed, its rates for models we lack.
+"""`PriceBook`: the price in force for a model — overrides, then a registered row's price
+(`register_model`, `MODELS_CATALOG`), then 0 for a model of a local provider (Ollama, vLLM), then
+the default rows (the model's own, or its registered base's), then the `genai-prices` data for
+models we lack.
 
 Overrides are read at the first lookup and at `reload()`, never at import.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -67,6 +70,13 @@ class PriceBook:
         overrides = read_overrides(os.environ, self._models)
         with self._lock:
             self._overrides = overrides
+            self._cache = {}
+            self.generation += 1
+
+    def forget(self) -> None:
+        """Drop the prices worked out so far (a catalog row's price changed); holders of one
+        (targets, bindings) see `generation` move and fetch theirs again."""
+        with self._lock:
             self._cache = {}
             self.generation += 1
 
@@ -132,15 +142,31 @@ class PriceBook:
         rows = self._rows(model)
         if rows:
             return row_in_force(rows, day)
-        return _from_genai_prices(model, day), None
+        return _from_genai_prices(self._priced_as(model), day), None
 
     def _rows(self, model: ModelInfo) -> tuple[Price, ...]:
-        defaults = self.defaults()
-        if model.base is None:
-            return defaults.get(model.id, ())
-        if self._fine_tuned is None:
-            self._fine_tuned = fine_tuned_rows()
-        return self._fine_tuned.get(model.base) or defaults.get(model.base, ())
+        """The model's price rows before overrides: registered, local (free), or the default rows."""
+        if self._defaults is None:
+            self._defaults = default_rows()
+        defaults = self._defaults
+        if model.base is not None:  # fine-tuned: the base's fine-tuned rate, else the base's own
+            if self._fine_tuned is None:
+                self._fine_tuned = fine_tuned_rows()
+            return self._fine_tuned.get(model.base) or defaults.get(model.base, ())
+        registered = self._models.catalog.prices.get(model.id) if self._models is not None else None
+        if isinstance(registered, Price):
+            return (registered,)
+        if self._models is not None and model.provider in self._models.local_providers:
+            return (_LOCAL,)
+        return defaults.get(registered or model.id, ())
+
+    def _priced_as(self, model: ModelInfo) -> ModelInfo:
+        """The model whose price applies: a registered row's base, else the model itself."""
+        if self._models is None:
+            return model
+        catalog = self._models.catalog
+        registered = catalog.prices.get(model.id)
+        return (catalog.row(registered) or model) if isinstance(registered, str) else model
 
     def _override(self, model: ModelInfo) -> Price | None:
         """The overridden price (flat: tiers dropped), or None when no override names the model."""
@@ -176,36 +202,54 @@ class PriceBook:
         )
 
 
+_LOCAL = make_price({"input": Decimal(0), "output": Decimal(0)}, origin="local")
+"""The price of a model that runs on the caller's own hardware (`ModelNames.local_providers`)."""
+
 _GENAI_PROVIDERS = {"xai": "x-ai", "bedrock": "aws"}
 """Our provider names that genai-prices spells otherwise."""
+_VERSION_DASH = re.compile(r"(?<=[-/]\d)-(?=\d(?:-|$))")
+"""A dash between two one-digit version numbers: `claude-sonnet-4-6`, `claude-3-5-haiku`."""
+
+
+def _genai_names(model: ModelInfo) -> tuple[str, ...]:
+    """The names to look a model up by in genai-prices, ours first, then the service's own spelling
+    where it differs from the one users write: OpenRouter writes versions with a dot
+    (`anthropic/claude-sonnet-4.6` for Anthropic's `claude-sonnet-4-6`); Fireworks' ids are paths
+    (`accounts/fireworks/models/<name>`)."""
+    name = model.name
+    if model.provider == "openrouter" and _VERSION_DASH.search(name):
+        return name, _VERSION_DASH.sub(".", name)
+    if model.provider == "fireworks" and not name.startswith("accounts/"):
+        return name, f"accounts/fireworks/models/{name}"
+    return (name,)
 
 
 def _from_genai_prices(model: ModelInfo, day: str) -> Price | None:
-    """Flat rates from the optional `genai-prices` package, for a model our table lacks."""
+    """Flat rates from the `genai-prices` data, for a model our table lacks (imported only then)."""
     try:
         import genai_prices
     except ImportError:
         return None
     when = _dt.datetime.fromisoformat(day).replace(tzinfo=_dt.timezone.utc)
+    provider = _GENAI_PROVIDERS.get(model.provider, model.provider)
 
-    def per_million(**tokens: int) -> Decimal:
+    def per_million(name: str, **tokens: int) -> Decimal:
         usage = genai_prices.Usage(**tokens)
-        result = genai_prices.calc_price(
-            usage,
-            model.name,
-            provider_id=_GENAI_PROVIDERS.get(model.provider, model.provider),
-            genai_request_timestamp=when,
-        )
+        result = genai_prices.calc_price(usage, name, provider_id=provider, genai_request_timestamp=when)
         return Decimal(result.total_price) * 1000  # priced on 1,000 tokens: below any long-context tier
 
-    try:
-        inp = per_million(input_tokens=1000)
-        rates = {
-            "input": inp,
-            "output": per_million(output_tokens=1000),
-            "cached_input": per_million(input_tokens=1000, cache_read_tokens=1000),
-            "cache_write": per_million(input_tokens=1000, cache_write_tokens=1000),
-        }
-    except LookupError:
-        return None
-    return make_price(rates, since=None, checked=None, source="genai-prices", origin="genai-prices")
+    for name in _genai_names(model):
+        try:
+            rates = {
+                "input": per_million(name, input_tokens=1000),
+                "output": per_million(name, output_tokens=1000),
+                "cached_input": per_million(name, input_tokens=1000, cache_read_tokens=1000),
+                "cache_write": per_million(name, input_tokens=1000, cache_write_tokens=1000),
+                "cache_write_1h": per_million(
+                    name, input_tokens=1000, cache_write_tokens=1000, cache_write_1h_tokens=1000
+                ),
+            }
+        except LookupError:
+            continue
+        return make_price(rates, since=None, checked=None, source="genai-prices", origin="genai-prices")
+    return None

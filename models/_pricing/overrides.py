@@ -22,7 +22,7 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Protocol
 
-from .._costs import FIELDS, parse_usd
+from .._costs import FIELDS, MAX_PRICE, parse_usd
 from .._display import brief
 from ..errors import InvalidCostOverrideError, ModelNotFoundError, ProviderNotFoundError
 
@@ -35,11 +35,6 @@ __all__ = ["MAX_PRICE", "ModelNames", "Overrides", "env_name", "read_overrides"]
 
 # Longest first: CACHED_INPUT ends in _INPUT and CACHE_WRITE_1H starts like CACHE_WRITE.
 _FIELDS_LONGEST_FIRST = ("cache_write_1h", "cached_input", "cache_write", "input", "output")
-MAX_PRICE = Decimal(1_000_000)
-"""The highest price an override may set, in USD per 1M tokens: $1 a token, over 3,000 times
-the dearest rate in the table (gpt-5.5-pro's $270 output), so a value above it is a mistake.
-It also bounds every cost: an int64 of tokens at $1 each is far inside a float, so pricing a
-finished call cannot overflow after the request was paid for."""
 
 
 class ModelNames(Protocol):

@@ -58,17 +58,19 @@ class Request:
 
 
 class ProviderSettings:
-    """Key and base URL for one provider: set in code by `configure`, else read from the environment."""
+    """Key, base URL and client options for one provider: set in code by `configure`, else read
+    from the environment. `options` are the provider's own (`Provider.client_options`)."""
 
-    __slots__ = ("api_key", "base_url")
+    __slots__ = ("api_key", "base_url", "options")
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
         self.api_key = api_key
         self.base_url = base_url
+        self.options: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         key = "None" if self.api_key is None else "'***'"
-        return f"ProviderSettings(api_key={key}, base_url={self.base_url!r})"
+        return f"ProviderSettings(api_key={key}, base_url={self.base_url!r}, options={sorted(self.options)})"
 
 
 class Provider:
@@ -86,6 +88,8 @@ class Provider:
     key_env: ClassVar[tuple[str, ...]] = ()
     #: Environment variable holding the base URL, if the backend has one.
     base_url_env: ClassVar[str | None] = None
+    #: Options `models.configure(name, **options)` takes for this provider's client (`settings.options`).
+    client_options: ClassVar[frozenset[str]] = frozenset()
     #: Common parameters (SPEC §1) this provider cannot send; dropped with a warning.
     unsupported: ClassVar[frozenset[str]] = frozenset()
     #: A keyword whose dict holds more of the keywords `keywords()` names (Gemini's `config`):

@@ -198,12 +198,37 @@ def _is_http_message(value: Any) -> bool:
 
 
 def body_error(body: Any) -> Mapping[str, Any]:
-    """The `error` object of a JSON error body (all three APIs nest it so), or {}."""
+    """The `error` object of a JSON error body (all three APIs nest it so), or {}. Compatible servers
+    vary: xAI sends `error` as a string, Mistral and older vLLM a flat `{"object": "error", "message"}`,
+    Mistral's 422 a `message` (or a FastAPI server a top-level `detail`) holding pydantic's errors."""
     if isinstance(body, Mapping):
         error = body.get("error")
         if isinstance(error, Mapping):
             return error
+        if isinstance(error, str):
+            return {"message": error}
+        message = body.get("message", body.get("detail"))
+        if isinstance(message, Mapping):
+            message = message.get("detail")
+        text = _validation_text(message)
+        if text:
+            return {**body, "message": text}
     return {}
+
+
+def _validation_text(detail: Any) -> str | None:
+    """A message as is, or pydantic's validation errors (`[{"loc": [...], "msg": ...}]`) as
+    `body.stream_options: Extra inputs are not permitted; ...` (their `input` values left out)."""
+    if isinstance(detail, str):
+        return detail or None
+    if not isinstance(detail, list):
+        return None
+    parts = []
+    for item in detail:
+        if isinstance(item, Mapping) and isinstance(item.get("msg"), str):
+            where = ".".join(map(str, item.get("loc") or ()))
+            parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+    return "; ".join(parts) or None
 
 
 def transport_error(error: BaseException, label: str, where: dict[str, Any]) -> ProviderError | None:

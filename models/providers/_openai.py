@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
-from typing import Any
+from types import ModuleType
+from typing import Any, ClassVar
 
 from .._catalog.info import ModelInfo
 from .._types import Completion, Lazy, ToolCall
@@ -128,8 +130,9 @@ def _with_files(message: dict[str, Any]) -> dict[str, Any]:
     return {**message, "content": parts}
 
 
-def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
-    """Keyword arguments of `chat.completions.create`; a stream asks for its usage chunk."""
+def _kwargs(request: Request, stream: bool = False, usage: bool = True) -> dict[str, Any]:
+    """Keyword arguments of `chat.completions.create`; a stream asks for its usage chunk (`usage`:
+    unless the server refuses `stream_options` and reports usage unasked)."""
     messages = request.messages
     if len(messages) > 1 or type(messages[0]["content"]) is list:  # tool calls, or files
         messages = _sendable(messages)
@@ -139,8 +142,17 @@ def _kwargs(request: Request, stream: bool = False) -> dict[str, Any]:
     kwargs = {**options, "model": request.model.name, "messages": messages, "timeout": request.timeout}
     if stream:
         kwargs["stream"] = True
-        kwargs["stream_options"] = {**(options.get("stream_options") or {}), "include_usage": True}
+        if usage:
+            kwargs["stream_options"] = {**(options.get("stream_options") or {}), "include_usage": True}
     return kwargs
+
+
+def _json_or_none(response: Any) -> Any:
+    """An error response's JSON body, or None when it is not JSON (a proxy's page)."""
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
 
 
 def _counts(usage: Any, result: Completion) -> None:
@@ -149,21 +161,26 @@ def _counts(usage: Any, result: Completion) -> None:
     result.usage_reported = True
     result.input_tokens = field(usage, "prompt_tokens") or 0
     result.output_tokens = field(usage, "completion_tokens") or 0
-    result.cached_input_tokens = field(field(usage, "prompt_tokens_details"), "cached_tokens") or 0
+    result.cached_input_tokens = (
+        field(field(usage, "prompt_tokens_details"), "cached_tokens") or field(usage, "prompt_cache_hit_tokens") or 0
+    )  # DeepSeek reports its cache hits as prompt_cache_hit_tokens
     result.reasoning_tokens = field(field(usage, "completion_tokens_details"), "reasoning_tokens") or 0
 
 
-def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
+def _completion(raw: Any, provider: str, model: ModelInfo, label: str = "OpenAI") -> Completion:
     """Our result from the body of a `with_raw_response` call (sync or async): parsed with the
     stdlib, the SDK's `ChatCompletion` built only if someone reads `Response.raw`."""
     request_id = raw.request_id
-    body = json_object(raw.http_response.content, "OpenAI", provider, model.id, request_id)
+    body = json_object(raw.http_response.content, label, provider, model.id, request_id)
     choices = body.get("choices")
     choice = choices[0] if choices else None
+    finish = _FINISH.get(field(choice, "finish_reason"))
+    if finish is None and body.get("error"):  # an error in a 200 (OpenRouter, Ollama: the answer had begun)
+        _raise_event(body["error"], raw.http_response)
     message = field(choice, "message")
     result = Completion(
         field(message, "content") or "",
-        finish_reason=_FINISH.get(field(choice, "finish_reason")),
+        finish_reason=finish,
         raw=Lazy(partial(_typed, body, request_id)),
         usage_reported=False,
     )
@@ -265,26 +282,19 @@ def _typed(body: dict[str, Any], request_id: str | None) -> Any:
     return completion
 
 
-def _apply_chunk(data: str, result: Completion, response: Any, assembly: _Assembly) -> str | None:
+def _apply_chunk(data: str, result: Completion, response: Any, assembly: _Assembly, label: str) -> str | None:
     """Record one server-sent chunk's usage and finish reason, and its tool call deltas in
     `assembly`; return its text (or refusal), if any.
 
     An error event is raised as the SDK's own `APIError`, as its stream would, so `map_error`
     sees what it always sees.
     """
-    chunk = stream_frame(data, "OpenAI")
+    chunk = stream_frame(data, label)
     if not isinstance(chunk, dict):
         return None
     error = chunk.get("error")
     if error:
-        import openai
-
-        message = error.get("message") if isinstance(error, dict) else None
-        raise openai.APIError(
-            message if isinstance(message, str) and message else "An error occurred during streaming",
-            response.request,
-            body=error,
-        )
+        _raise_event(error, response)
     usage = chunk.get("usage")
     if usage is not None:
         _counts(usage, result)
@@ -295,6 +305,10 @@ def _apply_chunk(data: str, result: Completion, response: Any, assembly: _Assemb
     reason = choice.get("finish_reason")
     if reason is not None:
         result.finish_reason = _FINISH.get(reason)
+        if not result.usage_reported:  # Groq's usage chunk before it took stream_options: in the last one's x_groq
+            legacy = field(chunk.get("x_groq"), "usage")
+            if legacy is not None:
+                _counts(legacy, result)
     delta = choice.get("delta")
     if not delta:
         return None
@@ -309,17 +323,75 @@ def _apply_chunk(data: str, result: Completion, response: Any, assembly: _Assemb
     return content
 
 
+def _raise_event(error: Any, response: Any) -> None:
+    """An error object in a 200 answer (a stream's event, or a compatible server's body) raised as the
+    SDK's own `APIError`, as its stream would raise it, so `map_error` sees what it always sees."""
+    import openai
+
+    message = error.get("message") if isinstance(error, dict) else error
+    raise openai.APIError(
+        message if isinstance(message, str) and message else "An error occurred during streaming",
+        response.request,
+        body=error,
+    )
+
+
+def foreign_headers(openai: ModuleType) -> dict[str, Any]:
+    """Default headers that keep OpenAI's ambient settings off another host: the organization, project
+    and `OPENAI_CUSTOM_HEADERS` lines the SDK adds from the environment, each omitted (`openai.Omit`).
+    An `Authorization` line is left to the caller, who sets its own."""
+    omit = openai.Omit()
+    headers: dict[str, Any] = {"OpenAI-Organization": omit, "OpenAI-Project": omit}
+    for line in os.environ.get("OPENAI_CUSTOM_HEADERS", "").split("\n"):
+        name = line.partition(":")[0].strip()
+        if ":" in line and name and name.lower() != "authorization":
+            headers[name] = omit
+    return headers
+
+
 class OpenAIProvider(Provider):
-    """Chat Completions via the `openai` SDK, its own retries off (the service retries)."""
+    """Chat Completions via the `openai` SDK, its own retries off (the service retries).
+
+    The base of the Azure and OpenAI-compatible providers, which change the client (`client_class`,
+    `client_kwargs`), the name errors give (`label`) and whether a stream asks for its usage.
+    """
 
     key_env = ("OPENAI_API_KEY",)
     base_url_env = "OPENAI_BASE_URL"
+    #: The service's name in error messages.
+    label: ClassVar[str] = "OpenAI"
+    #: Whether a stream sends `stream_options: {"include_usage": true}` to get its usage chunk.
+    stream_usage: ClassVar[bool] = True
+
+    def client_class(self, openai: ModuleType, asynchronous: bool) -> Any:
+        """The SDK client class to build."""
+        return openai.AsyncOpenAI if asynchronous else openai.OpenAI
+
+    def client_kwargs(
+        self, openai: ModuleType, api_key: str | None, base_url: str | None, asynchronous: bool
+    ) -> dict[str, Any]:
+        """The client's constructor arguments besides `max_retries` (always 0)."""
+        if not asynchronous:
+            return {"api_key": api_key, "base_url": base_url}
+        # The SDK's own pool without the wrapper whose __del__ schedules `aclose` on whatever loop
+        # is running: a client of a closed loop is dropped in another one (see Provider.async_client).
+        return {"api_key": api_key, "base_url": base_url, "http_client": openai.DefaultAsyncHttpxClient()}
 
     def create_client(self, api_key: str | None, base_url: str | None) -> Any:
+        return self._build(api_key, base_url, asynchronous=False)
+
+    def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
+        return self._build(api_key, base_url, asynchronous=True)
+
+    def _build(self, api_key: str | None, base_url: str | None, asynchronous: bool) -> Any:
         openai = import_sdk("openai", "openai")
-        client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+        kwargs = self.client_kwargs(openai, api_key, base_url, asynchronous)
+        client = self.client_class(openai, asynchronous)(**kwargs, max_retries=0)
         guard(client._client)  # its httpx2 client: the timeout bounds a whole attempt (see _deadline)
         return client
+
+    def _key_hint(self) -> str:
+        return f" (check {' or '.join(self.key_env)})" if self.key_env else ""
 
     def fetches_url(self, media_type: str | None) -> bool:
         """Images by URL OpenAI fetches itself; a PDF or audio by URL is downloaded and sent inline
@@ -344,57 +416,53 @@ class OpenAIProvider(Provider):
             options["max_completion_tokens"] = options.pop("max_tokens")
         return options
 
-    def create_async_client(self, api_key: str | None, base_url: str | None) -> Any:
-        openai = import_sdk("openai", "openai")
-        # The SDK's own pool without the wrapper whose __del__ schedules `aclose` on whatever loop
-        # is running: a client of a closed loop is dropped in another one (see Provider.async_client).
-        http = openai.DefaultAsyncHttpxClient()
-        guard(http)
-        return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, http_client=http)
-
     def complete(self, request: Request) -> Completion:
         raw = self.client().chat.completions.with_raw_response.create(**_kwargs(request))
-        return _completion(raw, self.name, request.model)
+        return _completion(raw, self.name, request.model, self.label)
 
     async def acomplete(self, request: Request) -> Completion:
         raw = await self.async_client().chat.completions.with_raw_response.create(**_kwargs(request))
-        return _completion(raw, self.name, request.model)
+        return _completion(raw, self.name, request.model, self.label)
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
         # The SDK's transport, auth and status errors; the chunks decoded here (see sse_events).
         result.usage_reported = False  # until the usage chunk
         events = 0
         assembly = _Assembly()
-        with self.client().chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
+        with self.client().chat.completions.with_streaming_response.create(
+            **_kwargs(request, True, self.stream_usage)
+        ) as r:
             response = r.http_response
-            event_stream(response.headers, "OpenAI")
+            event_stream(response.headers, self.label)
             for _, data in sse_events(r.iter_lines()):
                 if data.startswith("[DONE]"):
                     assembly.finish(result)
                     return
                 events += 1
-                piece = _apply_chunk(data, result, response, assembly) if data else None
+                piece = _apply_chunk(data, result, response, assembly, self.label) if data else None
                 if piece:
                     yield piece
-        raise stream_ended("OpenAI", "[DONE]", not events and response.num_bytes_downloaded > 0)
+        raise stream_ended(self.label, "[DONE]", not events and response.num_bytes_downloaded > 0)
 
     async def astream(self, request: Request, result: Completion) -> AsyncIterator[str]:
         result.usage_reported = False
         events = 0
         assembly = _Assembly()
         client = self.async_client()
-        async with client.chat.completions.with_streaming_response.create(**_kwargs(request, stream=True)) as r:
+        async with client.chat.completions.with_streaming_response.create(
+            **_kwargs(request, True, self.stream_usage)
+        ) as r:
             response = r.http_response
-            event_stream(response.headers, "OpenAI")
+            event_stream(response.headers, self.label)
             async for _, data in asse_events(r.iter_lines()):
                 if data.startswith("[DONE]"):
                     assembly.finish(result)
                     return
                 events += 1
-                piece = _apply_chunk(data, result, response, assembly) if data else None
+                piece = _apply_chunk(data, result, response, assembly, self.label) if data else None
                 if piece:
                     yield piece
-        raise stream_ended("OpenAI", "[DONE]", not events and response.num_bytes_downloaded > 0)
+        raise stream_ended(self.label, "[DONE]", not events and response.num_bytes_downloaded > 0)
 
     def map_error(self, error: BaseException, model: ModelInfo) -> ProviderError | None:
         openai = sys.modules.get("openai")
@@ -402,31 +470,40 @@ class OpenAIProvider(Provider):
             return super().map_error(error, model)
         where: dict[str, Any] = {"provider": self.name, "model": model.id}
         if isinstance(error, openai.APITimeoutError):  # before APIConnectionError: it subclasses it
-            return ProviderTimeoutError(f"OpenAI did not answer in time: {error.message}", **where)
+            return ProviderTimeoutError(f"{self.label} did not answer in time: {error.message}", **where)
         if isinstance(error, openai.APIConnectionError):
-            return ProviderConnectionError(f"Could not reach OpenAI: {error.message}", **where)
+            return ProviderConnectionError(f"Could not reach {self.label}: {error.message}", **where)
         if isinstance(error, openai.APIStatusError):
-            detail = body_error(error.body)
+            status = error.status_code
+            # the SDK takes a body's `error` as the body; xAI's is a string, so read the whole body
+            detail = body_error(error.body if isinstance(error.body, Mapping) else _json_or_none(error.response))
             code = error.code or detail.get("code")
             message = redact(str(detail.get("message") or error.message), self._secret)
             where.update(
-                status_code=error.status_code,
+                status_code=status,
                 request_id=error.request_id,
                 retry_after=retry_after_from_headers(error.response.headers),
             )
-            if code == "context_length_exceeded":
+            # vLLM says it only in words: a 400 "This model's maximum context length is N tokens..."
+            if code == "context_length_exceeded" or (status == 400 and "maximum context length" in message):
                 return ContextWindowExceededError(f"Prompt too long for {model.id}: {message}", **where)
-            if code in ("content_filter", "content_policy_violation"):
-                return ContentFilterError(f"OpenAI refused the prompt: {message}", **where)
-            if code == "invalid_api_key" or error.status_code in (401, 403):
-                return AuthenticationError(f"OpenAI rejected the key (check OPENAI_API_KEY): {message}", **where)
-            if code == "insufficient_quota":  # a 429 that waiting will not fix
-                return RateLimitError(f"OpenAI quota exhausted: {message}", retryable=False, **where)
-            return error_for_status(error.status_code)(f"OpenAI error: {message}", **where)
-        if isinstance(error, openai.APIError):  # an error event inside a stream: no HTTP status
+            metadata = detail.get("metadata")
+            flagged = isinstance(metadata, Mapping) and "flagged_input" in metadata  # OpenRouter's moderation 403
+            if code in ("content_filter", "content_policy_violation") or flagged:
+                return ContentFilterError(f"{self.label} refused the prompt: {message}", **where)
+            if code == "invalid_api_key" or status in (401, 403):
+                return AuthenticationError(f"{self.label} rejected the key{self._key_hint()}: {message}", **where)
+            # a 429 that waiting will not fix; 402 Payment Required: credits or balance used up (OpenRouter,
+            # DeepSeek, Fireworks, Cerebras). A rate limit, so a fallback moves on, but not retried
+            if code == "insufficient_quota" or status == 402:
+                return RateLimitError(f"{self.label} quota exhausted: {message}", retryable=False, **where)
+            return error_for_status(status)(f"{self.label} error: {message}", **where)
+        if isinstance(error, openai.APIError):  # an error in a 200 answer (a stream's event): no HTTP status
             message = redact(error.message, self._secret)
-            error_class = _IN_STREAM.get(error.type or error.code or "", ProviderError)
-            return error_class(f"OpenAI error during the stream: {message}", **where)
+            kind = error.type or error.code or ""
+            status = int(kind) if kind.isdigit() and 400 <= int(kind) < 600 else None  # OpenRouter's: an HTTP status
+            error_class = _IN_STREAM.get(kind) or error_for_status(status)
+            return error_class(f"{self.label} error while answering: {message}", **where)
         if isinstance(error, openai.OpenAIError):
-            return ProviderError(f"OpenAI SDK error: {redact(str(error), self._secret)}", **where)
-        return transport_error(error, "OpenAI", where) or super().map_error(error, model)
+            return ProviderError(f"{self.label} SDK error: {redact(str(error), self._secret)}", **where)
+        return transport_error(error, self.label, where) or super().map_error(error, model)
