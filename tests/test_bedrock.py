@@ -44,7 +44,7 @@ LABELS = {"provider": "bedrock", "model": MODEL}
 FORMS = ["call", "stream", "acall", "astream"]
 TEXT = "The quick brown fox jumps over the lazy dog."
 # genai-prices' "aws" row for this model (regional endpoint): USD per 1M tokens
-INPUT, OUTPUT, CACHED, WRITE = 3.3, 16.5, 0.33, 4.125
+INPUT, OUTPUT, CACHED, WRITE, WRITE_1H = 3.3, 16.5, 0.33, 4.125, 6.6
 
 
 def invoke(api: ModelsAPI, form: str, model: str = MODEL, prompt: Any = "hi", **params: Any) -> Any:
@@ -119,7 +119,11 @@ def test_one_hour_cache_writes_come_from_the_cache_details(bedrock: ModelsAPI, f
         330,
         300,
     )
-    assert u.output_tokens == 7 and u.cost == (50 * INPUT + 100 * CACHED + 330 * WRITE + 7 * OUTPUT) / 1e6
+    # the 300 written for an hour priced as such, the other 30 as 5-minute writes
+    assert u.output_tokens == 7 and u.cost == 0.00241725
+    assert u.cost == pytest.approx(
+        (50 * INPUT + 100 * CACHED + 30 * WRITE + 300 * WRITE_1H + 7 * OUTPUT) / 1e6, abs=1e-15
+    )
 
 
 def test_raw_is_boto3s_response_and_streams_come_in_pieces(bedrock: ModelsAPI, fake: FakeLLM) -> None:
