@@ -500,6 +500,28 @@ def test_a_profile_of_the_config_files_gives_credentials_and_region(
     assert len(fake.requests) == 1
 
 
+def test_region_and_profile_chosen_in_code_come_first(
+    api: ModelsAPI, fake: FakeLLM, aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    (tmp_path / "aws-credentials").write_text(
+        f"[work]\naws_access_key_id = AKIDWORK\naws_secret_access_key = {AWS['AWS_SECRET_ACCESS_KEY']}\n"
+    )
+    for name, value in AWS.items():
+        monkeypatch.setenv(name, value)  # the environment's key and region, which the options override
+    api.configure("bedrock", base_url=fake.url, region="eu-central-1", profile="work")
+    api(MODEL, "hi")
+    assert "Credential=AKIDWORK/" in fake.requests[-1].headers["authorization"]
+    assert "/eu-central-1/bedrock/aws4_request" in fake.requests[-1].headers["authorization"]
+    api.configure("bedrock", profile="gone")
+    with pytest.raises(ConfigurationError, match=r"configure\('bedrock', profile=\.\.\.\) names a profile that"):
+        api(MODEL, "hi")
+    with pytest.raises(
+        TypeError, match="configure\\('bedrock'\\) got unknown option\\(s\\) regoin; bedrock takes only"
+    ):
+        api.configure("bedrock", regoin="us-east-1")
+    assert len(fake.requests) == 1
+
+
 def test_an_api_key_is_refused_naming_what_bedrock_takes(bedrock: ModelsAPI, fake: FakeLLM) -> None:
     bedrock.configure("bedrock", api_key="sk-nope", base_url=fake.url)
     with pytest.raises(ConfigurationError, match="Bedrock takes no api_key"):

@@ -212,13 +212,15 @@ def _input_shape() -> Any:
 
 class BedrockProvider(Provider):
     """Bedrock's Converse API via boto3: the AWS credential chain (no key variable), `AWS_REGION`, and
-    `BEDROCK_ENDPOINT_URL` (or `configure("bedrock", base_url=...)`) for another endpoint.
+    `BEDROCK_ENDPOINT_URL` (or `configure("bedrock", base_url=...)`) for another endpoint;
+    `configure("bedrock", region=..., profile=...)` choose them in code.
 
     boto3 has no asyncio client: `acall` runs the call in a worker thread (the `Provider` default), and
     `astream` each wait for the next piece, so an event loop is never blocked.
     """
 
     base_url_env = "BEDROCK_ENDPOINT_URL"
+    client_options = frozenset({"region", "profile"})  # before AWS_REGION and AWS_PROFILE
     unsupported = frozenset({"seed"})
 
     def create_client(self, api_key: str | None, base_url: str | None) -> _Clients:
@@ -231,11 +233,18 @@ class BedrockProvider(Provider):
             )
         boto3 = import_sdk("boto3", "boto3", _INSTALL)
         exceptions = import_sdk("botocore.exceptions", "boto3", _INSTALL)
+        options = self.settings.options
         try:
-            session = boto3.session.Session()
+            session = boto3.session.Session(profile_name=options.get("profile"))
         except exceptions.ProfileNotFound as exc:
-            raise ConfigurationError(f"AWS_PROFILE names a profile that does not exist: {exc}") from None
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or session.region_name
+            where = "configure('bedrock', profile=...)" if options.get("profile") else "AWS_PROFILE"
+            raise ConfigurationError(f"{where} names a profile that does not exist: {exc}") from None
+        region = (
+            options.get("region")
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or session.region_name
+        )
         if not region:
             raise ConfigurationError(
                 "No AWS region for provider 'bedrock': set AWS_REGION (e.g. us-east-1), "
