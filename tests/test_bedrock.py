@@ -468,7 +468,8 @@ def test_a_missing_region_names_aws_region_before_sending(
     with pytest.raises(ConfigurationError, match="set AWS_REGION") as caught:
         api(MODEL, "hi")
     assert str(caught.value) == (
-        "No AWS region for provider 'bedrock': set AWS_REGION (e.g. us-east-1), or a region in your AWS profile."
+        "No AWS region for provider 'bedrock': set AWS_REGION (e.g. us-east-1), call "
+        "models.configure('bedrock', region=...), or give your AWS profile a region."
     )
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")  # the older variable works too
     api.configure("bedrock", base_url=fake.url)

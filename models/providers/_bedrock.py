@@ -247,8 +247,8 @@ class BedrockProvider(Provider):
         )
         if not region:
             raise ConfigurationError(
-                "No AWS region for provider 'bedrock': set AWS_REGION (e.g. us-east-1), "
-                "or a region in your AWS profile."
+                "No AWS region for provider 'bedrock': set AWS_REGION (e.g. us-east-1), call "
+                "models.configure('bedrock', region=...), or give your AWS profile a region."
             )
         token = os.environ.get("AWS_BEARER_TOKEN_BEDROCK") or None
         credentials = session.get_credentials()
