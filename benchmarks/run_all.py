@@ -6,8 +6,8 @@
     .venv/bin/python benchmarks/run_all.py --list               # sections and rows
 
 Progress goes to stderr, the report to stdout (or --out). harness.py says how it measures and how
-to add a row; bench_startup.py, bench_overhead.py, bench_tools.py, bench_attachments.py and
-bench_providers.py hold the rows.
+to add a row; bench_startup.py, bench_overhead.py, bench_tools.py, bench_attachments.py,
+bench_providers.py and bench_bedrock.py hold the rows.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import bench_attachments  # noqa: F401  (registers its rows)
+import bench_bedrock  # noqa: F401  (registers its rows)
 import bench_overhead  # noqa: F401  (registers its rows)
 import bench_providers  # noqa: F401  (registers its rows)
 import bench_startup  # noqa: F401  (registers its rows)
@@ -73,7 +74,8 @@ def main() -> None:
         results = harness.run(rows, fakes, client_cpu, rounds, args.quick, args.seed)
     took = time.perf_counter() - start
     versions = ", ".join(
-        f"{name} {metadata.version(name)}" for name in ("openai", "anthropic", "google-genai", "prometheus-client")
+        f"{name} {metadata.version(name)}"
+        for name in ("openai", "anthropic", "google-genai", "boto3", "prometheus-client")
     )
     command = " ".join(["python benchmarks/run_all.py", *sys.argv[1:]])
     header = [

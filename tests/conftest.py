@@ -22,7 +22,14 @@ KEYS = {
 # One current model per SDK provider, as the tests that run every provider call them.
 MODELS = {"openai": "openai/gpt-4o", "anthropic": "anthropic/claude-sonnet-4-6", "google": "google/gemini-2.5-flash"}
 PROVIDERS = sorted(MODELS)
-_ENV_PREFIXES = ("MODELS_COST", "MODELS_CATALOG", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_")
+_ENV_PREFIXES = ("MODELS_COST", "MODELS_CATALOG", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "AWS_", "BEDROCK_")
+# Dummy AWS credentials for Bedrock against the fake: a session token too, which goes on the wire.
+AWS = {
+    "AWS_ACCESS_KEY_ID": "AKIDTESTBEDROCK0001",
+    "AWS_SECRET_ACCESS_KEY": "bedrockSECRETkey0123456789abcdefABCDEF",
+    "AWS_SESSION_TOKEN": "bedrockSESSIONtoken0123456789abcdef",
+    "AWS_REGION": "us-east-1",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +66,24 @@ def wired(api: ModelsAPI, fake: FakeLLM) -> ModelsAPI:
     api.configure("openai", api_key=KEYS["openai"], base_url=fake.openai_base_url)
     api.configure("anthropic", api_key=KEYS["anthropic"], base_url=fake.anthropic_base_url)
     api.configure("google", api_key=KEYS["google"], base_url=fake.google_base_url)
+    return api
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """An AWS environment with nothing in it: no profile files, no instance metadata (which boto3's
+    credential chain would otherwise try, for seconds, on a machine that has none)."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def bedrock(api: ModelsAPI, fake: FakeLLM, aws: None, monkeypatch: pytest.MonkeyPatch) -> ModelsAPI:
+    """`api` with dummy AWS credentials and Bedrock's endpoint at the wire fake."""
+    for name, value in AWS.items():
+        monkeypatch.setenv(name, value)
+    api.configure("bedrock", base_url=fake.url)
     return api
 
 

@@ -1,4 +1,4 @@
-"""Wire-level fake of the OpenAI, Anthropic and Gemini HTTP APIs.
+"""Wire-level fake of the OpenAI, Anthropic, Gemini and Bedrock (tests/fake_bedrock.py) HTTP APIs.
 
 A real HTTP/1.1 server on 127.0.0.1 that the official SDKs talk to unmodified, so tests exercise the
 SDKs' own parsing, typed objects and typed exceptions rather than mocks. Answers and misbehaviours are
@@ -23,9 +23,11 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-OPENAI, ANTHROPIC, GOOGLE = "openai", "anthropic", "google"
+from . import fake_bedrock
+
+OPENAI, ANTHROPIC, GOOGLE, BEDROCK = "openai", "anthropic", "google", "bedrock"
 _PROVIDERS = (OPENAI, ANTHROPIC, GOOGLE)
 _DEFAULT_MESSAGE = "fault"
 _TRICKLE_BYTES = 64  # a trickling answer's bytes per write: every read gets data in time, the answer does not
@@ -35,13 +37,13 @@ _TRICKLE_BYTES = 64  # a trickling answer's bytes per write: every read gets dat
 class Recorded:
     """One request as the fake received it, for assertions on what the SDK sent."""
 
-    provider: str  # "openai" | "anthropic" | "google"; "unknown" for a path the fake does not serve (404)
+    provider: str  # "openai" | "anthropic" | "google" | "bedrock"; "unknown" for a path the fake does not serve (404)
     method: str
     path: str  # without the query string
     query: dict[str, str]
     headers: dict[str, str]  # keys lower-cased
     body: dict[str, Any]
-    model: str  # body["model"] for openai/anthropic; from the URL for google, without "models/"
+    model: str  # body["model"] for openai/anthropic; from the URL for google (without "models/") and bedrock
     stream: bool
 
 
@@ -57,7 +59,8 @@ class Reply:
     reasoning_tokens: int = 0
     finish_reason: str = "stop"  # "stop" | "length" | "content_filter" | "tool_calls"
     raw_usage: dict[str, Any] | None = None  # sent verbatim as the provider's usage object
-    blocked: bool = False  # google: promptFeedback SAFETY; anthropic: "refusal"; openai: "content_filter"
+    blocked: bool = False  # google: promptFeedback SAFETY; anthropic: "refusal"; openai: "content_filter";
+    # bedrock: "guardrail_intervened", the text (the guardrail's message) kept
     chunks: int = 3  # streaming: pieces the text is split into (fewer if the text is shorter)
     first_chunk_delay: float = 0.0  # streaming: seconds between the headers and the first piece
     # Tool calls the answer makes, in order: (id, name, arguments). Rendered in each provider's own
@@ -188,8 +191,14 @@ _GOOGLE_FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "content_filter": "SAF
 _GOOGLE_PATH = re.compile(r"^/v1[a-z0-9]*/((?:models|tunedModels)/[^/:]+):(generateContent|streamGenerateContent)$")
 
 
-def _error(provider: str, fault: Fault, request_id: str) -> tuple[int, dict[str, Any]]:
-    """Status and body of `fault` in the provider's own error format."""
+def _error(
+    provider: str, fault: Fault, request_id: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Status and body of `fault` in the provider's own error format (Bedrock's error name joins `headers`)."""
+    if provider == BEDROCK:
+        status, body, more = fake_bedrock.error(fault)
+        (headers if headers is not None else {}).update(more)
+        return status, body
     status, code, message = fault.status or 500, fault.code, fault.message
     if fault.kind is not None:
         status, kind_code, kind_message = _KINDS[fault.kind][_PROVIDERS.index(provider)]
@@ -217,9 +226,15 @@ def _echoing_key(provider: str, fault: Fault, headers: dict[str, str]) -> Fault:
     x-goog-api-key, or Azure's api-key)."""
     sent = headers.get("authorization") or headers.get("x-api-key") or headers.get("x-goog-api-key") or ""
     sent = sent or headers.get("api-key") or ""
+    if provider == BEDROCK:  # the signature's header and the session token
+        sent = " ".join(headers.get(name, "") for name in fake_bedrock.SECRET_HEADERS)
     message = fault.message
     if message == _DEFAULT_MESSAGE and fault.kind is not None:
-        message = _KINDS[fault.kind][_PROVIDERS.index(provider)][2]
+        message = (
+            fake_bedrock.error(fault)[1]["message"]
+            if provider == BEDROCK
+            else _KINDS[fault.kind][_PROVIDERS.index(provider)][2]
+        )
     return replace(fault, message=f"{message} Key sent: {sent}")
 
 
@@ -403,7 +418,11 @@ def _render_google(r: Reply, text: str, req: Recorded) -> _Rendered:
     return _Rendered(chunk(([{"text": text}] if texts else []) + calls, True), [], frames, [])
 
 
-_RENDER = {OPENAI: _render_openai, ANTHROPIC: _render_anthropic, GOOGLE: _render_google}
+def _render_bedrock(r: Reply, text: str, req: Recorded) -> _Rendered:
+    return _Rendered(*fake_bedrock.render(r, text))
+
+
+_RENDER = {OPENAI: _render_openai, ANTHROPIC: _render_anthropic, GOOGLE: _render_google, BEDROCK: _render_bedrock}
 
 
 # What each API refuses in a request body with a 400 (its own error format): the shape of
@@ -736,7 +755,8 @@ def _google_unbase64(text: object) -> bytes | None:
         return None
 
 
-_CHECK = {OPENAI: _check_openai, ANTHROPIC: _check_anthropic, GOOGLE: _check_google}
+_CHECK = {OPENAI: _check_openai, ANTHROPIC: _check_anthropic, GOOGLE: _check_google, BEDROCK: fake_bedrock.check}
+_REQUEST_ID = {ANTHROPIC: "request-id", BEDROCK: fake_bedrock.REQUEST_ID}  # the others: x-request-id
 
 
 class _Server(ThreadingHTTPServer):
@@ -778,7 +798,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = {}  # the SDKs never send this; recorded as an empty body and answered like one
         body = body if isinstance(body, dict) else {}
         provider, model, stream = "unknown", "", False
-        google = _GOOGLE_PATH.match(url.path)
+        google, bedrock = _GOOGLE_PATH.match(url.path), fake_bedrock.PATH.match(url.path)
         if self.command == "POST" and (url.path == "/v1/messages" or url.path.endswith("/chat/completions")):
             # Chat Completions at any prefix: OpenAI's /v1, the compatible services' (/openai/v1, /api/v1,
             # /inference/v1, none) and Azure's /openai/deployments/{deployment}
@@ -787,6 +807,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.command == "POST" and google:
             provider, model = GOOGLE, google.group(1).removeprefix("models/")
             stream = google.group(2) == "streamGenerateContent"
+        elif self.command == "POST" and bedrock:
+            provider, model, stream = BEDROCK, unquote(bedrock.group(1)), bedrock.group(2) == "converse-stream"
         headers = {k.lower(): v for k, v in self.headers.items()}
         query = dict(parse_qsl(url.query))
         req = Recorded(provider, self.command, url.path, query, headers, body, model, stream)
@@ -796,14 +818,14 @@ class _Handler(BaseHTTPRequestHandler):
             error = {"code": 404, "message": f"Unknown path: {self.command} {url.path}", "status": "NOT_FOUND"}
             return self._send(404, json.dumps({"error": error}).encode(), {})
         request_id = f"req_{uuid.uuid4().hex[:24]}"
-        extra = {"request-id" if provider == ANTHROPIC else "x-request-id": request_id}
+        extra = {_REQUEST_ID.get(provider, "x-request-id"): request_id}
         with fake._lock:
             item = fake._queue.pop(0) if fake._queue else fake._reply
             reply = item if isinstance(item, Reply) else fake._reply
         fault = item if isinstance(item, Fault) else Fault()
         problem = _CHECK[provider](body)
         if problem is not None:  # the API refuses a malformed request whatever was scripted
-            status, payload = _error(provider, Fault(status=400, message=problem), request_id)
+            status, payload = _error(provider, Fault(status=400, message=problem), request_id, extra)
             return self._send(status, json.dumps(payload).encode(), extra)
         if fault.echo_key:
             fault = _echoing_key(provider, fault, headers)
@@ -815,7 +837,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.body is not None:
             return self._send(fault.status or 200, fault.body, extra, content_type=fault.content_type)
         if fault.status is not None or (fault.stream_error and not stream):
-            status, payload = _error(provider, _as_error(fault), request_id)
+            status, payload = _error(provider, _as_error(fault), request_id, extra)
             return self._send(status, json.dumps(payload).encode(), extra, content_type=fault.content_type)
         text = reply.text if reply.text is not None else "echo: " + _last_user_text(provider, body)
         out = _RENDER[provider](reply, "" if reply.blocked else text, req)
@@ -854,7 +876,10 @@ class _Handler(BaseHTTPRequestHandler):
         """Chunked SSE body; a Fault can cut it after N pieces, end it early, add comments or bytes of its
         own, or inject the provider's error event."""
         self.send_response(200)
-        self.send_header("Content-Type", fault.content_type or "text/event-stream; charset=utf-8")
+        sse = "text/event-stream; charset=utf-8"
+        self.send_header(
+            "Content-Type", fault.content_type or (fake_bedrock.STREAM_TYPE if provider == BEDROCK else sse)
+        )
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache")
         for key, value in headers.items():
@@ -876,6 +901,8 @@ class _Handler(BaseHTTPRequestHandler):
             payload = _error(provider, _as_error(fault), rid)[1]
             payload.pop("request_id", None)  # the in-stream event has no request_id
             tail = [_sse(payload, "error" if provider == ANTHROPIC else None, "\r\n" if provider == GOOGLE else "\n")]
+            if provider == BEDROCK:
+                tail = [fake_bedrock.exception_frame(_as_error(fault))]
         pieces = out.pieces[:1] if fault.stream_error else out.pieces
         for i, frame in enumerate(pieces):
             if fault.drop_after_chunks == i:

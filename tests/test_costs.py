@@ -112,8 +112,8 @@ def test_override_never_changes_the_defaults(monkeypatch: pytest.MonkeyPatch) ->
             "MODELS_COSTS_JSON",
             '{"opnai/gpt-4o": {"input": 1}}',
             "MODELS_COSTS_JSON['opnai/gpt-4o']: 'opnai/gpt-4o' names no model: no provider 'opnai' "
-            "(known: anthropic, azure, cerebras, deepseek, fireworks, google, groq, mistral, mock, ollama, openai, "
-            "openrouter, together, vllm, xai)",
+            "(known: anthropic, azure, bedrock, cerebras, deepseek, fireworks, google, groq, mistral, mock, ollama, "
+            "openai, openrouter, together, vllm, xai)",
         ),
         (
             "MODELS_COSTS_JSON",

@@ -44,7 +44,7 @@ def test_unknown_bare_name_suggests_close_matches(api: ModelsAPI) -> None:
 
 
 def test_unknown_provider_names_the_known_ones(api: ModelsAPI) -> None:
-    with pytest.raises(ProviderNotFoundError, match="Known providers: anthropic, azure, cerebras, deepseek") as caught:
+    with pytest.raises(ProviderNotFoundError, match="Known providers: anthropic, azure, bedrock, cerebras") as caught:
         api.resolve("openroutr/some-model")
     assert caught.value.suggestions == ["openrouter"]
     assert "Did you mean 'openrouter'?" in str(caught.value)

@@ -1,7 +1,7 @@
 """The same tools and the same schema on every provider, in every call form (issue 13).
 
-3 features (tool calls read by hand, the `run_tools` loop, `response_format`) x 4 providers
-(OpenAI, Anthropic and Gemini through their real SDKs to the wire fake, and `mock`) x 4 call
+3 features (tool calls read by hand, the `run_tools` loop, `response_format`) x 5 providers
+(OpenAI, Anthropic, Gemini and Bedrock through their real SDKs to the wire fake, and `mock`) x 4 call
 forms (call, acall, stream, astream). Each cell checks the exact answer, the exact usage and cost
 (summed over the loop's rounds), the metrics, and what reached the provider in its own shape.
 """
@@ -9,6 +9,7 @@ forms (call, acall, stream, astream). Each cell checks the exact answer, the exa
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any, Literal
 
 import pytest
@@ -19,9 +20,9 @@ from models import ModelsAPI, Response, ToolCall
 from .conftest import MODELS, sample
 from .fake_llm import FakeLLM, Reply
 
-PROVIDERS = ["openai", "anthropic", "google", "mock"]
+PROVIDERS = ["openai", "anthropic", "google", "bedrock", "mock"]
 FORMS = ["call", "acall", "stream", "astream"]
-MODEL = {**MODELS, "mock": "mock/echo"}
+MODEL = {**MODELS, "bedrock": "bedrock/anthropic.claude-sonnet-4-6-v1:0", "mock": "mock/echo"}
 
 
 def get_weather(city: str, unit: Literal["c", "f"] = "c") -> str:
@@ -51,6 +52,12 @@ MESSAGE = {
         },
     ],
 }
+
+
+@pytest.fixture
+def wired(wired: ModelsAPI, bedrock: ModelsAPI) -> ModelsAPI:
+    """The three SDK providers and Bedrock at the fake."""
+    return wired
 
 
 @pytest.fixture
@@ -87,6 +94,9 @@ def results_sent(provider: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
     if provider == "anthropic":
         turns = [m["content"] for m in body["messages"] if m["role"] == "user" and isinstance(m["content"], list)]
         return [(b["tool_use_id"], b["content"]) for t in turns for b in t if b.get("type") == "tool_result"]
+    if provider == "bedrock":
+        blocks = [b["toolResult"] for m in body["messages"] for b in m["content"] if "toolResult" in b]
+        return [(b["toolUseId"], b["content"][0]["text"]) for b in blocks]
     parts = [p["functionResponse"] for c in body["contents"] for p in c.get("parts", []) if "functionResponse" in p]
     return [(p["id"], p["response"]["result"]) for p in parts]
 
@@ -96,6 +106,8 @@ def schema_sent(provider: str, body: dict[str, Any]) -> dict[str, Any]:
         schema: dict[str, Any] = body["response_format"]["json_schema"]["schema"]
     elif provider == "anthropic":
         schema = body["output_config"]["format"]["schema"]
+    elif provider == "bedrock":
+        schema = json.loads(body["outputConfig"]["textFormat"]["structure"]["jsonSchema"]["schema"])
     else:
         schema = body["generationConfig"]["responseJsonSchema"]
     return schema

@@ -47,12 +47,14 @@ __all__ = [
 ]
 
 
-def import_sdk(module: str, package: str) -> ModuleType:
-    """Import a provider SDK on first use, or say which `pip install` fixes its absence."""
+def import_sdk(module: str, package: str, install: str | None = None) -> ModuleType:
+    """Import a provider SDK on first use, or say which `pip install` fixes its absence (`install`,
+    when it is not the package itself: an extra of ours, `'models[bedrock]'`)."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise ConfigurationError(f"The {package!r} package is needed for this provider: pip install {package}") from exc
+        fix = install or package
+        raise ConfigurationError(f"The {package!r} package is needed for this provider: pip install {fix}") from exc
 
 
 def error_for_status(status: int | None) -> type[ProviderError]:

@@ -28,6 +28,7 @@ BUILTIN_PROVIDERS = MappingProxyType(
         "anthropic": "models.providers._anthropic:AnthropicProvider",
         "google": "models.providers._google:GoogleProvider",
         "mock": "models.providers._mock:MockProvider",
+        "bedrock": "models.providers._bedrock:BedrockProvider",
         "azure": "models.providers._azure:AzureProvider",
     }
 )
