@@ -152,8 +152,8 @@ class Attempt:
 
     `error_kind` is an error kind (`rate_limit`, `server`, ...) or why it was passed over:
     `cooldown` (its circuit breaker is open), `context_window` (its window is no larger than one
-    that already overflowed) or `not_configured` (no API key, or no base URL, endpoint or region). `error` is the exception, if one
-    was raised; `latency` the seconds spent on it.
+    that already overflowed) or `not_configured` (no API key, or no base URL, endpoint or region).
+    `error` is the exception, if one was raised; `latency` the seconds spent on it.
     """
 
     __slots__ = ("_error", "_kind", "_latency", "_model")

@@ -18,6 +18,7 @@ from ..errors import (
     ContextWindowExceededError,
     InvalidRequestError,
     MissingAPIKeyError,
+    MissingSettingError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
@@ -246,7 +247,7 @@ class BedrockProvider(Provider):
             or session.region_name
         )
         if not region:
-            raise ConfigurationError(
+            raise MissingSettingError(
                 "No AWS region for provider 'bedrock': set AWS_REGION (e.g. us-east-1), call "
                 "models.configure('bedrock', region=...), or give your AWS profile a region."
             )
