@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
+from .fake_embeddings import render_openai_embeddings
+
 OPENAI, ANTHROPIC, GOOGLE = "openai", "anthropic", "google"
 _PROVIDERS = (OPENAI, ANTHROPIC, GOOGLE)
 _DEFAULT_MESSAGE = "fault"
@@ -740,7 +742,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = body if isinstance(body, dict) else {}
         provider, model, stream = "unknown", "", False
         google = _GOOGLE_PATH.match(url.path)
-        if self.command == "POST" and (url.path == "/v1/messages" or url.path.endswith("/chat/completions")):
+        if self.command == "POST" and url.path.endswith("/embeddings"):  # OpenAI's, at any prefix
+            provider, model = OPENAI, str(body.get("model", ""))
+        elif self.command == "POST" and (url.path == "/v1/messages" or url.path.endswith("/chat/completions")):
             # Chat Completions at any prefix: OpenAI's /v1, the compatible services' (/openai/v1, /api/v1,
             # /inference/v1, none) and Azure's /openai/deployments/{deployment}
             provider = ANTHROPIC if url.path == "/v1/messages" else OPENAI
@@ -778,6 +782,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.status is not None or (fault.stream_error and not stream):
             status, payload = _error(provider, _as_error(fault), request_id)
             return self._send(status, json.dumps(payload).encode(), extra, content_type=fault.content_type)
+        if url.path.endswith("/embeddings"):
+            status, payload = render_openai_embeddings(body)
+            return self._send(status, json.dumps(payload).encode(), extra)
         text = reply.text if reply.text is not None else "echo: " + _last_user_text(provider, body)
         out = _RENDER[provider](reply, "" if reply.blocked else text, req)
         if not stream:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
+from array import array
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
 from types import ModuleType
@@ -23,7 +25,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
-from ._base import Provider, Request, keywords_of
+from ._base import Embedded, EmbedRequest, Provider, Request, keywords_of
 from ._common import (
     asse_events,
     bad_response,
@@ -218,6 +220,51 @@ def _conclude(result: Completion, refused: bool) -> None:
         result.finish_reason = "tool_calls"
 
 
+def _embed_kwargs(request: EmbedRequest) -> dict[str, Any]:
+    """Keyword arguments of `embeddings.create`: base64 on the wire unless the caller asks otherwise
+    (a quarter of the bytes of JSON floats; what the SDK itself asks for)."""
+    options = request.options
+    kwargs = {**options, "model": request.model.name, "input": request.inputs, "timeout": request.timeout}
+    kwargs.setdefault("encoding_format", "base64")
+    return kwargs
+
+
+def _embedded(raw: Any, label: str, provider: str, model: ModelInfo, count: int) -> Embedded:
+    """Vectors and billed tokens of an embeddings body, in input order: base64 decoded with the
+    standard library (little-endian float32, as OpenAI sends it), a list of floats taken as it is."""
+    request_id = raw.request_id
+    body = json_object(raw.http_response.content, label, provider, model.id, request_id)
+    data = body.get("data")
+    if not isinstance(data, list) or len(data) != count:
+        raise bad_response(
+            f"{label} answered {count} texts with {len(data) if isinstance(data, list) else 'no'} vectors."
+        )
+    vectors: list[list[float]] = [[] for _ in range(count)]
+    for n, item in enumerate(data):
+        index = field(item, "index")
+        embedding = field(item, "embedding")
+        if isinstance(embedding, str):
+            floats = array("f", base64.b64decode(embedding))
+            if sys.byteorder == "big":
+                floats.byteswap()
+            embedding = floats.tolist()
+        if not isinstance(embedding, list):
+            raise bad_response(f"{label} sent an embedding that is neither base64 nor a list of numbers.")
+        vectors[index if isinstance(index, int) and 0 <= index < count else n] = embedding
+    usage = body.get("usage")
+    tokens = field(usage, "prompt_tokens")
+    if not isinstance(tokens, int):
+        tokens = field(usage, "total_tokens") or 0
+    return Embedded(vectors, tokens, Lazy(partial(_typed_embeddings, body)))
+
+
+def _typed_embeddings(body: dict[str, Any]) -> Any:
+    """The SDK's `CreateEmbeddingResponse` for `body` (its vectors as sent: base64 stays text)."""
+    from openai.types import CreateEmbeddingResponse
+
+    return CreateEmbeddingResponse.model_construct(**body)
+
+
 class _Assembly:
     """A stream's tool calls as their deltas arrive, and whether it refused; `finish` puts them
     into the result once the stream has ended.
@@ -394,6 +441,23 @@ class OpenAIProvider(Provider):
         if "max_tokens" in options and _is_reasoning(model):
             options["max_completion_tokens"] = options.pop("max_tokens")
         return options
+
+    def embed(self, request: EmbedRequest) -> Embedded:
+        raw = self.client().embeddings.with_raw_response.create(**_embed_kwargs(request))
+        return _embedded(raw, self.label, self.name, request.model, len(request.inputs))
+
+    async def aembed(self, request: EmbedRequest) -> Embedded:
+        raw = await self.async_client().embeddings.with_raw_response.create(**_embed_kwargs(request))
+        return _embedded(raw, self.label, self.name, request.model, len(request.inputs))
+
+    def embed_limits(self, model: ModelInfo) -> tuple[int, int | None]:
+        """2,048 texts and 300,000 tokens per request (developers.openai.com/api/reference/resources/embeddings)."""
+        return 2048, 300_000
+
+    def embed_keywords(self) -> frozenset[str] | None:
+        """What the SDK's `embeddings.create` takes (`extra_body` carries anything else)."""
+        names = keywords_of(import_sdk("openai.resources.embeddings", "openai").Embeddings.create)
+        return None if names is None else names - {"input"}
 
     def complete(self, request: Request) -> Completion:
         raw = self.client().chat.completions.with_raw_response.create(**_kwargs(request))
