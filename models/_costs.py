@@ -254,6 +254,8 @@ _DEFAULTS: dict[str, tuple[tuple[Any, ...], ...]] = {
     'openai/text-embedding-3-large': (('2024-01-25', ('0.13', '0')),),
     'openai/text-embedding-ada-002': (('2022-12-15', ('0.10', '0')),),
     'google/gemini-embedding-001': (('2025-07-14', ('0.15', '0')),),
+    # text input; https://ai.google.dev/gemini-api/docs/pricing#gemini-embedding-2 (images, audio, video cost more)
+    'google/gemini-embedding-2': (('2026-04-22', ('0.20', '0')),),
 }
 _FINE_TUNED: dict[str, tuple[tuple[Any, ...], ...]] = {
     'openai/gpt-4.1': ((None, ('3.00', '12.00', '0.75')),),

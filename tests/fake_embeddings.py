@@ -1,4 +1,5 @@
-"""The wire fake's embedding answers (OpenAI's `/embeddings`), apart from tests/fake_llm.py.
+"""The wire fake's embedding answers (OpenAI's `/embeddings`, Gemini's `batchEmbedContents` and
+`embedContent`), apart from tests/fake_llm.py.
 
 Vectors are deterministic and exact in float32 (multiples of 1/64), so a test computes what any
 input's vector must be with `fake_vector`, whichever encoding carried it. Each input counts one
@@ -50,3 +51,70 @@ def render_openai_embeddings(body: dict[str, Any]) -> tuple[int, dict[str, Any]]
     tokens = sum(fake_tokens(t) for t in inputs)
     usage = {"prompt_tokens": tokens, "total_tokens": tokens}
     return 200, {"object": "list", "data": data, "model": body.get("model", ""), "usage": usage}
+
+
+# Gemini (google-genai sends every call to batchEmbedContents; embedContent is its one-text form).
+# Refused with a 400 as the API refuses them: more than 100 requests ("at most 100 requests can be in one
+# batch", its message as reported in langchain-ai/langchainjs#4491), a task type that is not one of its enum
+# (protobuf's JSON error). Ours, the API's wording unknown: a request for another model than the URL's, a
+# content without text (its generic message), a non-positive outputDimensionality.
+GOOGLE_METHODS = frozenset({"embedContent", "batchEmbedContents"})
+GOOGLE_MOST = 100
+_GOOGLE_TASKS = frozenset(
+    {
+        *("TASK_TYPE_UNSPECIFIED", "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY", "CLASSIFICATION"),
+        *("CLUSTERING", "QUESTION_ANSWERING", "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY"),
+    }
+)
+_GOOGLE_INVALID = "Request contains an invalid argument."
+
+
+def render_google_embeddings(
+    method: str, model: str, body: dict[str, Any], usage: dict[str, Any] | None
+) -> tuple[int, dict[str, Any]]:
+    """Status and body of Gemini's `method` answer to `body` for `model` (the URL's, without "models/").
+
+    One vector per request, of its content's text: a content of several parts is one text, as the
+    multimodal models embed it. `usageMetadata` counts `fake_tokens` of every text; `usage` (a Reply's
+    raw_usage) replaces it verbatim, and an empty one leaves it out, as the API did before it reported usage.
+    """
+    single = method == "embedContent"
+    requests = [body] if single else body.get("requests")
+    if not isinstance(requests, list) or not requests:
+        return _google_error(_GOOGLE_INVALID)
+    if len(requests) > GOOGLE_MOST:
+        return _google_error(
+            f"* BatchEmbedContentsRequest.requests: at most {GOOGLE_MOST} requests can be in one batch\n"
+        )
+    texts, sizes = [], []
+    for i, request in enumerate(requests):
+        where = "" if single else f"requests[{i}]."
+        request = request if isinstance(request, dict) else {}
+        if request.get("model", f"models/{model}") != f"models/{model}":
+            return _google_error(
+                f"* BatchEmbedContentsRequest.{where}model: must be the batch's model, models/{model}\n"
+            )
+        task = request.get("taskType")
+        if task is not None and task not in _GOOGLE_TASKS:
+            kind = "type.googleapis.com/google.ai.generativelanguage.v1beta.TaskType"
+            return _google_error(f"Invalid value at '{where}task_type' ({kind}), \"{task}\"")
+        size = request.get("outputDimensionality", DEFAULT_DIMENSIONS)
+        content = request.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        text = " ".join(p["text"] for p in parts or () if isinstance(p, dict) and isinstance(p.get("text"), str))
+        if not text or not isinstance(size, int) or size < 1:
+            return _google_error(_GOOGLE_INVALID)
+        texts.append(text)
+        sizes.append(size)
+    vectors = [{"values": fake_vector(text, size)} for text, size in zip(texts, sizes)]
+    answer: dict[str, Any] = {"embedding": vectors[0]} if single else {"embeddings": vectors}
+    if usage is None:
+        tokens = sum(fake_tokens(text) for text in texts)
+        usage = {"promptTokenCount": tokens, "promptTokenDetails": [{"modality": "TEXT", "tokenCount": tokens}]}
+    if usage:
+        answer["usageMetadata"] = usage
+    return 200, answer
+
+
+def _google_error(message: str) -> tuple[int, dict[str, Any]]:
+    return 400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-from .fake_embeddings import render_openai_embeddings
+from .fake_embeddings import GOOGLE_METHODS, render_google_embeddings, render_openai_embeddings
 
 OPENAI, ANTHROPIC, GOOGLE = "openai", "anthropic", "google"
 _PROVIDERS = (OPENAI, ANTHROPIC, GOOGLE)
@@ -175,7 +175,10 @@ _NAMES = {
 _ANTHROPIC_STOP = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal", "tool_calls": "tool_use"}
 _GOOGLE_FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY", "tool_calls": "STOP"}
 # The SDK's default api_version has moved (v1beta, now v1), so any version prefix is served.
-_GOOGLE_PATH = re.compile(r"^/v1[a-z0-9]*/((?:models|tunedModels)/[^/:]+):(generateContent|streamGenerateContent)$")
+_GOOGLE_PATH = re.compile(
+    r"^/v1[a-z0-9]*/((?:models|tunedModels)/[^/:]+):"
+    r"(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$"
+)
 
 
 def _error(provider: str, fault: Fault, request_id: str) -> tuple[int, dict[str, Any]]:
@@ -784,6 +787,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(status, json.dumps(payload).encode(), extra, content_type=fault.content_type)
         if url.path.endswith("/embeddings"):
             status, payload = render_openai_embeddings(body)
+            return self._send(status, json.dumps(payload).encode(), extra)
+        if google is not None and google.group(2) in GOOGLE_METHODS:
+            status, payload = render_google_embeddings(google.group(2), model, body, reply.raw_usage)
             return self._send(status, json.dumps(payload).encode(), extra)
         text = reply.text if reply.text is not None else "echo: " + _last_user_text(provider, body)
         out = _RENDER[provider](reply, "" if reply.blocked else text, req)

@@ -21,7 +21,7 @@ from ..errors import InvalidRequestError, UnsupportedCapabilityError
 from ..providers._base import DEFAULT_TIMEOUT, Embedded, EmbedRequest, Request
 from ..providers._deadline import abounded, bounded
 from .budget import Hold
-from .params import unknown_keywords
+from .params import check_nested, unknown_keywords
 from .target import Prepared, Target
 
 if TYPE_CHECKING:
@@ -61,10 +61,11 @@ def _options(target: Target, params: Mapping[str, Any]) -> dict[str, Any]:
         raise UnsupportedCapabilityError(info.id, "embeddings", "models.embed needs an embedding model")
     accepted = provider.embed_keywords()
     if accepted is not None:
+        who = f"{info.id}'s embedding call"
         unknown = [name for name in params if name not in _OWN and name not in accepted]
         if unknown:
-            message = unknown_keywords(unknown, f"{info.id}'s embedding call", _OWN | frozenset(accepted))
-            raise InvalidRequestError(message, model=info.id)
+            raise InvalidRequestError(unknown_keywords(unknown, who, _OWN | frozenset(accepted)), model=info.id)
+        check_nested(provider, params, frozenset(accepted), who, info.id)
     options = {k: v for k, v in params.items() if k not in ("timeout", "max_retries")}
     dimensions = options.get("dimensions")
     if dimensions is None:
@@ -216,9 +217,13 @@ def _finish(
 ) -> Embeddings:
     vectors: list[list[float]] = []
     tokens = 0
+    reported = True  # a batch without usage makes the call's cost unknown (None, with a warning), never 0
     for part in done:
         vectors.extend(part.vectors)
-        tokens += part.input_tokens
-    usage = service.account(target, Completion("", input_tokens=tokens), latency, hold)
+        if part.input_tokens is None:
+            reported = False
+        else:
+            tokens += part.input_tokens
+    usage = service.account(target, Completion("", input_tokens=tokens, usage_reported=reported), latency, hold)
     info = target.info
     return Embeddings(vectors, info.id, info.provider, usage, latency, tuple(part.raw for part in done))

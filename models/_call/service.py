@@ -573,7 +573,8 @@ class ModelService:
             )
         else:
             message = (
-                f"{model} answered without reporting its usage, so usage.cost is None and the call counts as "
-                "unpriced. An OpenAI-compatible server may need to support stream_options.include_usage."
+                f"{model} answered without reporting its usage, so usage.cost is None and the call counts as unpriced."
             )
+            if not target.embeds:  # a chat answer's usage, which a stream has only when asked for
+                message += " An OpenAI-compatible server may need to support stream_options.include_usage."
         self._warn_once(model, topic, message, 6)

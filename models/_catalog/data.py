@@ -1022,7 +1022,8 @@ ROWS: tuple[ModelInfo, ...] = (
         tier=4,
     ),
     # --- embedding models (OpenAI: developers.openai.com/api/docs/guides/embeddings, 8,192 tokens per
-    # text; Gemini: ai.google.dev/gemini-api/docs/embeddings, 2,048 tokens per text)
+    # text; Gemini: ai.google.dev/gemini-api/docs/embeddings, 2,048 tokens per text for gemini-embedding-001,
+    # 8,192 for gemini-embedding-2, generally available 2026-04-22 after a preview from 2026-03-10)
     _embedding(
         "openai/text-embedding-3-small",
         context=8_192,
@@ -1050,5 +1051,12 @@ ROWS: tuple[ModelInfo, ...] = (
         dimensions=3_072,
         display="Gemini Embedding",
         released="2025-07-14",
+    ),
+    _embedding(
+        "google/gemini-embedding-2",
+        context=8_192,
+        dimensions=3_072,
+        display="Gemini Embedding 2",
+        released="2026-04-22",
     ),
 )

@@ -85,11 +85,12 @@ class EmbedRequest:
 
 class Embedded:
     """What `Provider.embed` returns: one vector per input of its batch, in order, the input tokens
-    the provider billed, and its answer (`raw`)."""
+    the provider billed (None when its answer did not say: the call's cost is then unknown, never 0),
+    and its answer (`raw`)."""
 
     __slots__ = ("input_tokens", "raw", "vectors")
 
-    def __init__(self, vectors: list[list[float]], input_tokens: int, raw: Any = None) -> None:
+    def __init__(self, vectors: list[list[float]], input_tokens: int | None, raw: Any = None) -> None:
         self.vectors = vectors
         self.input_tokens = input_tokens
         self.raw = raw
