@@ -85,11 +85,12 @@ class EmbedRequest:
 
 class Embedded:
     """What `Provider.embed` returns: one vector per input of its batch, in order, the input tokens
-    the provider billed, and its answer (`raw`)."""
+    the provider billed (None when its answer does not say: the call's cost is then unknown, not 0),
+    and its answer (`raw`, or a `Lazy` that builds it)."""
 
     __slots__ = ("input_tokens", "raw", "vectors")
 
-    def __init__(self, vectors: list[list[float]], input_tokens: int, raw: Any = None) -> None:
+    def __init__(self, vectors: list[list[float]], input_tokens: int | None, raw: Any = None) -> None:
         self.vectors = vectors
         self.input_tokens = input_tokens
         self.raw = raw
@@ -195,6 +196,12 @@ class Provider:
         """The keywords `models.embed` may pass besides `dimensions`, `timeout` and `max_retries`
         (None: any); others raise `InvalidRequestError` before sending."""
         return None
+
+    @functools.cached_property
+    def accepted_embed_keywords(self) -> frozenset[str] | None:
+        """`embed_keywords()`, asked once: every embed call is checked against it."""
+        names = self.embed_keywords()
+        return None if names is None else frozenset(names)
 
     def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
         """Turn the caller's parameters into this backend's keyword arguments.

@@ -230,8 +230,10 @@ def _embed_kwargs(request: EmbedRequest) -> dict[str, Any]:
 
 
 def _embedded(raw: Any, label: str, provider: str, model: ModelInfo, count: int) -> Embedded:
-    """Vectors and billed tokens of an embeddings body, in input order: base64 decoded with the
-    standard library (little-endian float32, as OpenAI sends it), a list of floats taken as it is."""
+    """Vectors and billed tokens (None when the body has no usage) of an embeddings body, in input
+    order: base64 decoded with the standard library (little-endian float32, as OpenAI sends it), a
+    list of floats taken as it is. The body keeps the decoded vectors in place of the base64 text, as
+    the SDK's own response has them: `raw` shares them, and the text is not held for the call's life."""
     request_id = raw.request_id
     body = json_object(raw.http_response.content, label, provider, model.id, request_id)
     data = body.get("data")
@@ -247,19 +249,19 @@ def _embedded(raw: Any, label: str, provider: str, model: ModelInfo, count: int)
             floats = array("f", base64.b64decode(embedding))
             if sys.byteorder == "big":
                 floats.byteswap()
-            embedding = floats.tolist()
+            embedding = item["embedding"] = floats.tolist()
         if not isinstance(embedding, list):
             raise bad_response(f"{label} sent an embedding that is neither base64 nor a list of numbers.")
         vectors[index if isinstance(index, int) and 0 <= index < count else n] = embedding
     usage = body.get("usage")
     tokens = field(usage, "prompt_tokens")
     if not isinstance(tokens, int):
-        tokens = field(usage, "total_tokens") or 0
-    return Embedded(vectors, tokens, Lazy(partial(_typed_embeddings, body)))
+        tokens = field(usage, "total_tokens")
+    return Embedded(vectors, tokens if isinstance(tokens, int) else None, Lazy(partial(_typed_embeddings, body)))
 
 
 def _typed_embeddings(body: dict[str, Any]) -> Any:
-    """The SDK's `CreateEmbeddingResponse` for `body` (its vectors as sent: base64 stays text)."""
+    """The SDK's `CreateEmbeddingResponse` for `body`, built as its client builds one."""
     from openai.types import CreateEmbeddingResponse
 
     return CreateEmbeddingResponse.model_construct(**body)
