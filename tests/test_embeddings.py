@@ -82,6 +82,7 @@ def test_raw_is_the_sdks_response_per_batch(wired: ModelsAPI, fake: FakeLLM) -> 
     assert [raw.usage.prompt_tokens for raw in e.raw] == [2048, 2048, 904]
     assert [len(raw.data) for raw in e.raw] == [2048, 2048, 904]
     assert e.raw[2].data[903].embedding == fake_vector("w4999")  # decoded, as the SDK itself returns it
+    assert (e.raw[0].object, e.raw[0].model, e.raw[0].data[5].index) == ("list", EMBED, 5)
     assert e.raw[0] is e.raw[0]  # built once
 
 
@@ -222,7 +223,8 @@ def test_a_batch_that_fails_for_good_fails_the_call_counted_once(
 def test_two_batches_failing_at_once_count_once_and_cancel_the_others(wired: ModelsAPI, fake: FakeLLM) -> None:
     errors: list[Any] = []
     wired.on_error(errors.append)
-    fake.enqueue(Fault.auth(), Fault.auth(), Fault(delay=5))  # three batches sent at once
+    # three batches sent at once: the first two to arrive fail together after 0.5 s, the third answers after 5 s
+    fake.enqueue(*[Fault(status=401, delay=0.5)] * 2, Fault(delay=5))
     start = time.perf_counter()
     with pytest.raises(AuthenticationError) as caught:
         asyncio.run(wired.aembed(EMBED, WORDS))
@@ -255,12 +257,39 @@ def test_a_body_without_usage_is_unpriced_not_free(wired: ModelsAPI, fake: FakeL
     assert metric(wired, "models_cost_usd_total") == 0
 
 
-def test_a_body_with_the_wrong_number_of_vectors_is_a_bad_response(wired: ModelsAPI, fake: FakeLLM) -> None:
-    body = b'{"object": "list", "data": [], "model": "m", "usage": {"prompt_tokens": 1, "total_tokens": 1}}'
-    fake.enqueue(Fault(body=body))
-    with pytest.raises(BadResponseError, match="answered 1 texts with 0 vectors"):
+@pytest.mark.parametrize("embedding", ['"AAAAAAA"', '"AAA="'], ids=["bad padding", "not whole floats"])
+def test_an_embedding_that_is_not_base64_of_floats_is_a_bad_response(
+    wired: ModelsAPI, fake: FakeLLM, embedding: str
+) -> None:
+    item = f'{{"object": "embedding", "index": 0, "embedding": {embedding}}}'
+    fake.enqueue(Fault(body=f'{{"object": "list", "data": [{item}], "model": "m"}}'.encode()))
+    with pytest.raises(BadResponseError, match="sent an embedding that is not base64 of float32 values"):
         wired.embed(EMBED, ["a"], max_retries=0)
     assert metric(wired, "models_requests_total", status="bad_response") == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("[]", "answered 1 texts with 0 vectors"),
+        ('[{"index": 1, "embedding": [0.5]}, {"index": 1, "embedding": [0.25]}]', "without a vector for text 0"),
+    ],
+    ids=["too few", "an index twice"],
+)
+def test_a_body_without_a_vector_per_text_is_a_bad_response(
+    wired: ModelsAPI, fake: FakeLLM, data: str, message: str
+) -> None:
+    body = f'{{"object": "list", "data": {data}, "usage": {{"prompt_tokens": 1, "total_tokens": 1}}}}'
+    fake.enqueue(Fault(body=body.encode()))
+    with pytest.raises(BadResponseError, match=message):
+        wired.embed(EMBED, ["a", "b"][: max(1, data.count("index"))], max_retries=0)
+    assert metric(wired, "models_requests_total", status="bad_response") == 1
+
+
+def test_vectors_go_by_their_index_whatever_the_order_of_the_items(wired: ModelsAPI, fake: FakeLLM) -> None:
+    data = '[{"index": 1, "embedding": [0.25]}, {"index": 0, "embedding": [0.5]}]'
+    fake.enqueue(Fault(body=f'{{"object": "list", "data": {data}, "usage": {{"prompt_tokens": 2}}}}'.encode()))
+    assert wired.embed(EMBED, ["a", "b"]).vectors == [[0.5], [0.25]]
 
 
 # --- bad input, before anything is sent --------------------------------------------------------------
