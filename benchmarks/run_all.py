@@ -6,7 +6,8 @@
     .venv/bin/python benchmarks/run_all.py --list               # sections and rows
 
 Progress goes to stderr, the report to stdout (or --out). harness.py says how it measures and how
-to add a row; bench_startup.py, bench_overhead.py, bench_tools.py and bench_attachments.py hold the rows.
+to add a row; bench_startup.py, bench_overhead.py, bench_tools.py, bench_attachments.py and bench_embeddings.py hold
+the rows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 import bench_attachments  # noqa: F401  (registers its rows)
+import bench_embeddings  # noqa: F401  (registers its rows)
 import bench_overhead  # noqa: F401  (registers its rows)
 import bench_startup  # noqa: F401  (registers its rows)
 import bench_tools  # noqa: F401  (registers its rows)

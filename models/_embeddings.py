@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ._types import Lazy
+
 if TYPE_CHECKING:
     from ._types import Usage
 
@@ -51,7 +53,11 @@ class Embeddings:
 
     @property
     def raw(self) -> tuple[Any, ...]:
-        return self._raw
+        """The provider's answer per batch; an SDK object is built when first read (`Lazy`)."""
+        raw = self._raw
+        if any(isinstance(part, Lazy) for part in raw):
+            raw = self._raw = tuple(part.build() if isinstance(part, Lazy) else part for part in raw)
+        return raw
 
     @property
     def dimensions(self) -> int:

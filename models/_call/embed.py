@@ -5,7 +5,9 @@ The inputs are checked before anything is sent, split into batches no larger tha
 (`Provider.embed_limits`: texts per request, and tokens, bounded by each text's UTF-8 bytes, which no
 tokenizer exceeds), sent one after another (`embed`) or at most `CONCURRENCY` at once (`aembed`), each
 batch with its own retries, and put back in order. One failing batch fails the call. The call counts
-once in metrics and usage, with the batches' tokens summed.
+once in metrics and usage, with the batches' tokens summed. A budget reserves the texts' bytes (each
+at most the model's window) before sending; rate limits take a request per batch. A failed call's
+budgets and limits keep what its answered batches billed.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from .._catalog.info import Capability
 from .._embeddings import Embeddings
 from .._types import Completion
 from ..errors import InvalidRequestError, UnsupportedCapabilityError
-from ..providers._base import DEFAULT_TIMEOUT, Embedded, EmbedRequest, Request
+from ..providers._base import DEFAULT_TIMEOUT, Embedded, EmbedRequest
 from ..providers._deadline import abounded, bounded
-from .budget import Hold
-from .params import check_nested, unknown_keywords
+from .budget import Hold, active_budgets, hold_input, scoped_budgets
+from .params import check_nested, check_params, unknown_keywords
+from .service import DEFAULT_MAX_RETRIES
 from .target import Prepared, Target
 
 if TYPE_CHECKING:
+    from .limits import Limit
     from .service import ModelService
 
 __all__ = ["CONCURRENCY", "aembed", "embed"]
@@ -55,17 +59,19 @@ def _texts(inputs: object, model: str) -> list[str]:
 
 
 def _options(target: Target, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The call's keywords checked (`dimensions`, and what the provider's embedding call takes)."""
+    """The call's keywords checked (`dimensions`, `timeout`, `max_retries`, and what the provider's
+    embedding call takes), without `timeout` and `max_retries`."""
     info, provider = target.info, target.provider
     if info.known and Capability.EMBEDDINGS not in info.capabilities:
         raise UnsupportedCapabilityError(info.id, "embeddings", "models.embed needs an embedding model")
-    accepted = provider.embed_keywords()
+    accepted = provider.accepted_embed_keywords
     if accepted is not None:
         who = f"{info.id}'s embedding call"
         unknown = [name for name in params if name not in _OWN and name not in accepted]
         if unknown:
-            raise InvalidRequestError(unknown_keywords(unknown, who, _OWN | frozenset(accepted)), model=info.id)
-        check_nested(provider, params, frozenset(accepted), who, info.id)
+            raise InvalidRequestError(unknown_keywords(unknown, who, _OWN | accepted), model=info.id)
+        check_nested(provider, params, accepted, who, info.id)
+    check_params(info, params)  # timeout and max_retries, as a call's
     options = {k: v for k, v in params.items() if k not in ("timeout", "max_retries")}
     dimensions = options.get("dimensions")
     if dimensions is None:
@@ -80,15 +86,14 @@ def _options(target: Target, params: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _batches(texts: list[str], most: int, tokens: int | None) -> list[list[str]]:
-    """Consecutive runs of `texts` of at most `most` texts and `tokens` tokens (bounded by UTF-8 bytes)."""
+def _batches(texts: list[str], sizes: list[int], most: int, tokens: int | None) -> list[list[str]]:
+    """Consecutive runs of `texts` of at most `most` texts and `tokens` tokens (bounded by `sizes`)."""
     if tokens is None:
         return [texts[i : i + most] for i in range(0, len(texts), most)]
     batches: list[list[str]] = []
     batch: list[str] = []
     size = 0
-    for text in texts:
-        n = len(text.encode())
+    for text, n in zip(texts, sizes):
         if batch and (len(batch) == most or size + n > tokens):
             batches.append(batch)
             batch, size = [], 0
@@ -98,54 +103,75 @@ def _batches(texts: list[str], most: int, tokens: int | None) -> list[list[str]]
     return batches
 
 
-def _prepare(
-    service: ModelService, target: Target, inputs: object, params: Mapping[str, Any]
-) -> tuple[list[list[str]], dict[str, Any], Prepared]:
-    info = target.info
-    try:
-        texts = _texts(inputs, info.id)
-        options = _options(target, params)
-    except (InvalidRequestError, TypeError) as error:
-        service._refused(target, error)
-        raise
-    timeout = params.get("timeout")
-    retries = params.get("max_retries")
-    prepared = Prepared(
-        options,
-        DEFAULT_TIMEOUT if timeout is None else float(timeout),
-        service_retries(retries),
-    )
-    most, tokens = target.provider.embed_limits(info)
-    return _batches(texts, most, tokens), options, prepared
+class _Plan:
+    """One embed call, checked: its texts and their UTF-8 sizes, batches, options, timeout and retries."""
 
+    __slots__ = ("batches", "options", "prepared", "sizes", "texts")
 
-def service_retries(value: object) -> int:
-    from .service import DEFAULT_MAX_RETRIES
+    def __init__(self, service: ModelService, target: Target, inputs: object, params: Mapping[str, Any]) -> None:
+        info = target.info
+        try:
+            self.texts = _texts(inputs, info.id)
+            self.options = _options(target, params)
+        except (InvalidRequestError, TypeError) as error:
+            service._refused(target, error)
+            raise
+        timeout, retries = params.get("timeout"), params.get("max_retries")
+        self.prepared = Prepared(
+            self.options,
+            DEFAULT_TIMEOUT if timeout is None else float(timeout),
+            DEFAULT_MAX_RETRIES if retries is None else retries,
+        )
+        self.sizes = [len(text) if text.isascii() else len(text.encode()) for text in self.texts]
+        most, tokens = target.provider.embed_limits(info)
+        self.batches = _batches(self.texts, self.sizes, most, tokens)
 
-    if value is None:
-        return DEFAULT_MAX_RETRIES
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TypeError(f"max_retries must be an int >= 0, not {value!r}")
-    return value
+    def _budget(self, service: ModelService, target: Target) -> tuple[Hold | None, tuple[Limit, ...]]:
+        """The budget reservation, if a budget is in force, and the rate limits that apply. A token covers
+        at least one UTF-8 byte in every tokenizer, so a text's bytes bound its tokens, and so does the
+        model's window (its most tokens per text): a longer text is refused, not billed."""
+        if not (service.budget is not None or service.limits.table or scoped_budgets()):
+            return None, ()
+        info = target.info
+        budgets = active_budgets(service.budget)
+        hold = None
+        if budgets:
+            window = info.context_window
+            bound = sum(self.sizes) if window is None else sum(min(n, window) for n in self.sizes)
+            hold = hold_input(budgets, target.price, info.id, bound)
+        return hold, service.limits.for_model(info.id, info.provider)
 
+    def _estimate(self) -> int:
+        """The tokens rate limits take before sending, estimated as a call's prompt is."""
+        return sum(map(len, self.texts)) // 4 + 1
 
-def _budget_request(target: Target, batches: list[list[str]], prepared: Prepared) -> Request:
-    """The inputs as a request, for the budget's bound and the rate limits' token estimate."""
-    messages: list[Any] = [{"role": "user", "content": text} for batch in batches for text in batch]
-    return Request(target.info, messages, None, {}, prepared.timeout)
+    def hold(self, service: ModelService, target: Target) -> Hold | None:
+        """Reserve the call in its budgets, and a request per batch and its tokens in its rate limits."""
+        hold, limits = self._budget(service, target)
+        if not limits:
+            return hold
+        return service.take_limits(target, hold, limits, self._estimate(), self.prepared.timeout, len(self.batches))
+
+    async def ahold(self, service: ModelService, target: Target) -> Hold | None:
+        """`hold`, waiting for rate-limit capacity without blocking the event loop."""
+        hold, limits = self._budget(service, target)
+        if not limits:
+            return hold
+        return await service.atake_limits(
+            target, hold, limits, self._estimate(), self.prepared.timeout, len(self.batches)
+        )
 
 
 def embed(service: ModelService, target: Target, inputs: object, params: Mapping[str, Any]) -> Embeddings:
     """`models.embed`: every batch in turn, each with its retries."""
-    batches, options, prepared = _prepare(service, target, inputs, params)
-    holds = service.budget is not None or service.limits.table or _scoped()
-    hold = service.hold(target, _budget_request(target, batches, prepared), prepared) if holds else None
-    provider = target.provider
+    plan = _Plan(service, target, inputs, params)
+    hold = plan.hold(service, target)
+    provider, prepared = target.provider, plan.prepared
     start = service.start(target)
     done: list[Embedded] = []
     try:
-        for batch in batches:
-            request = EmbedRequest(target.info, batch, options, prepared.timeout)
+        for batch in plan.batches:
+            request = EmbedRequest(target.info, batch, plan.options, prepared.timeout)
             attempt = 0
             while True:
                 try:
@@ -155,9 +181,7 @@ def embed(service: ModelService, target: Target, inputs: object, params: Mapping
                     time.sleep(service.retry_delay(target, exc, attempt, prepared, start))
                     attempt += 1
     except BaseException:
-        target.metrics.end()
-        if hold is not None:
-            hold.release()
+        _failed(target, done, hold)
         raise
     return _finish(service, target, done, time.perf_counter() - start, hold)
 
@@ -166,21 +190,22 @@ async def aembed(service: ModelService, target: Target, inputs: object, params: 
     """`models.aembed`: the batches at most `CONCURRENCY` at once; the first failure cancels the rest."""
     import asyncio
 
-    batches, options, prepared = _prepare(service, target, inputs, params)
-    holds = service.budget is not None or service.limits.table or _scoped()
-    hold = await service.ahold(target, _budget_request(target, batches, prepared), prepared) if holds else None
-    provider = target.provider
+    plan = _Plan(service, target, inputs, params)
+    hold = await plan.ahold(service, target)
+    provider, prepared = target.provider, plan.prepared
     start = service.start(target)
     gate = asyncio.Semaphore(CONCURRENCY)
+    done: dict[int, Embedded] = {}  # by batch, as they finish
     failed: list[BaseException] = []  # the final error, counted once however many batches fail with it
 
-    async def one(batch: list[str]) -> Embedded:
-        request = EmbedRequest(target.info, batch, options, prepared.timeout)
+    async def one(number: int, batch: list[str]) -> None:
+        request = EmbedRequest(target.info, batch, plan.options, prepared.timeout)
         async with gate:
             attempt = 0
             while True:
                 try:
-                    return await abounded(request.timeout, provider.aembed(request))
+                    done[number] = await abounded(request.timeout, provider.aembed(request))
+                    return
                 except Exception as exc:
                     if failed:
                         raise
@@ -192,29 +217,33 @@ async def aembed(service: ModelService, target: Target, inputs: object, params: 
                     await asyncio.sleep(delay)
                     attempt += 1
 
-    tasks = [asyncio.ensure_future(one(batch)) for batch in batches]
+    tasks = [asyncio.ensure_future(one(number, batch)) for number, batch in enumerate(plan.batches)]
     try:
-        done = list(await asyncio.gather(*tasks))
+        await asyncio.gather(*tasks)
     except BaseException:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        target.metrics.end()
-        if hold is not None:
-            hold.release()
+        _failed(target, list(done.values()), hold)
         raise
-    return _finish(service, target, done, time.perf_counter() - start, hold)
+    return _finish(service, target, [done[number] for number in range(len(tasks))], time.perf_counter() - start, hold)
 
 
-def _scoped() -> bool:
-    from .budget import scoped_budgets
-
-    return bool(scoped_budgets())
+def _failed(target: Target, done: list[Embedded], hold: Hold | None) -> None:
+    """A failed call (counted by `retry_delay`, or cancelled): in-flight down, and the budgets and
+    rate limits charged for the batches that were answered, which the provider bills, the rest given back."""
+    target.metrics.end()
+    if hold is not None:
+        tokens = sum(part.input_tokens or 0 for part in done)
+        price = target.price
+        hold.settle(0 if price is None else price.cost_units(tokens, 0), tokens)
 
 
 def _finish(
     service: ModelService, target: Target, done: list[Embedded], latency: float, hold: Hold | None
 ) -> Embeddings:
+    """The batches' vectors in order, priced and recorded once as one call: unpriced (cost None, never
+    0) when a batch's answer did not say how many tokens it billed."""
     vectors: list[list[float]] = []
     tokens = 0
     reported = True  # a batch without usage makes the call's cost unknown (None, with a warning), never 0

@@ -305,24 +305,57 @@ class ModelService:
         and take its place in the client-side rate limits (waiting up to its timeout)."""
         hold, limits = self._budget_hold(target, request)
         if limits:
-            hold = hold or Hold((), 0)
-            try:
-                hold.reservation = acquire_all(limits, **self._limit_args(target, request, prepared))
-            except BaseException as error:
-                self._limited(target, hold, error)
-            hold.metrics = target.metrics
+            return self.take_limits(target, hold, limits, estimate_tokens(request), prepared.timeout)
         return hold
 
     async def ahold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
         """`hold`, waiting for rate-limit capacity without blocking the event loop."""
         hold, limits = self._budget_hold(target, request)
         if limits:
-            hold = hold or Hold((), 0)
-            try:
-                hold.reservation = await aacquire_all(limits, **self._limit_args(target, request, prepared))
-            except BaseException as error:
-                self._limited(target, hold, error)
-            hold.metrics = target.metrics
+            return await self.atake_limits(target, hold, limits, estimate_tokens(request), prepared.timeout)
+        return hold
+
+    def take_limits(
+        self,
+        target: Target,
+        hold: Hold | None,
+        limits: tuple[Limit, ...],
+        tokens: int,
+        timeout: float,
+        requests: int = 1,
+    ) -> Hold:
+        """`hold` (or a new one) with the call's place in its rate limits: `requests` and `tokens`,
+        waiting up to `timeout`, or the `RateLimitError` counted and raised, the budget given back."""
+        hold = hold or Hold((), 0)
+        info = target.info
+        try:
+            hold.reservation = acquire_all(
+                limits, tokens, timeout=timeout, model=info.id, provider=info.provider, requests=requests
+            )
+        except BaseException as error:
+            self._limited(target, hold, error)
+        hold.metrics = target.metrics
+        return hold
+
+    async def atake_limits(
+        self,
+        target: Target,
+        hold: Hold | None,
+        limits: tuple[Limit, ...],
+        tokens: int,
+        timeout: float,
+        requests: int = 1,
+    ) -> Hold:
+        """`take_limits` without blocking the event loop."""
+        hold = hold or Hold((), 0)
+        info = target.info
+        try:
+            hold.reservation = await aacquire_all(
+                limits, tokens, timeout=timeout, model=info.id, provider=info.provider, requests=requests
+            )
+        except BaseException as error:
+            self._limited(target, hold, error)
+        hold.metrics = target.metrics
         return hold
 
     def _budget_hold(self, target: Target, request: Request) -> tuple[Hold | None, tuple[Limit, ...]]:
@@ -330,16 +363,6 @@ class ModelService:
         budgets = active_budgets(self.budget)
         hold = hold_budgets(budgets, target.price, request) if budgets else None
         return hold, self.limits.for_model(target.info.id, target.info.provider)
-
-    @staticmethod
-    def _limit_args(target: Target, request: Request, prepared: Prepared) -> dict[str, Any]:
-        info = target.info
-        return {
-            "tokens": estimate_tokens(request),
-            "timeout": prepared.timeout,
-            "model": info.id,
-            "provider": info.provider,
-        }
 
     def _limited(self, target: Target, hold: Hold, error: BaseException) -> NoReturn:
         """The call was not sent: a client-side limit refused it (`rate_limit`), or its store failed

@@ -85,8 +85,8 @@ class EmbedRequest:
 
 class Embedded:
     """What `Provider.embed` returns: one vector per input of its batch, in order, the input tokens
-    the provider billed (None when its answer did not say: the call's cost is then unknown, never 0),
-    and its answer (`raw`)."""
+    the provider billed (None when its answer does not say: the call's cost is then unknown, not 0),
+    and its answer (`raw`, or a `Lazy` that builds it)."""
 
     __slots__ = ("input_tokens", "raw", "vectors")
 
@@ -196,6 +196,12 @@ class Provider:
         """The keywords `models.embed` may pass besides `dimensions`, `timeout` and `max_retries`
         (None: any); others raise `InvalidRequestError` before sending."""
         return None
+
+    @functools.cached_property
+    def accepted_embed_keywords(self) -> frozenset[str] | None:
+        """`embed_keywords()`, asked once: every embed call is checked against it."""
+        names = self.embed_keywords()
+        return None if names is None else frozenset(names)
 
     def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
         """Turn the caller's parameters into this backend's keyword arguments.
