@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from ._content.attachments import Attachment
     from ._content.tools import Tool
     from ._costs import Price
+    from ._embeddings import Embeddings
     from ._facade.router import RouteChoice, Router
     from ._observe.health import ModelHealth
     from ._observe.hooks import CallEvent
@@ -70,6 +71,7 @@ _LAZY = {
     "CallEvent": "_observe.hooks",
     "Capability": "_catalog.info",
     "Completion": "_types",
+    "Embeddings": "_embeddings",
     "ModelInfo": "_catalog.info",
     "ModelsWarning": "_call.service",
     "Price": "_costs",
@@ -118,6 +120,7 @@ __all__ = [
     "ConfigurationError",
     "ContentFilterError",
     "ContextWindowExceededError",
+    "Embeddings",
     "InvalidCostOverrideError",
     "InvalidRequestError",
     "Limit",

@@ -270,6 +270,13 @@ _DEFAULTS: dict[str, tuple[tuple[Any, ...], ...]] = {
     'google/gemini-3.6-flash': (('2026-07-21', ('0.75', '3.75', '0.075')), ('2027-01-01', ('1.50', '7.50', '0.15')),),
     'google/gemini-3.7-flash': (('2026-08-13', ('0.75', '3.75', '0.075')), ('2027-01-01', ('1.50', '7.50', '0.15')),),
     'google/gemini-3.8-flash': (('2026-09-02', ('0.75', '3.75', '0.075')), ('2027-01-01', ('1.50', '7.50', '0.15')),),
+    # embedding models: input tokens only (genai-prices 0.2.3; OpenAI's and Google's pricing pages)
+    'openai/text-embedding-3-small': (('2024-01-25', ('0.02', '0')),),
+    'openai/text-embedding-3-large': (('2024-01-25', ('0.13', '0')),),
+    'openai/text-embedding-ada-002': (('2022-12-15', ('0.10', '0')),),
+    'google/gemini-embedding-001': (('2025-07-14', ('0.15', '0')),),
+    # text input; https://ai.google.dev/gemini-api/docs/pricing#gemini-embedding-2 (images, audio, video cost more)
+    'google/gemini-embedding-2': (('2026-04-22', ('0.20', '0')),),
 }
 _FINE_TUNED: dict[str, tuple[tuple[Any, ...], ...]] = {
     'openai/gpt-4.1': ((None, ('3.00', '12.00', '0.75')),),

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import fake_bedrock
+from .fake_embeddings import GOOGLE_METHODS, render_google_embeddings, render_openai_embeddings
 
 OPENAI, ANTHROPIC, GOOGLE, BEDROCK = "openai", "anthropic", "google", "bedrock"
 _PROVIDERS = (OPENAI, ANTHROPIC, GOOGLE)
@@ -188,7 +189,10 @@ _NAMES = {
 _ANTHROPIC_STOP = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal", "tool_calls": "tool_use"}
 _GOOGLE_FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY", "tool_calls": "STOP"}
 # The SDK's default api_version has moved (v1beta, now v1), so any version prefix is served.
-_GOOGLE_PATH = re.compile(r"^/v1[a-z0-9]*/((?:models|tunedModels)/[^/:]+):(generateContent|streamGenerateContent)$")
+_GOOGLE_PATH = re.compile(
+    r"^/v1[a-z0-9]*/((?:models|tunedModels)/[^/:]+):"
+    r"(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$"
+)
 
 
 def _error(
@@ -799,7 +803,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = body if isinstance(body, dict) else {}
         provider, model, stream = "unknown", "", False
         google, bedrock = _GOOGLE_PATH.match(url.path), fake_bedrock.PATH.match(url.path)
-        if self.command == "POST" and (url.path == "/v1/messages" or url.path.endswith("/chat/completions")):
+        if self.command == "POST" and url.path.endswith("/embeddings"):  # OpenAI's, at any prefix
+            provider, model = OPENAI, str(body.get("model", ""))
+        elif self.command == "POST" and (url.path == "/v1/messages" or url.path.endswith("/chat/completions")):
             # Chat Completions at any prefix: OpenAI's /v1, the compatible services' (/openai/v1, /api/v1,
             # /inference/v1, none) and Azure's /openai/deployments/{deployment}
             provider = ANTHROPIC if url.path == "/v1/messages" else OPENAI
@@ -839,6 +845,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.status is not None or (fault.stream_error and not stream):
             status, payload = _error(provider, _as_error(fault), request_id, extra)
             return self._send(status, json.dumps(payload).encode(), extra, content_type=fault.content_type)
+        if url.path.endswith("/embeddings"):
+            status, payload = render_openai_embeddings(body)
+            return self._send(status, json.dumps(payload).encode(), extra)
+        if google is not None and google.group(2) in GOOGLE_METHODS:
+            status, payload = render_google_embeddings(google.group(2), model, body, reply.raw_usage)
+            return self._send(status, json.dumps(payload).encode(), extra)
         text = reply.text if reply.text is not None else "echo: " + _last_user_text(provider, body)
         out = _RENDER[provider](reply, "" if reply.blocked else text, req)
         if not stream:

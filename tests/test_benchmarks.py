@@ -201,3 +201,24 @@ def test_quick_run_of_the_provider_rows(tmp_path: Path) -> None:
             ending = rf"{re.escape(target)} \| {verdict}" if target != "—" else "— \\| —"
             line = rf"^\| {service} {re.escape(label)} \| [\d.]+ \| [\d.]+ \| {stats} \| {ending} \|$"
             assert re.search(line, report, re.M), (service, label)
+
+
+def test_quick_run_of_the_embedding_rows(tmp_path: Path) -> None:
+    """1,000 texts embedded by the raw openai SDK and by `models.embed` / `aembed` in the same batches."""
+    out = tmp_path / "report.md"
+    argv = [sys.executable, str(RUN_ALL), "--quick", "--only", "embed,embed-mem/1k texts", "--rounds", "1"]
+    done = subprocess.run([*argv, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = out.read_text()
+    assert re.findall(r"^## (\S+)", report, re.M) == ["embed:", "embed-mem:", "Targets"]
+    stats = r"\*\*\d+\.\d{3}\*\* \| \[[\d.]+, [\d.]+\] \| \[[\d.]+, [\d.]+\]"  # median, spread, CI
+    verdict = r"≤ 1.00 \| (holds|not shown|not met)"
+    sides = {}
+    rows = [("openai", "wall"), ("openai", "client CPU"), ("openai async", "wall"), ("openai async", "client CPU")]
+    rows += [("1k texts", "traced"), *[("1k texts", "resident")] * RESIDENT]
+    for name, label in rows:
+        found = re.search(rf"^\| {name} {label} \| ([\d.]+) \| ([\d.]+) \| {stats} \| {verdict} \|$", report, re.M)
+        assert found, (name, label)
+        sides[name, label] = float(found.group(1)), float(found.group(2))
+    # each side ends holding 1,000 vectors of 1,536 Python floats: 46.9 MB (the report rounds to 0.1)
+    assert min(sides["1k texts", "traced"]) >= 46.9

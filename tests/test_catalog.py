@@ -150,7 +150,9 @@ def test_usage_price_is_the_tier_row_applied(wired: ModelsAPI, fake: FakeLLM) ->
 
 
 def test_capability_checks_happen_before_any_request(wired: ModelsAPI, fake: FakeLLM) -> None:
-    text_only = next(m for m in wired.list(status=None) if m.supports("text_input") and not m.supports("image_input"))
+    text_only = next(
+        m for m in wired.list(status=None) if m.supports("text_input", "text_output") and not m.supports("image_input")
+    )
     image = [
         {
             "role": "user",

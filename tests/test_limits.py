@@ -165,6 +165,25 @@ def test_a_request_larger_than_tpm_is_refused_at_once_and_not_retryable(limits: 
     gpt.acquire(1000)  # exactly the capacity fits
 
 
+def test_a_call_of_several_requests_takes_them_all_or_waits_for_them_all(limits: Limits, sim: SimClock) -> None:
+    # an embedding sent in three batches takes three requests; more than rpm can never fit
+    emb = _limit(limits, "openai/text-embedding-3-small", rpm=6, tpm=1000)
+    limits.acquire_all((emb,), 10, requests=3)
+    assert emb.remaining() == (3.0, 990.0)
+    limits.acquire_all((emb,), 10, requests=3)
+    limits.acquire_all((emb,), 10, requests=3)  # waits until 3 requests have refilled: 30 s at 6 a minute
+    assert sim.slept == [30.0]
+    assert emb.remaining() == (0.0, 990.0)  # the tokens refilled to capacity meanwhile
+    error = _refused(limits, (emb,), 0, requests=7)
+    assert (error.retryable, error.retry_after) == (False, None)
+    assert error.message == (
+        "client-side limit for openai/text-embedding-3-small reached (rpm=6): this call sends 7 requests; "
+        "raise rpm via models.limit('openai/text-embedding-3-small', rpm=...) or send fewer at once"
+    )
+    with pytest.raises(ValueError, match="requests must be >= 1, not 0"):
+        limits.acquire_all((emb,), 0, requests=0)
+
+
 # --- timeouts --------------------------------------------------------------------------------
 
 

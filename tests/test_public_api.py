@@ -42,6 +42,8 @@ SPEC_NAMES = {
     "Tool",
     "ToolCall",
     "StructuredOutputError",
+    # SPEC §12
+    "Embeddings",
 }
 
 

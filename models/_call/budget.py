@@ -38,6 +38,7 @@ __all__ = [
     "active_budgets",
     "estimate_tokens",
     "hold_budgets",
+    "hold_input",
     "input_bound",
     "output_bound",
     "scoped_budgets",
@@ -210,12 +211,27 @@ def hold_budgets(budgets: tuple[Budget, ...], price: Price | None, request: Requ
     except BudgetExceededError as error:
         given = any(isinstance(request.options.get(k), int) for k in _OUTPUT_LIMITS)
         fix = "Pass a lower max_tokens" if given else f"Pass max_tokens (without it, {out:,} is {model.id}'s maximum)"
-        message = (
-            f"Budget of ${error.limit:.6f} has ${error.remaining:.6f} left (${error.spent:.6f} spent or reserved "
-            f"by calls in flight), and this call reserves ${units / COST_SCALE:.6f}, the most it can cost: up to "
-            f"{inp:,} input and {out:,} output tokens of {model.id}. Nothing was sent. {fix}, or raise the budget."
-        )
-        raise BudgetExceededError(error.limit, error.spent, error.estimate, message) from None
+        raise _exceeded(error, units, f"{inp:,} input and {out:,} output tokens of {model.id}", fix) from None
+
+
+def hold_input(budgets: tuple[Budget, ...], price: Price | None, model: str, tokens: int) -> Hold:
+    """Reserve the most a request of at most `tokens` input tokens and no output (an embedding) can
+    cost in every budget, all or none, or raise `BudgetExceededError` before anything is sent."""
+    units = 0 if price is None else price.max_cost_units(tokens, 0)
+    try:
+        return Hold(budgets, units)
+    except BudgetExceededError as error:
+        raise _exceeded(error, units, f"{tokens:,} input tokens of {model}", "Embed fewer or shorter texts") from None
+
+
+def _exceeded(error: BudgetExceededError, units: int, tokens: str, fix: str) -> BudgetExceededError:
+    """The error for a reservation of `units` (up to `tokens`) that a budget cannot hold, with the fix."""
+    message = (
+        f"Budget of ${error.limit:.6f} has ${error.remaining:.6f} left (${error.spent:.6f} spent or reserved "
+        f"by calls in flight), and this call reserves ${units / COST_SCALE:.6f}, the most it can cost: up to "
+        f"{tokens}. Nothing was sent. {fix}, or raise the budget."
+    )
+    return BudgetExceededError(error.limit, error.spent, error.estimate, message)
 
 
 def estimate_tokens(request: Request) -> int:

@@ -153,8 +153,11 @@ def _error(limit: Limit, which: int, reason: str, where: _Where, retry_after: fl
     )
 
 
-def _deadline(limits: tuple[Limit, ...], tokens: int, timeout: float | None, timing: Timing, where: _Where) -> float:
+def _deadline(
+    limits: tuple[Limit, ...], requests: int, tokens: int, timeout: float | None, timing: Timing, where: _Where
+) -> float:
     """Validate, refuse at once what can never fit, and return the deadline on `timing.clock`."""
+    _check_int("requests", requests, 1)
     _check_int("tokens", tokens, 0)
     if timeout is not None:
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
@@ -162,6 +165,9 @@ def _deadline(limits: tuple[Limit, ...], tokens: int, timeout: float | None, tim
         if not timeout >= 0:  # NaN too
             raise ValueError(f"timeout must be >= 0 seconds, not {timeout!r}")
     for limit in limits:
+        if limit.rpm is not None and requests > limit.rpm:
+            fix = f"raise rpm via models.limit({limit.key!r}, rpm=...) or send fewer at once"
+            raise _error(limit, 1, f"this call sends {requests} requests; {fix}", where)
         if limit.tpm is not None and tokens > limit.tpm:
             fix = f"raise tpm via models.limit({limit.key!r}, tpm=...) or lower max_tokens"
             raise _error(limit, 2, f"this call needs {tokens} tokens (prompt estimate + max_tokens); {fix}", where)
@@ -176,7 +182,7 @@ def _left(deadline: float, timing: Timing) -> float | None:
     return None if deadline == math.inf else max(0.0, deadline - timing.clock())
 
 
-def _take_all(limits: tuple[Limit, ...], tokens: int, deadline: float, timing: Timing) -> list[_Miss]:
+def _take_all(limits: tuple[Limit, ...], requests: int, tokens: int, deadline: float, timing: Timing) -> list[_Miss]:
     """Take from every limit in order, or from none: what was taken is given back on a miss."""
     taken: list[Limit] = []
     misses: list[_Miss] = []
@@ -185,7 +191,7 @@ def _take_all(limits: tuple[Limit, ...], tokens: int, deadline: float, timing: T
             mode = PEEK if misses else TAKE
             store = limit.store
             timeout = _left(deadline, timing) if store.blocking else None
-            wait, which, _, _ = store.apply(limit.key, limit.rpm, limit.tpm, 1, tokens, mode, timeout)
+            wait, which, _, _ = store.apply(limit.key, limit.rpm, limit.tpm, requests, tokens, mode, timeout)
             if wait:
                 misses.append((wait, limit, which))
             elif not misses:
@@ -195,7 +201,7 @@ def _take_all(limits: tuple[Limit, ...], tokens: int, deadline: float, timing: T
             for limit in taken:
                 store = limit.store
                 timeout = _left(deadline, timing) if store.blocking else None
-                store.apply(limit.key, limit.rpm, limit.tpm, -1, -tokens, FORCE, timeout)
+                store.apply(limit.key, limit.rpm, limit.tpm, -requests, -tokens, FORCE, timeout)
     return misses
 
 
@@ -221,17 +227,19 @@ def acquire_all(
     timeout: float | None = None,
     model: str | None = None,
     provider: str | None = None,
+    requests: int = 1,
 ) -> Reservation:
-    """Reserve 1 request and `tokens` from every limit, all or none, waiting up to `timeout` seconds
-    (None: as long as needed), or raise `RateLimitError` naming `model` and `provider`.
+    """Reserve `requests` (one call: 1; an embedding: its batches) and `tokens` from every limit, all
+    or none, waiting up to `timeout` seconds (None: as long as needed), or raise `RateLimitError`
+    naming `model` and `provider`.
 
     Waits on the first limit's clock and sleep: a registry gives all its limits the same ones.
     """
     if not limits:
         return Reservation(limits, tokens, timeout)
     timing, where = limits[0].timing, (model, provider)
-    deadline = _deadline(limits, tokens, timeout, timing, where)
-    while misses := _take_all(limits, tokens, deadline, timing):
+    deadline = _deadline(limits, requests, tokens, timeout, timing, where)
+    while misses := _take_all(limits, requests, tokens, deadline, timing):
         timing.sleep(_delay(misses, deadline, timing, where))
     return Reservation(limits, tokens, timeout)
 
@@ -243,6 +251,7 @@ async def aacquire_all(
     timeout: float | None = None,
     model: str | None = None,
     provider: str | None = None,
+    requests: int = 1,
 ) -> Reservation:
     """`acquire_all` that awaits its sleeps, and runs a remote store's round trips in a worker thread."""
     import asyncio  # here, so that `import models` does not import asyncio
@@ -250,13 +259,13 @@ async def aacquire_all(
     if not limits:
         return Reservation(limits, tokens, timeout)
     timing, where = limits[0].timing, (model, provider)
-    deadline = _deadline(limits, tokens, timeout, timing, where)
+    deadline = _deadline(limits, requests, tokens, timeout, timing, where)
     asleep = timing.asleep or asyncio.sleep
     in_thread = any(limit.store.blocking for limit in limits)
     while misses := (
-        await asyncio.to_thread(_take_all, limits, tokens, deadline, timing)
+        await asyncio.to_thread(_take_all, limits, requests, tokens, deadline, timing)
         if in_thread
-        else _take_all(limits, tokens, deadline, timing)
+        else _take_all(limits, requests, tokens, deadline, timing)
     ):
         await asleep(_delay(misses, deadline, timing, where))
     return Reservation(limits, tokens, timeout)

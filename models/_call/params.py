@@ -88,14 +88,20 @@ def check_keywords(model: ModelInfo, provider: Provider, params: Mapping[str, An
         return
     unknown = [name for name in params if name not in COMMON and name not in FEATURES and name not in accepted]
     if unknown:
-        raise InvalidRequestError(_unknown(unknown, provider.name, accepted | COMMON), model=model.id)
+        raise InvalidRequestError(unknown_keywords(unknown, provider.name, accepted | COMMON), model=model.id)
+    check_nested(provider, params, accepted, provider.name, model.id)
+
+
+def check_nested(provider: Provider, params: Mapping[str, Any], accepted: frozenset[str], who: str, model: str) -> None:
+    """Raise `InvalidRequestError` for a key of the provider's `nested_keywords` dict (Gemini's
+    `config`) that is not in `accepted`; the SDK would check it only when sending."""
     nested = provider.nested_keywords
     inner = params.get(nested) if nested is not None else None
-    if isinstance(inner, Mapping):  # keys of a dict of keywords, which the SDK would check only when sending
+    if isinstance(inner, Mapping):
         unknown = [name for name in inner if name == nested or name not in accepted]
         if unknown:
-            message = _unknown(unknown, provider.name, accepted - {nested}, f"{nested} field")
-            raise InvalidRequestError(message, model=model.id)
+            message = unknown_keywords(unknown, who, accepted - {nested}, f"{nested} field")
+            raise InvalidRequestError(message, model=model)
 
 
 Features = tuple["Toolset | None", "OutputFormat | None", bool, int, "tuple[Attachment, ...]"]
@@ -132,7 +138,8 @@ def _attachments(items: object, model: str) -> tuple[Attachment, ...]:
     return tuple(attachment_of(item, model) for item in items)
 
 
-def _unknown(names: list[Any], provider: str, valid: frozenset[str], noun: str = "keyword") -> str:
+def unknown_keywords(names: list[Any], provider: str, valid: frozenset[str], noun: str = "keyword") -> str:
+    """The message for keywords `provider` does not take: each with its close valid spellings."""
     import difflib  # only a mistake gets here
 
     problems = []

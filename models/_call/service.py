@@ -28,7 +28,14 @@ from .._pricing.book import PriceBook
 from .._pricing.overrides import env_name
 from .._registry import SimpleModelRegistry
 from .._types import Completion, Response, Usage
-from ..errors import ERROR_KINDS, InvalidRequestError, ModelsError, ProviderError, ProviderNotFoundError
+from ..errors import (
+    ERROR_KINDS,
+    InvalidRequestError,
+    ModelsError,
+    ProviderError,
+    ProviderNotFoundError,
+    UnsupportedCapabilityError,
+)
 from ..providers._base import DEFAULT_TIMEOUT, Provider, Request
 from ..providers._common import error_for_status
 from ..providers._deadline import abounded, bounded
@@ -209,6 +216,8 @@ class ModelService:
         """Check the parameters, split off timeout and retries, drop what the model rejects,
         translate the rest. For a `call` (not a `bind`), bad ones count as a refused request."""
         info, provider = target.info, target.provider
+        if target.embeds:  # `models.embed` checks its own keywords; a call to it is refused in `request`
+            return Prepared(dict(params), DEFAULT_TIMEOUT, DEFAULT_MAX_RETRIES)
         extras = None
         try:
             check_keywords(info, provider, params)
@@ -268,6 +277,8 @@ class ModelService:
         before anything is sent), into a `Request`."""
         info = target.info
         try:
+            if target.embeds:
+                raise UnsupportedCapabilityError(info.id, "text_output", "it is an embedding model: use models.embed")
             if stream:
                 check_streaming(info)
             system, messages = normalize(prompt, system, info.id)
@@ -294,24 +305,57 @@ class ModelService:
         and take its place in the client-side rate limits (waiting up to its timeout)."""
         hold, limits = self._budget_hold(target, request)
         if limits:
-            hold = hold or Hold((), 0)
-            try:
-                hold.reservation = acquire_all(limits, **self._limit_args(target, request, prepared))
-            except BaseException as error:
-                self._limited(target, hold, error)
-            hold.metrics = target.metrics
+            return self.take_limits(target, hold, limits, estimate_tokens(request), prepared.timeout)
         return hold
 
     async def ahold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
         """`hold`, waiting for rate-limit capacity without blocking the event loop."""
         hold, limits = self._budget_hold(target, request)
         if limits:
-            hold = hold or Hold((), 0)
-            try:
-                hold.reservation = await aacquire_all(limits, **self._limit_args(target, request, prepared))
-            except BaseException as error:
-                self._limited(target, hold, error)
-            hold.metrics = target.metrics
+            return await self.atake_limits(target, hold, limits, estimate_tokens(request), prepared.timeout)
+        return hold
+
+    def take_limits(
+        self,
+        target: Target,
+        hold: Hold | None,
+        limits: tuple[Limit, ...],
+        tokens: int,
+        timeout: float,
+        requests: int = 1,
+    ) -> Hold:
+        """`hold` (or a new one) with the call's place in its rate limits: `requests` and `tokens`,
+        waiting up to `timeout`, or the `RateLimitError` counted and raised, the budget given back."""
+        hold = hold or Hold((), 0)
+        info = target.info
+        try:
+            hold.reservation = acquire_all(
+                limits, tokens, timeout=timeout, model=info.id, provider=info.provider, requests=requests
+            )
+        except BaseException as error:
+            self._limited(target, hold, error)
+        hold.metrics = target.metrics
+        return hold
+
+    async def atake_limits(
+        self,
+        target: Target,
+        hold: Hold | None,
+        limits: tuple[Limit, ...],
+        tokens: int,
+        timeout: float,
+        requests: int = 1,
+    ) -> Hold:
+        """`take_limits` without blocking the event loop."""
+        hold = hold or Hold((), 0)
+        info = target.info
+        try:
+            hold.reservation = await aacquire_all(
+                limits, tokens, timeout=timeout, model=info.id, provider=info.provider, requests=requests
+            )
+        except BaseException as error:
+            self._limited(target, hold, error)
+        hold.metrics = target.metrics
         return hold
 
     def _budget_hold(self, target: Target, request: Request) -> tuple[Hold | None, tuple[Limit, ...]]:
@@ -319,16 +363,6 @@ class ModelService:
         budgets = active_budgets(self.budget)
         hold = hold_budgets(budgets, target.price, request) if budgets else None
         return hold, self.limits.for_model(target.info.id, target.info.provider)
-
-    @staticmethod
-    def _limit_args(target: Target, request: Request, prepared: Prepared) -> dict[str, Any]:
-        info = target.info
-        return {
-            "tokens": estimate_tokens(request),
-            "timeout": prepared.timeout,
-            "model": info.id,
-            "provider": info.provider,
-        }
 
     def _limited(self, target: Target, hold: Hold, error: BaseException) -> NoReturn:
         """The call was not sent: a client-side limit refused it (`rate_limit`), or its store failed
@@ -489,6 +523,21 @@ class ModelService:
         format the answer is parsed into `Response.parsed` after it is counted (its tokens were
         spent either way), or `StructuredOutputError` is raised.
         """
+        usage = self.account(target, c, latency, hold, closed_early)
+        info = target.info
+        response = Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)
+        calls = c.tool_calls
+        if calls:
+            response._tool_calls = tuple(calls)
+        elif output is not None and not closed_early:
+            response._parsed = parse_output(output, response)
+        return response
+
+    def account(
+        self, target: Target, c: Completion, latency: float, hold: Hold | None = None, closed_early: bool = False
+    ) -> Usage:
+        """Price what a finished call (or embedding) used and record it: metrics, health, budgets and
+        limits settled, usage totals, `track()` blocks, `on_response` hooks."""
         price = target.price
         if price is None or not c.usage_reported:
             units = None
@@ -521,16 +570,10 @@ class ModelService:
             source,
             row,
         )
-        info = target.info
         if self.hooks.response:
+            info = target.info
             self.hooks.emit(self.hooks.response, CallEvent(info.id, info.provider, usage, cost, latency, None, None))
-        response = Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)
-        calls = c.tool_calls
-        if calls:
-            response._tool_calls = tuple(calls)
-        elif output is not None and not closed_early:
-            response._parsed = parse_output(output, response)
-        return response
+        return usage
 
     def _warn_unpriced(self, target: Target, no_price: bool, closed_early: bool) -> None:
         """Say once per model and reason why a call's cost is None."""
@@ -555,7 +598,8 @@ class ModelService:
             )
         else:
             message = (
-                f"{model} answered without reporting its usage, so usage.cost is None and the call counts as "
-                "unpriced. An OpenAI-compatible server may need to support stream_options.include_usage."
+                f"{model} answered without reporting its usage, so usage.cost is None and the call counts as unpriced."
             )
-        self._warn_once(model, topic, message, 5)
+            if not target.embeds:  # a chat answer's usage, which a stream has only when asked for
+                message += " An OpenAI-compatible server may need to support stream_options.include_usage."
+        self._warn_once(model, topic, message, 6)

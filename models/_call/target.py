@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._catalog.capabilities import has_capability_data
-from .._catalog.info import ModelInfo
+from .._catalog.info import Capability, ModelInfo
 from .._costs import Price
 from .._observe.metrics import ModelMetrics
 from .._observe.usage import _Totals
@@ -57,6 +57,7 @@ class Target:
     __slots__ = (
         "checks_parts",
         "default",
+        "embeds",
         "info",
         "metrics",
         "price",
@@ -85,5 +86,7 @@ class Target:
         self.totals = totals
         self.unsupported = provider.unsupported_for(info)
         self.checks_parts = has_capability_data(info)  # decided once: prompt parts are checked per call
+        # an embedding model: `models.embed` only, a call to it is refused before sending
+        self.embeds = Capability.EMBEDDINGS in info.capabilities and Capability.TEXT_OUTPUT not in info.capabilities
         self.default: Prepared | None = None  # the options of a call that passes no parameters
         self.warned: set[str] = set()  # why its cost was None, once said: a call checks here, not the warned set

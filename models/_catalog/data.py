@@ -187,6 +187,23 @@ _C15 = _caps(
 )
 
 
+def _embedding(id: str, *aliases: str, context: int, dimensions: int, display: str, released: str) -> ModelInfo:
+    """An embedding model's row: text in, a vector of `dimensions` out; no answers, so no output tokens."""
+    provider, _, name = id.partition("/")
+    return ModelInfo(
+        id,
+        provider,
+        name,
+        aliases,
+        context,
+        0,
+        display_name=display,
+        release_date=released,
+        capabilities=_caps("embeddings", "text_input"),
+        dimensions=dimensions,
+    )
+
+
 def _m(
     id: str,
     *aliases: str,
@@ -1003,5 +1020,43 @@ ROWS: tuple[ModelInfo, ...] = (
         cutoff="2026-03",
         caps=_C2,
         tier=4,
+    ),
+    # --- embedding models (OpenAI: developers.openai.com/api/docs/guides/embeddings, 8,192 tokens per
+    # text; Gemini: ai.google.dev/gemini-api/docs/embeddings, 2,048 tokens per text for gemini-embedding-001,
+    # 8,192 for gemini-embedding-2, generally available 2026-04-22 after a preview from 2026-03-10)
+    _embedding(
+        "openai/text-embedding-3-small",
+        context=8_192,
+        dimensions=1_536,
+        display="text-embedding-3-small",
+        released="2024-01-25",
+    ),
+    _embedding(
+        "openai/text-embedding-3-large",
+        context=8_192,
+        dimensions=3_072,
+        display="text-embedding-3-large",
+        released="2024-01-25",
+    ),
+    _embedding(
+        "openai/text-embedding-ada-002",
+        context=8_192,
+        dimensions=1_536,
+        display="text-embedding-ada-002",
+        released="2022-12-15",
+    ),
+    _embedding(
+        "google/gemini-embedding-001",
+        context=2_048,
+        dimensions=3_072,
+        display="Gemini Embedding",
+        released="2025-07-14",
+    ),
+    _embedding(
+        "google/gemini-embedding-2",
+        context=8_192,
+        dimensions=3_072,
+        display="Gemini Embedding 2",
+        released="2026-04-22",
     ),
 )

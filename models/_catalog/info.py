@@ -37,6 +37,7 @@ class Capability(str, enum.Enum):
     PROMPT_CACHING = "prompt_caching"
     REASONING = "reasoning"
     SYSTEM_MESSAGES = "system_messages"
+    EMBEDDINGS = "embeddings"  # turns text into vectors (`models.embed`), and does not answer calls
     LARGE_CONTEXT = "large_context"  # a context window of more than 100K tokens
     XL_CONTEXT = "xl_context"  # a context window of 1M tokens or more
 
@@ -64,6 +65,8 @@ class ModelInfo:
     declared deprecated as retired from its sunset day (UTC) on. `replacement` is the
     canonical id the provider recommends instead. `known` is False for an id the catalog
     does not have (sent as written); `base` is the catalog model a fine-tuned id derives from.
+    An embedding model (capability `embeddings`) has `context_window` = its most input tokens per
+    text, `max_output` 0 and `dimensions`.
     """
 
     id: str
@@ -84,6 +87,7 @@ class ModelInfo:
     quality_tier: int | None = None
     base: str | None = None
     price: Price | None = None
+    dimensions: int | None = None  # an embedding model's vector length unless `dimensions=` asks for fewer
 
     def supports(self, *capabilities: Capability | str) -> bool:
         """Whether the model has every capability named (unknown models: only what is known)."""
@@ -104,6 +108,7 @@ class ModelInfo:
             ("replacement", self.replacement),
             ("context_window", None if self.context_window is None else f"{self.context_window:,} tokens"),
             ("max_output", None if self.max_output is None else f"{self.max_output:,} tokens"),
+            ("dimensions", None if self.dimensions is None else f"{self.dimensions:,}"),
             ("capabilities", textwrap.fill(", ".join(sorted(self.capabilities)), 72)),
             ("release_date", self.release_date),
             ("knowledge_cutoff", self.knowledge_cutoff),

@@ -83,8 +83,16 @@ def _blended(model: ModelInfo) -> Decimal:
 
 def cheapest(listed: ModelList, capabilities: Iterable[Capability | str], min_context: int) -> ModelInfo:
     """The priced row of `listed` with at least `min_context` that costs least for a typical
-    request (a 3:1 blend of input and output prices)."""
-    fits = [m for m in listed if m.price is not None and (m.context_window or 0) >= min_context]
+    request (a 3:1 blend of input and output prices). Embedding models answer no calls: only
+    when `capabilities` asks for embeddings."""
+    embeds = Capability.EMBEDDINGS in capabilities
+    fits = [
+        m
+        for m in listed
+        if m.price is not None
+        and (m.context_window or 0) >= min_context
+        and (embeds or Capability.EMBEDDINGS not in m.capabilities or Capability.TEXT_OUTPUT in m.capabilities)
+    ]
     if not fits:
         raise ModelNotFoundError(
             f"a model with {', '.join(map(str, capabilities)) or 'any capability'} and a context of at least "

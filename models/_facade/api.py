@@ -12,7 +12,7 @@ import builtins
 from types import ModuleType
 
 from .. import errors as _errors
-from .binding import ModelBinding, collect, fallback_ids
+from .binding import ModelBinding, collect, embed_params, fallback_ids
 
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~4 ms; mypy reads either
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .._catalog.info import Capability, ModelInfo, ModelList
     from .._content.attachments import Attachment
     from .._content.tools import Tool
+    from .._embeddings import Embeddings
     from .._observe.health import ModelHealth
     from .._observe.hooks import Hook
     from .._observe.usage import Tracker, UsageReport
@@ -208,6 +209,39 @@ class ModelsAPI:
 
         params = collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries)
         return astream_for(self._service, self._plan(model, fallbacks, params), prompt, system)
+
+    def embed(
+        self,
+        model: str,
+        inputs: str | Sequence[str],
+        *,
+        dimensions: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> Embeddings:
+        """Embed `inputs` with an embedding model: `Embeddings.vectors[i]` is input i's vector, with usage
+        and exact cost. Large inputs go in batches the provider takes; other keywords go to its SDK."""
+        from .._call.embed import embed
+
+        target = self._service.target(model)
+        return embed(self._service, target, inputs, embed_params(kwargs, dimensions, timeout, max_retries))
+
+    async def aembed(
+        self,
+        model: str,
+        inputs: str | Sequence[str],
+        *,
+        dimensions: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> Embeddings:
+        """`embed` on the provider's asyncio client, a few batches at once."""
+        from .._call.embed import aembed
+
+        target = self._service.target(model)
+        return await aembed(self._service, target, inputs, embed_params(kwargs, dimensions, timeout, max_retries))
 
     def _plan(self, model: str, fallbacks: Sequence[str] | None, params: dict[str, Any]) -> Plan:
         """The model and its fallbacks, each resolved and with the parameters translated for it."""

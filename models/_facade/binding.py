@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from .._call.service import ModelService
     from .._call.stream import AsyncStream, Stream
     from .._call.target import Prepared, Target
+    from .._embeddings import Embeddings
     from .._types import Response
 
 __all__ = ["ModelBinding", "collect", "fallback_ids"]
@@ -35,6 +36,14 @@ def _is_secret(name: str) -> bool:
     """Parameters whose values a repr must not show (keys, tokens, headers that may carry them)."""
     name = name.lower()
     return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
+
+
+def embed_params(kwargs: dict[str, Any], dimensions: Any, timeout: Any, max_retries: Any) -> dict[str, Any]:
+    """The keywords of an `embed` call, the unset ones left out."""
+    for name, value in (("dimensions", dimensions), ("timeout", timeout), ("max_retries", max_retries)):
+        if value is not None:
+            kwargs[name] = value
+    return kwargs
 
 
 def fallback_ids(fallbacks: Sequence[str] | None) -> tuple[str, ...]:
@@ -246,6 +255,36 @@ class ModelBinding:
             collect(kwargs, temperature, max_tokens, top_p, stop, seed, timeout, max_retries), fallbacks
         )
         return astream_for(self._service, plan, prompt, self._system if system is None else system)
+
+    def embed(
+        self,
+        inputs: str | Sequence[str],
+        *,
+        dimensions: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> Embeddings:
+        """Embed `inputs` with the bound model (`models.embed` without `model`); bound keywords apply."""
+        from .._call.embed import embed
+
+        params = {**self._params, **embed_params(kwargs, dimensions, timeout, max_retries)}
+        return embed(self._service, self._target, inputs, params)
+
+    async def aembed(
+        self,
+        inputs: str | Sequence[str],
+        *,
+        dimensions: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> Embeddings:
+        """`embed` on the provider's asyncio client."""
+        from .._call.embed import aembed
+
+        params = {**self._params, **embed_params(kwargs, dimensions, timeout, max_retries)}
+        return await aembed(self._service, self._target, inputs, params)
 
     def _prepare(self, params: dict[str, Any]) -> Prepared:
         """The bound options, or bound and call-time ones merged (call-time wins)."""

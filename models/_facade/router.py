@@ -106,7 +106,8 @@ class Router:
             listed = select(
                 service.models.catalog, service.prices.lookup, name, None, self._capabilities, None, "active"
             )
-            candidates = [m.id for m in listed if m.price is not None]
+            # embedding models answer no calls (`models.embed` is theirs)
+            candidates = [m.id for m in listed if m.price is not None and Capability.EMBEDDINGS not in m.capabilities]
         elif isinstance(candidates, str):
             raise TypeError("candidates must be a list of model ids, not one string")
         self._targets = tuple(service.target(m) for m in candidates)
@@ -156,7 +157,9 @@ class Router:
             missing = sorted(c.value for c in self._capabilities - info.capabilities)
             if not missing and needs and Capability.TEXT_INPUT in info.capabilities:  # only models with data
                 missing = sorted(c.value for c in needs - info.capabilities)
-            if missing:
+            if target.embeds:
+                excluded.append(RouteChoice(info.id, None, None, "an embedding model: it answers no calls"))
+            elif missing:
                 excluded.append(RouteChoice(info.id, None, None, f"lacks {', '.join(missing)}"))
             elif info.context_window is not None and input_tokens + output > info.context_window:
                 excluded.append(

@@ -24,7 +24,17 @@ if TYPE_CHECKING:
     from .._catalog.info import ModelInfo
     from .._content.output import OutputFormat
     from .._content.tools import Toolset
-__all__ = ["DEFAULT_TIMEOUT", "SET_BY_CALL", "Provider", "ProviderSettings", "Request", "copy_counts", "keywords_of"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "SET_BY_CALL",
+    "EmbedRequest",
+    "Embedded",
+    "Provider",
+    "ProviderSettings",
+    "Request",
+    "copy_counts",
+    "keywords_of",
+]
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds per attempt when the caller gives none (Anthropic's SDK refuses long requests without one)."""
@@ -55,6 +65,35 @@ class Request:
 
     def __repr__(self) -> str:
         return f"Request({self.model.id!r}, {len(self.messages)} messages, timeout={self.timeout})"
+
+
+class EmbedRequest:
+    """One batch of texts to embed as a provider sees it (SPEC §12): at most `Provider.embed_limits`
+    texts, `options` the call's keywords (`dimensions` and the provider's own), `timeout` per attempt."""
+
+    __slots__ = ("inputs", "model", "options", "timeout")
+
+    def __init__(self, model: ModelInfo, inputs: list[str], options: Mapping[str, Any], timeout: float) -> None:
+        self.model = model
+        self.inputs = inputs
+        self.options = options
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"EmbedRequest({self.model.id!r}, {len(self.inputs)} inputs, timeout={self.timeout})"
+
+
+class Embedded:
+    """What `Provider.embed` returns: one vector per input of its batch, in order, the input tokens
+    the provider billed (None when its answer does not say: the call's cost is then unknown, not 0),
+    and its answer (`raw`, or a `Lazy` that builds it)."""
+
+    __slots__ = ("input_tokens", "raw", "vectors")
+
+    def __init__(self, vectors: list[list[float]], input_tokens: int | None, raw: Any = None) -> None:
+        self.vectors = vectors
+        self.input_tokens = input_tokens
+        self.raw = raw
 
 
 class ProviderSettings:
@@ -135,6 +174,34 @@ class Provider:
         copy_counts(await self.acomplete(request), result)
         if result.text:
             yield result.text
+
+    def embed(self, request: EmbedRequest) -> Embedded:
+        """Embed one batch of texts (one attempt). The default: this provider makes no embeddings."""
+        from ..errors import UnsupportedCapabilityError
+
+        raise UnsupportedCapabilityError(request.model.id, "embeddings", f"the {self.name} provider has no embeddings")
+
+    async def aembed(self, request: EmbedRequest) -> Embedded:
+        """`embed` for asyncio; the default runs `embed` in a worker thread."""
+        import asyncio
+
+        return await asyncio.to_thread(self.embed, request)
+
+    def embed_limits(self, model: ModelInfo) -> tuple[int, int | None]:
+        """The most texts, and tokens (None: no limit), one embedding request may carry; the service
+        splits larger inputs into batches of at most this."""
+        return 2048, None
+
+    def embed_keywords(self) -> Collection[str] | None:
+        """The keywords `models.embed` may pass besides `dimensions`, `timeout` and `max_retries`
+        (None: any); others raise `InvalidRequestError` before sending."""
+        return None
+
+    @functools.cached_property
+    def accepted_embed_keywords(self) -> frozenset[str] | None:
+        """`embed_keywords()`, asked once: every embed call is checked against it."""
+        names = self.embed_keywords()
+        return None if names is None else frozenset(names)
 
     def translate(self, model: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
         """Turn the caller's parameters into this backend's keyword arguments.

@@ -1,4 +1,5 @@
-"""Google Gemini through generateContent (`google-genai` SDK, Gemini Developer API)."""
+"""Google Gemini through generateContent, and embeddings through embed_content (`_google_embed.py`), with
+the `google-genai` SDK on the Gemini Developer API."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from ..errors import (
     InvalidRequestError,
     ProviderError,
 )
-from ._base import DEFAULT_TIMEOUT, Provider, Request
+from ._base import DEFAULT_TIMEOUT, Embedded, EmbedRequest, Provider, Request
 from ._common import (
     bad_response,
     body_error,
@@ -33,6 +34,7 @@ from ._common import (
     transport_error,
 )
 from ._deadline import guard
+from ._google_embed import EMBED_LIMITS, embed_keywords, embed_kwargs, embedded
 
 if TYPE_CHECKING:
     from .._content.attachments import Attachment
@@ -371,6 +373,18 @@ class GoogleProvider(Provider):
         where `translate` puts every keyword, and `config` itself."""
         fields = import_sdk("google.genai.types", "google-genai").GenerateContentConfig.model_fields
         return frozenset({"config", *fields, *(f.alias for f in fields.values() if f.alias)})
+
+    def embed(self, request: EmbedRequest) -> Embedded:
+        return embedded(self.client().models.embed_content(**embed_kwargs(request)), request)
+
+    async def aembed(self, request: EmbedRequest) -> Embedded:
+        return embedded(await self.async_client().models.embed_content(**embed_kwargs(request)), request)
+
+    def embed_limits(self, model: ModelInfo) -> tuple[int, int | None]:
+        return EMBED_LIMITS
+
+    def embed_keywords(self) -> frozenset[str]:
+        return embed_keywords()
 
     def complete(self, request: Request) -> Completion:
         return _completion(self.client().models.generate_content(**_kwargs(request)), request.model)

@@ -24,7 +24,7 @@ from typing import Any
 from .._content.messages import text_of
 from .._content.schema import sample
 from .._types import Completion, ToolCall
-from ._base import Provider, Request, copy_counts
+from ._base import Embedded, EmbedRequest, Provider, Request, copy_counts
 
 
 def _words(text: str) -> int:
@@ -102,6 +102,21 @@ class MockProvider(Provider):
 
     async def acomplete(self, request: Request) -> Completion:
         return self.complete(request)  # no I/O, so no worker thread
+
+    def embed(self, request: EmbedRequest) -> Embedded:
+        """A vector per text from its hash (same text, same vector), of `dimensions` values (default 8)
+        in [-1, 1); one token per word."""
+        import hashlib
+
+        size = request.options.get("dimensions") or request.model.dimensions or 8
+        vectors = [[(b - 128) / 128 for b in hashlib.shake_128(text.encode()).digest(size)] for text in request.inputs]
+        return Embedded(vectors, sum(max(1, _words(text)) for text in request.inputs))
+
+    async def aembed(self, request: EmbedRequest) -> Embedded:
+        return self.embed(request)
+
+    def embed_keywords(self) -> frozenset[str]:
+        return frozenset()  # only `dimensions`
 
     def stream(self, request: Request, result: Completion) -> Iterator[str]:
         copy_counts(self.complete(request), result)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import binascii
 import json
 import os
 import sys
+from array import array
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
 from types import ModuleType
@@ -23,7 +25,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
-from ._base import Provider, Request, keywords_of
+from ._base import Embedded, EmbedRequest, Provider, Request, keywords_of
 from ._common import (
     asse_events,
     bad_response,
@@ -229,6 +231,68 @@ def _conclude(result: Completion, refused: bool) -> None:
         result.finish_reason = "tool_calls"
 
 
+def _embed_kwargs(request: EmbedRequest) -> dict[str, Any]:
+    """Keyword arguments of `embeddings.create`: base64 on the wire unless the caller asks otherwise
+    (a quarter of the bytes of JSON floats; what the SDK itself asks for)."""
+    options = request.options
+    kwargs = {**options, "model": request.model.name, "input": request.inputs, "timeout": request.timeout}
+    kwargs.setdefault("encoding_format", "base64")
+    return kwargs
+
+
+def _embedded(raw: Any, label: str, provider: str, model: ModelInfo, count: int) -> Embedded:
+    """Vectors and billed tokens (None when the body has no usage) of an embeddings body, in input
+    order: base64 decoded with the standard library, a list of floats taken as it is. Nothing else of
+    the body is kept for `raw` but its small top level: its items are made again from the vectors."""
+    request_id = raw.request_id
+    body = json_object(raw.http_response.content, label, provider, model.id, request_id)
+    data = body.pop("data", None)
+    if not isinstance(data, list) or len(data) != count:
+        raise bad_response(
+            f"{label} answered {count} texts with {len(data) if isinstance(data, list) else 'no'} vectors."
+        )
+    vectors: list[Any] = [None] * count
+    for n, item in enumerate(data):
+        index = field(item, "index")
+        embedding = field(item, "embedding")
+        if isinstance(embedding, str):  # the text is dropped as its floats are made: one at a time is held
+            embedding = item["embedding"] = _floats(embedding, label)
+        if not isinstance(embedding, list):
+            raise bad_response(f"{label} sent an embedding that is neither base64 nor a list of numbers.")
+        vectors[index if isinstance(index, int) and 0 <= index < count else n] = embedding
+    if None in vectors:  # two items gave the same index
+        raise bad_response(f"{label} answered without a vector for text {vectors.index(None)}.")
+    usage = body.get("usage")
+    tokens = field(usage, "prompt_tokens")
+    if not isinstance(tokens, int):
+        tokens = field(usage, "total_tokens")
+    typed = Lazy(partial(_typed_embeddings, body, vectors))
+    return Embedded(vectors, tokens if isinstance(tokens, int) else None, typed)
+
+
+def _floats(text: str, label: str) -> list[float]:
+    """A base64 embedding, little-endian float32 as OpenAI sends it, as Python floats: decoded
+    straight from the text and read in place (the SDK's base64 + `array` path copies twice more)."""
+    try:
+        data = binascii.a2b_base64(text)
+        if sys.byteorder == "little":
+            return memoryview(data).cast("f").tolist()  # type: ignore[return-value]  # typeshed: list[int]
+        floats = array("f", data)
+        floats.byteswap()
+        return floats.tolist()
+    except (binascii.Error, TypeError, ValueError):  # bad padding, or not a whole number of floats
+        raise bad_response(f"{label} sent an embedding that is not base64 of float32 values.") from None
+
+
+def _typed_embeddings(body: dict[str, Any], vectors: list[list[float]]) -> Any:
+    """The SDK's `CreateEmbeddingResponse` of an answer, its vectors decoded as the SDK's own
+    response has them (shared with `Embeddings.vectors`), built as its client builds one."""
+    from openai.types import CreateEmbeddingResponse
+
+    data = [{"object": "embedding", "index": i, "embedding": vector} for i, vector in enumerate(vectors)]
+    return CreateEmbeddingResponse.model_construct(**body, data=data)
+
+
 class _Assembly:
     """A stream's tool calls as their deltas arrive, and whether it refused; `finish` puts them
     into the result once the stream has ended.
@@ -415,6 +479,23 @@ class OpenAIProvider(Provider):
         if "max_tokens" in options and _is_reasoning(model):
             options["max_completion_tokens"] = options.pop("max_tokens")
         return options
+
+    def embed(self, request: EmbedRequest) -> Embedded:
+        raw = self.client().embeddings.with_raw_response.create(**_embed_kwargs(request))
+        return _embedded(raw, self.label, self.name, request.model, len(request.inputs))
+
+    async def aembed(self, request: EmbedRequest) -> Embedded:
+        raw = await self.async_client().embeddings.with_raw_response.create(**_embed_kwargs(request))
+        return _embedded(raw, self.label, self.name, request.model, len(request.inputs))
+
+    def embed_limits(self, model: ModelInfo) -> tuple[int, int | None]:
+        """2,048 texts and 300,000 tokens per request (developers.openai.com/api/reference/resources/embeddings)."""
+        return 2048, 300_000
+
+    def embed_keywords(self) -> frozenset[str] | None:
+        """What the SDK's `embeddings.create` takes (`extra_body` carries anything else)."""
+        names = keywords_of(import_sdk("openai.resources.embeddings", "openai").Embeddings.create)
+        return None if names is None else names - {"input"}
 
     def complete(self, request: Request) -> Completion:
         raw = self.client().chat.completions.with_raw_response.create(**_kwargs(request))
