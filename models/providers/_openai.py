@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import binascii
 import json
 import os
 import sys
-from array import array
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
 from types import ModuleType
@@ -43,6 +41,8 @@ from ._common import (
     transport_error,
 )
 from ._deadline import guard
+from ._openai_content import FETCHED, INLINE_LIMITS, sendable
+from ._openai_embed import embed_kwargs, embedded
 
 _FINISH = {
     "stop": "stop",
@@ -67,77 +67,12 @@ def _is_reasoning(model: ModelInfo) -> bool:
     return model.name.lower().startswith(_REASONING_PREFIXES)
 
 
-def _sendable(messages: list[Any]) -> list[Any]:
-    """The turns as Chat Completions takes them: files as its own parts (`_with_files`), and tool
-    calls without the provider data they may carry for another API (Gemini's thought signature in
-    `extra_content`, after a fallback): OpenAI refuses message keys it does not know."""
-    out = None
-    for i, message in enumerate(messages):
-        content = message["content"]
-        if type(content) is list:
-            for part in content:  # a loop, not any(generator): this runs for every list of parts
-                if part["type"] == "attachment":
-                    out = out or list(messages)
-                    out[i] = message = _with_files(message)
-                    break
-        calls = message.get("tool_calls")
-        if calls and any("extra_content" in call for call in calls):
-            out = out or list(messages)
-            out[i] = {**message, "tool_calls": [{k: v for k, v in c.items() if k != "extra_content"} for c in calls]}
-    return out or messages
-
-
-# Files in the prompt (SPEC §10) as Chat Completions takes them, from OpenAI's docs:
-# - Images (PNG, JPEG, non-animated GIF, WEBP) in `image_url`, by http(s) URL (OpenAI fetches it) or
-#   data: URL. "Request size: Up to 512 MB total payload per request", "Image count: Up to 1,500
-#   images per request", no limit per image: https://developers.openai.com/api/docs/guides/images-vision
-#   ("Image input requirements"). One inline image is at most what fits that payload as base64.
-# - PDFs, the only files Chat Completions takes, in `file` parts: inline as `file_data` (a data: URL)
-#   with a `filename`, or a `file_id`; never by URL ("External file URL (file_url) ... Chat
-#   Completions: Not supported"). "Each file must be under 50 MB. The combined limit across all
-#   files in the request is 50 MB.": https://developers.openai.com/api/docs/guides/file-inputs
-# - Audio in `input_audio`: base64 `data` and `format` "wav" or "mp3", no URL form, for the audio
-#   models (gpt-audio, gpt-4o-audio-preview, ...): https://developers.openai.com/api/docs/guides/audio
-#   documents no size limit.
-# MB are decimal: OpenAI writes no MiB there.
-_FETCHED = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-_INLINE_LIMITS = {"application/pdf": 50_000_000, **dict.fromkeys(_FETCHED, 512_000_000 * 3 // 4)}
-
-
-def _with_files(message: dict[str, Any]) -> dict[str, Any]:
-    """A turn's `{"type": "attachment"}` parts as `image_url`, `input_audio` and `file` parts: an
-    image the provider fetches by its URL, anything else inline (its base64 encoded once per call,
-    however many attempts send it). Chat Completions takes files in user turns only."""
-    parts = []
-    for part in message["content"]:
-        if part["type"] != "attachment":
-            parts.append(part)
-            continue
-        file = part["attachment"]
-        if message["role"] != "user":
-            raise InvalidRequestError(
-                f"Attachment {file.describe()} is in a turn of role {message['role']!r}; OpenAI's Chat Completions "
-                "takes images, audio and PDFs in user turns only. Move it to a user message."
-            )
-        if file.kind == "image":
-            image = {"url": file.url if file.url is not None else file.data_url()}
-            if file.detail is not None:
-                image["detail"] = file.detail
-            parts.append({"type": "image_url", "image_url": image})
-        elif file.kind == "audio":
-            audio = {"data": file.base64(), "format": "wav" if file.media_type == "audio/wav" else "mp3"}
-            parts.append({"type": "input_audio", "input_audio": audio})
-        else:
-            parts.append({"type": "file", "file": {"filename": file.name, "file_data": file.data_url()}})
-    return {**message, "content": parts}
-
-
 def _kwargs(request: Request, stream: bool = False, usage: bool = True) -> dict[str, Any]:
     """Keyword arguments of `chat.completions.create`; a stream asks for its usage chunk (`usage`:
     unless the server refuses `stream_options` and reports usage unasked)."""
     messages = request.messages
     if len(messages) > 1 or type(messages[0]["content"]) is list:  # tool calls, or files
-        messages = _sendable(messages)
+        messages = sendable(messages)
     if request.system is not None:
         messages = [{"role": "system", "content": request.system}, *messages]
     options = request.options
@@ -229,68 +164,6 @@ def _conclude(result: Completion, refused: bool) -> None:
         result.finish_reason = "content_filter"
     elif result.tool_calls and result.finish_reason in (None, "stop"):
         result.finish_reason = "tool_calls"
-
-
-def _embed_kwargs(request: EmbedRequest) -> dict[str, Any]:
-    """Keyword arguments of `embeddings.create`: base64 on the wire unless the caller asks otherwise
-    (a quarter of the bytes of JSON floats; what the SDK itself asks for)."""
-    options = request.options
-    kwargs = {**options, "model": request.model.name, "input": request.inputs, "timeout": request.timeout}
-    kwargs.setdefault("encoding_format", "base64")
-    return kwargs
-
-
-def _embedded(raw: Any, label: str, provider: str, model: ModelInfo, count: int) -> Embedded:
-    """Vectors and billed tokens (None when the body has no usage) of an embeddings body, in input
-    order: base64 decoded with the standard library, a list of floats taken as it is. Nothing else of
-    the body is kept for `raw` but its small top level: its items are made again from the vectors."""
-    request_id = raw.request_id
-    body = json_object(raw.http_response.content, label, provider, model.id, request_id)
-    data = body.pop("data", None)
-    if not isinstance(data, list) or len(data) != count:
-        raise bad_response(
-            f"{label} answered {count} texts with {len(data) if isinstance(data, list) else 'no'} vectors."
-        )
-    vectors: list[Any] = [None] * count
-    for n, item in enumerate(data):
-        index = field(item, "index")
-        embedding = field(item, "embedding")
-        if isinstance(embedding, str):  # the text is dropped as its floats are made: one at a time is held
-            embedding = item["embedding"] = _floats(embedding, label)
-        if not isinstance(embedding, list):
-            raise bad_response(f"{label} sent an embedding that is neither base64 nor a list of numbers.")
-        vectors[index if isinstance(index, int) and 0 <= index < count else n] = embedding
-    if None in vectors:  # two items gave the same index
-        raise bad_response(f"{label} answered without a vector for text {vectors.index(None)}.")
-    usage = body.get("usage")
-    tokens = field(usage, "prompt_tokens")
-    if not isinstance(tokens, int):
-        tokens = field(usage, "total_tokens")
-    typed = Lazy(partial(_typed_embeddings, body, vectors))
-    return Embedded(vectors, tokens if isinstance(tokens, int) else None, typed)
-
-
-def _floats(text: str, label: str) -> list[float]:
-    """A base64 embedding, little-endian float32 as OpenAI sends it, as Python floats: decoded
-    straight from the text and read in place (the SDK's base64 + `array` path copies twice more)."""
-    try:
-        data = binascii.a2b_base64(text)
-        if sys.byteorder == "little":
-            return memoryview(data).cast("f").tolist()  # type: ignore[return-value]  # typeshed: list[int]
-        floats = array("f", data)
-        floats.byteswap()
-        return floats.tolist()
-    except (binascii.Error, TypeError, ValueError):  # bad padding, or not a whole number of floats
-        raise bad_response(f"{label} sent an embedding that is not base64 of float32 values.") from None
-
-
-def _typed_embeddings(body: dict[str, Any], vectors: list[list[float]]) -> Any:
-    """The SDK's `CreateEmbeddingResponse` of an answer, its vectors decoded as the SDK's own
-    response has them (shared with `Embeddings.vectors`), built as its client builds one."""
-    from openai.types import CreateEmbeddingResponse
-
-    data = [{"object": "embedding", "index": i, "embedding": vector} for i, vector in enumerate(vectors)]
-    return CreateEmbeddingResponse.model_construct(**body, data=data)
 
 
 class _Assembly:
@@ -460,11 +333,11 @@ class OpenAIProvider(Provider):
     def fetches_url(self, media_type: str | None) -> bool:
         """Images by URL OpenAI fetches itself; a PDF or audio by URL is downloaded and sent inline
         (Chat Completions takes neither by URL), as is a URL whose type its name does not show."""
-        return media_type in _FETCHED
+        return media_type in FETCHED
 
     def inline_limit(self, media_type: str | None) -> int | None:
-        """The documented limits (see `_INLINE_LIMITS`); audio has none."""
-        return _INLINE_LIMITS.get(media_type or "")
+        """The documented limits (see `_openai_content.INLINE_LIMITS`); audio has none."""
+        return INLINE_LIMITS.get(media_type or "")
 
     def keywords(self) -> frozenset[str] | None:
         """What the SDK's `chat.completions.create` takes (`extra_body` carries anything else)."""
@@ -481,12 +354,12 @@ class OpenAIProvider(Provider):
         return options
 
     def embed(self, request: EmbedRequest) -> Embedded:
-        raw = self.client().embeddings.with_raw_response.create(**_embed_kwargs(request))
-        return _embedded(raw, self.label, self.name, request.model, len(request.inputs))
+        raw = self.client().embeddings.with_raw_response.create(**embed_kwargs(request))
+        return embedded(raw, self.label, self.name, request.model, len(request.inputs))
 
     async def aembed(self, request: EmbedRequest) -> Embedded:
-        raw = await self.async_client().embeddings.with_raw_response.create(**_embed_kwargs(request))
-        return _embedded(raw, self.label, self.name, request.model, len(request.inputs))
+        raw = await self.async_client().embeddings.with_raw_response.create(**embed_kwargs(request))
+        return embedded(raw, self.label, self.name, request.model, len(request.inputs))
 
     def embed_limits(self, model: ModelInfo) -> tuple[int, int | None]:
         """2,048 texts and 300,000 tokens per request (developers.openai.com/api/reference/resources/embeddings)."""
