@@ -361,6 +361,7 @@ def test_routers_and_cheapest_never_pick_an_embedding_model(wired: ModelsAPI) ->
         "openai/text-embedding-3-large",
         "openai/text-embedding-ada-002",
         "google/gemini-embedding-001",
+        "google/gemini-embedding-2",
     }
     assert all(m.dimensions and m.max_output == 0 and m.price is not None for m in wired.list(capability="embeddings"))
     ranked = wired.router(strategy="cost").explain("hi")
