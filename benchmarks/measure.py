@@ -269,12 +269,13 @@ def _peaks(fn: Callable[[], Any], heap: Any) -> tuple[float, float]:
     return traced, resident
 
 
-def peak_memory(sides: Sides, plan: Plan) -> Measured:
+def peak_memory(sides: Sides, plan: Plan, blocks: int = 3) -> Measured:
     """Peak MB during one call of each side, above what was in use when it began, median of the
     round's calls: Python allocations (tracemalloc, started for the call alone: it slows every
     allocation, so these calls are not timed) and, on Linux with glibc, the process's resident set
     (its high-water mark reset before the call; see `_fix_heap`), which also counts memory that C
-    code allocates outside Python's allocator. Each side is warmed by one call first."""
+    code allocates outside Python's allocator. Each side is warmed by one call first. `blocks` per
+    round (quick: 1): fewer for calls that allocate millions of objects, slow under tracemalloc."""
     heap = _fix_heap()
     if heap is None:
         note("resident set not measured: needs Linux (/proc/self/clear_refs) and glibc (mallopt)")
@@ -282,7 +283,7 @@ def peak_memory(sides: Sides, plan: Plan) -> Measured:
         fn()
     traced: dict[str, list[float]] = {name: [] for name in sides}
     resident: dict[str, list[float]] = {name: [] for name in sides}
-    for name in plan.schedule(sides, plan.pick(3, 1)):
+    for name in plan.schedule(sides, plan.pick(blocks, 1)):
         python, process = _peaks(sides[name], heap)
         traced[name].append(python)
         resident[name].append(process)
