@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from models import ModelsAPI, ModelsWarning
-from models.errors import InvalidRequestError, RateLimitError, UnsupportedCapabilityError
+from models.errors import BadResponseError, InvalidRequestError, RateLimitError, UnsupportedCapabilityError
 
 from .conftest import AWS, sample
 from .fake_embeddings import fake_tokens, fake_vector
@@ -191,6 +191,24 @@ def test_retries_run_out_with_the_rate_limit_error(bedrock: ModelsAPI, fake: Fak
     assert caught.value.status_code == 429
     assert len(fake.requests) == 2
     assert sample(bedrock, "models_requests_total", status="rate_limit", **labels(TITAN)) == 1
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "says"),
+    [
+        (TITAN, b"<html>proxy</html>", "Bedrock answered an embedding request with a body that is not JSON."),
+        (TITAN, b'{"inputTextTokenCount": 3}', "Bedrock answered 1 texts with an embedding that is not a list."),
+        (COHERE, b'{"embeddings": [[0.5]]}', "Bedrock answered 2 texts with 1 embeddings."),
+    ],
+)
+def test_an_answer_that_does_not_match_the_texts_is_a_bad_response(
+    bedrock: ModelsAPI, fake: FakeLLM, model: str, body: bytes, says: str
+) -> None:
+    fake.enqueue(Fault(body=body))
+    with pytest.raises(BadResponseError, match=says) as caught:
+        bedrock.embed(model, ["a", "b"] if model == COHERE else ["a"], max_retries=0)
+    assert (caught.value.provider, caught.value.model) == ("bedrock", model)
+    assert sample(bedrock, "models_requests_total", status="bad_response", **labels(model)) == 1
 
 
 # --- refused before sending -----------------------------------------------------------------------
