@@ -61,9 +61,7 @@ def test_list_filters_by_provider_price_and_status(api: ModelsAPI) -> None:
 def test_cheapest_uses_a_three_to_one_blend_and_honours_overrides(
     api: ModelsAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dearest = [m for m in api.list() if m.price][
-        -1
-    ]  # the active model with the highest input price (unpriced last) ...
+    dearest = api.list()[-1]  # the active model with the highest input price ...
     monkeypatch.setenv("MODELS_COSTS_JSON", f'{{"{dearest.id}": {{"input": 0.001, "output": 0.002}}}}')
     api.reload_costs()  # overrides are read at first use, which list() just was
     assert api.cheapest().id == dearest.id  # ... made the cheapest by an override

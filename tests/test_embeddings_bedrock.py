@@ -40,7 +40,7 @@ def many(n: int) -> list[str]:
 
 
 def titan_cost(tokens: int) -> float:
-    """genai-prices' "aws" row for Titan Text Embeddings V2: $0.02 per 1M input tokens."""
+    """Titan Text Embeddings V2: $0.02 per 1M input tokens (our row, as genai-prices' "aws" row)."""
     return float(Decimal(tokens) * Decimal("0.02") / 10**6)
 
 
@@ -50,7 +50,7 @@ def check_titan(bedrock: ModelsAPI, fake: FakeLLM, result: Any, texts: list[str]
     assert (result.model, result.provider, result.dimensions, len(result)) == (TITAN, "bedrock", dimensions, len(texts))
     assert (result.usage.input_tokens, result.usage.output_tokens) == (tokens, 0)
     assert result.usage.cost == titan_cost(tokens)
-    assert result.usage.price_source == "genai-prices"
+    assert result.usage.price_source == "default"
 
 
 # --- Titan: one text per request ------------------------------------------------------------------
@@ -246,9 +246,13 @@ def test_an_empty_input_is_refused_before_sending(bedrock: ModelsAPI, fake: Fake
     assert fake.requests == []
 
 
-def test_the_catalog_lists_the_bedrock_embedding_models(api: ModelsAPI) -> None:
-    found = {m.id: (m.dimensions, m.context_window) for m in api.list(capability="embeddings", provider="bedrock")}
-    assert found == {TITAN: (1024, 8192), COHERE: (1024, 512)}
+def test_the_catalog_lists_titan_and_chat_on_it_is_refused(bedrock: ModelsAPI, fake: FakeLLM) -> None:
+    found = {m.id: (m.dimensions, m.context_window) for m in bedrock.list(capability="embeddings", provider="bedrock")}
+    assert found == {TITAN: (1024, 8192)}  # Cohere's has no known price, so no row: embedded as an unknown model
+    with pytest.raises(UnsupportedCapabilityError) as caught:
+        bedrock(TITAN, "hello")
+    assert caught.value.model == TITAN
+    assert fake.requests == []
 
 
 # --- the fake's InvokeModel against boto3 itself --------------------------------------------------
