@@ -177,6 +177,7 @@ _SOURCES = {
     "openai": "https://developers.openai.com/api/docs/pricing",
     "anthropic": "https://platform.claude.com/docs/en/about-claude/pricing",
     "google": "https://ai.google.dev/gemini-api/docs/pricing",
+    "bedrock": "https://aws.amazon.com/bedrock/pricing/",
 }
 _Rates = tuple[str | None, ...]  # input, output[, cached_input[, cache_write[, cache_write_1h]]]
 _Row = tuple[str, _Rates, dict[int, _Rates]]  # since, rates, long-context tiers
@@ -277,6 +278,8 @@ _DEFAULTS: dict[str, tuple[tuple[Any, ...], ...]] = {
     'google/gemini-embedding-001': (('2025-07-14', ('0.15', '0')),),
     # text input; https://ai.google.dev/gemini-api/docs/pricing#gemini-embedding-2 (images, audio, video cost more)
     'google/gemini-embedding-2': (('2026-04-22', ('0.20', '0')),),
+    # genai-prices' "aws" row (Amazon Titan Text Embeddings V2, on-demand, per 1M input tokens)
+    'bedrock/amazon.titan-embed-text-v2:0': (('2024-04-30', ('0.02', '0')),),
 }
 _FINE_TUNED: dict[str, tuple[tuple[Any, ...], ...]] = {
     'openai/gpt-4.1': ((None, ('3.00', '12.00', '0.75')),),

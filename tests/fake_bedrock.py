@@ -1,11 +1,12 @@
-"""The Bedrock part of tests/fake_llm.py: Converse and ConverseStream as botocore talks to them.
+"""The Bedrock part of tests/fake_llm.py: Converse, ConverseStream and InvokeModel as botocore talks to them.
 
 Paths `POST /model/{modelId}/converse` and `/converse-stream` (the id URL-encoded, as botocore sends
-it); errors as the restJson1 protocol sends them (a JSON `{"message": ...}` body, the error's name in
-the `x-amzn-ErrorType` header, the request id in `x-amzn-RequestId`); streams in the AWS event-stream
-binary framing (`frame`), in-stream errors as `exception` messages. `check` refuses what the real
-API refuses with a 400 ValidationException (its own messages where they are known). Reply and Fault
-are read by attribute, so this module needs nothing from fake_llm.py (which imports it).
+it), and `/invoke` for the embedding models (`render_invoke`); errors as the restJson1 protocol sends
+them (a JSON `{"message": ...}` body, the error's name in the `x-amzn-ErrorType` header, the request id
+in `x-amzn-RequestId`); streams in the AWS event-stream binary framing (`frame`), in-stream errors as
+`exception` messages. `check` refuses what the real API refuses with a 400 ValidationException (its own
+messages where they are known). Reply and Fault are read by attribute, so this module needs nothing
+from fake_llm.py (which imports it); its vectors and tokens are tests/fake_embeddings.py's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import uuid
 import zlib
 from typing import Any
 
-PATH = re.compile(r"^/model/([^/]+)/(converse|converse-stream)$")
+from .fake_embeddings import fake_tokens, fake_vector
+
+PATH = re.compile(r"^/model/([^/]+)/(converse|converse-stream|invoke)$")
 STREAM_TYPE = "application/vnd.amazon.eventstream"
 REQUEST_ID = "x-amzn-RequestId"
 SECRET_HEADERS = ("authorization", "x-amz-security-token")  # what an echoing server shows of the credentials
@@ -289,3 +292,60 @@ def _open_object(node: Any) -> str | None:
     if node.get("type") == "object" and node.get("additionalProperties") is not False:
         return "output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false"
     return next((p for p in map(_open_object, node.values()) if p is not None), None)
+
+
+# InvokeModel for the embedding models: Titan Text Embeddings V2 (one `inputText`, `dimensions` 256, 512
+# or 1024, default 1024; `inputTextTokenCount` in the body) and Cohere Embed v3 (1 to 96 `texts`, a
+# required `input_type`; 1024 dimensions; no usage in the body). Both set the billed tokens in the
+# X-Amzn-Bedrock-Input-Token-Count header; a Reply's empty raw_usage leaves the header out. Refusals are
+# 400 ValidationExceptions worded as Bedrock's JSON-schema check words them ("Malformed input request:
+# #/...: ..., please reformat your input and try again.").
+TOKENS_HEADER = "X-Amzn-Bedrock-Input-Token-Count"
+COHERE_MOST = 96
+_TITAN_SIZES = (256, 512, 1024)
+_INPUT_TYPES = ("search_document", "search_query", "classification", "clustering")
+_TRUNCATE = ("NONE", "START", "END")
+
+
+def _malformed(problem: str) -> str:
+    return f"Malformed input request: {problem}, please reformat your input and try again."
+
+
+def render_invoke(
+    model: str, body: dict[str, Any], usage: dict[str, Any] | None
+) -> tuple[str | None, Any, dict[str, str]]:
+    """The refusal (a ValidationException's message), or None with the body and headers of the answer."""
+    if "titan-embed-text" in model:
+        text, size = body.get("inputText"), body.get("dimensions", 1024)
+        if not isinstance(text, str):
+            found = "JSONArray" if isinstance(text, list) else type(text).__name__
+            return _malformed(f"#/inputText: expected type: String, found: {found}"), None, {}
+        if not text:
+            return _malformed("#/inputText: expected minLength: 1, actual: 0"), None, {}
+        if size not in _TITAN_SIZES:
+            return _malformed(f"#/dimensions: {size} is not a valid enum value"), None, {}
+        tokens = fake_tokens(text)
+        answer: Any = {"embedding": fake_vector(text, size), "inputTextTokenCount": tokens}
+        answer["embeddingsByType"] = {"float": answer["embedding"]}
+    elif "cohere.embed-" in model:
+        texts = body.get("texts")
+        if "input_type" not in body:
+            return _malformed("#: required key [input_type] not found"), None, {}
+        if body["input_type"] not in _INPUT_TYPES:
+            return _malformed(f"#/input_type: {body['input_type']} is not a valid enum value"), None, {}
+        if body.get("truncate", "NONE") not in _TRUNCATE:
+            return _malformed(f"#/truncate: {body['truncate']} is not a valid enum value"), None, {}
+        if not isinstance(texts, list) or not all(isinstance(t, str) and t for t in texts):
+            return _malformed("#/texts: expected type: JSONArray of non-empty strings"), None, {}
+        if len(texts) > COHERE_MOST:
+            return _malformed(f"#/texts: expected maximum item count: {COHERE_MOST}, found: {len(texts)}"), None, {}
+        tokens = sum(fake_tokens(t) for t in texts)
+        answer = {
+            "embeddings": [fake_vector(t, 1024) for t in texts],
+            "id": str(uuid.uuid4()),
+            "response_type": "embeddings_floats",
+            "texts": texts,
+        }
+    else:
+        return "The provided model identifier is invalid.", None, {}
+    return None, answer, {} if usage == {} else {TOKENS_HEADER: str(tokens)}

@@ -829,7 +829,8 @@ class _Handler(BaseHTTPRequestHandler):
             item = fake._queue.pop(0) if fake._queue else fake._reply
             reply = item if isinstance(item, Reply) else fake._reply
         fault = item if isinstance(item, Fault) else Fault()
-        problem = _CHECK[provider](body)
+        invoke = bedrock is not None and bedrock.group(2) == "invoke"  # a Bedrock embedding model's InvokeModel
+        problem = None if invoke else _CHECK[provider](body)
         if problem is not None:  # the API refuses a malformed request whatever was scripted
             status, payload = _error(provider, Fault(status=400, message=problem), request_id, extra)
             return self._send(status, json.dumps(payload).encode(), extra)
@@ -848,6 +849,12 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.endswith("/embeddings"):
             status, payload = render_openai_embeddings(body)
             return self._send(status, json.dumps(payload).encode(), extra)
+        if invoke:
+            problem, payload, more = fake_bedrock.render_invoke(model, body, reply.raw_usage)
+            if problem is not None:
+                status, payload = _error(provider, Fault(status=400, message=problem), request_id, extra)
+                return self._send(status, json.dumps(payload).encode(), extra)
+            return self._send(200, json.dumps(payload).encode(), {**extra, **more})
         if google is not None and google.group(2) in GOOGLE_METHODS:
             status, payload = render_google_embeddings(google.group(2), model, body, reply.raw_usage)
             return self._send(status, json.dumps(payload).encode(), extra)

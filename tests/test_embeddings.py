@@ -362,13 +362,16 @@ def test_routers_and_cheapest_never_pick_an_embedding_model(wired: ModelsAPI) ->
         "openai/text-embedding-ada-002",
         "google/gemini-embedding-001",
         "google/gemini-embedding-2",
+        "bedrock/amazon.titan-embed-text-v2:0",
     }
     assert all(m.dimensions and m.max_output == 0 and m.price is not None for m in wired.list(capability="embeddings"))
     ranked = wired.router(strategy="cost").explain("hi")
     assert ranked and not embedders & {choice.model for choice in ranked}
     assert wired.cheapest().id not in embedders  # the cheapest model to answer a call
     assert wired.cheapest(provider="openai").id not in embedders
-    assert wired.cheapest(capabilities=["embeddings"]).id == ID  # asked for: the cheapest embedding model
+    # asked for: the cheapest embedding model; Titan V2 ties with ID at $0.02 per 1M, and the first listed wins
+    assert wired.cheapest(capabilities=["embeddings"]).id == "bedrock/amazon.titan-embed-text-v2:0"
+    assert wired.cheapest(capabilities=["embeddings"], provider="openai").id == ID
     explicit = wired.router([EMBED, "gpt-4o"], strategy="cost").explain("hi")
     assert [(c.model, c.rank, c.reason) for c in explicit] == [
         ("openai/gpt-4o", 1, explicit[0].reason),

@@ -1059,4 +1059,13 @@ ROWS: tuple[ModelInfo, ...] = (
         display="Gemini Embedding 2",
         released="2026-04-22",
     ),
+    # Bedrock (docs.aws.amazon.com/bedrock/latest/userguide/titan-embedding-models.html: 8,192 tokens in,
+    # 1,024 dimensions). Cohere Embed v3 has no row: every row needs a sourced price, and none is known here.
+    _embedding(
+        "bedrock/amazon.titan-embed-text-v2:0",
+        context=8_192,
+        dimensions=1_024,
+        display="Titan Text Embeddings V2",
+        released="2024-04-30",
+    ),
 )

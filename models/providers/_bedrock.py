@@ -25,7 +25,8 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
-from ._base import Provider, Request
+from . import _bedrock_embed
+from ._base import Embedded, EmbedRequest, Provider, Request
 from ._bedrock_content import Blocks, declare_output, declare_tools, read, turns
 from ._common import bad_response, error_for_status, import_sdk, redact, retry_after_from_headers, stream_ended
 
@@ -308,6 +309,16 @@ class BedrockProvider(Provider):
     def complete(self, request: Request) -> Completion:
         response = self.client().get(request.timeout).converse(**_kwargs(request))
         return _completion(response, request.model)
+
+    def embed(self, request: EmbedRequest) -> Embedded:
+        """Titan or Cohere embeddings through `invoke_model` (`_bedrock_embed`); `aembed` is the default thread."""
+        return _bedrock_embed.embed(self.client().get(request.timeout), request)
+
+    def embed_limits(self, model: ModelInfo) -> tuple[int, int | None]:
+        return _bedrock_embed.embed_limits(model)
+
+    def embed_keywords(self) -> frozenset[str]:
+        return _bedrock_embed.EMBED_KEYWORDS
 
     def stream(self, request: Request, result: Completion) -> Generator[str, None, None]:
         result.usage_reported = False  # until the metadata event
