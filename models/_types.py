@@ -316,7 +316,8 @@ class Completion:
     says the counts are the provider's final usage; the built-in providers clear it when a body
     or a stream lacks that usage (a stream closed early), so the call is priced as unknown
     (`cost` None), never as free. `tool_calls` are the calls the answer makes, in order (a stream
-    fills them in by its end).
+    fills them in by its end). `response_id` and `response_model` are the provider's id of the answer
+    and the model that gave it, as the provider says (None when it does not).
     """
 
     __slots__ = (
@@ -328,6 +329,8 @@ class Completion:
         "output_tokens",
         "raw",
         "reasoning_tokens",
+        "response_id",
+        "response_model",
         "text",
         "tool_calls",
         "usage_reported",
@@ -359,6 +362,8 @@ class Completion:
         self.reasoning_tokens = reasoning_tokens
         self.finish_reason = finish_reason
         self.raw = raw
+        self.response_id: str | None = None  # the provider's id of this answer, for tracing and the call log
+        self.response_model: str | None = None  # the model that answered, as the provider names it
 
 
 class Response:

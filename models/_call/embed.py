@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._catalog.info import Capability
 from .._embeddings import Embeddings
+from .._observe.observed import Observed
 from .._types import Completion
 from ..errors import InvalidRequestError, UnsupportedCapabilityError
 from ..providers._base import DEFAULT_TIMEOUT, Embedded, EmbedRequest
@@ -168,6 +169,7 @@ def embed(service: ModelService, target: Target, inputs: object, params: Mapping
     hold = plan.hold(service, target)
     provider, prepared = target.provider, plan.prepared
     start = service.start(target)
+    observed = _observe(service, target, plan, current=True)
     done: list[Embedded] = []
     try:
         for batch in plan.batches:
@@ -178,12 +180,14 @@ def embed(service: ModelService, target: Target, inputs: object, params: Mapping
                     done.append(bounded(request.timeout, provider.embed, request))
                     break
                 except Exception as exc:
-                    time.sleep(service.retry_delay(target, exc, attempt, prepared, start))
+                    time.sleep(service.retry_delay(target, exc, attempt, prepared, start, observed))
                     attempt += 1
-    except BaseException:
+    except BaseException as exc:
         _failed(target, done, hold)
+        if observed is not None:
+            observed.abandoned(exc, start)
         raise
-    return _finish(service, target, done, time.perf_counter() - start, hold)
+    return _finish(service, target, done, time.perf_counter() - start, hold, observed)
 
 
 async def aembed(service: ModelService, target: Target, inputs: object, params: Mapping[str, Any]) -> Embeddings:
@@ -194,6 +198,7 @@ async def aembed(service: ModelService, target: Target, inputs: object, params: 
     hold = await plan.ahold(service, target)
     provider, prepared = target.provider, plan.prepared
     start = service.start(target)
+    observed = _observe(service, target, plan, current=False)  # batches fail in tasks of their own
     gate = asyncio.Semaphore(CONCURRENCY)
     done: dict[int, Embedded] = {}  # by batch, as they finish
     failed: list[BaseException] = []  # the final error, counted once however many batches fail with it
@@ -210,7 +215,7 @@ async def aembed(service: ModelService, target: Target, inputs: object, params: 
                     if failed:
                         raise
                     try:
-                        delay = service.retry_delay(target, exc, attempt, prepared, start)
+                        delay = service.retry_delay(target, exc, attempt, prepared, start, observed)
                     except BaseException as final:
                         failed.append(final)
                         raise
@@ -220,13 +225,23 @@ async def aembed(service: ModelService, target: Target, inputs: object, params: 
     tasks = [asyncio.ensure_future(one(number, batch)) for number, batch in enumerate(plan.batches)]
     try:
         await asyncio.gather(*tasks)
-    except BaseException:
+    except BaseException as exc:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         _failed(target, list(done.values()), hold)
+        if observed is not None:
+            observed.abandoned(exc, start)
         raise
-    return _finish(service, target, [done[number] for number in range(len(tasks))], time.perf_counter() - start, hold)
+    answers = [done[number] for number in range(len(tasks))]
+    return _finish(service, target, answers, time.perf_counter() - start, hold, observed)
+
+
+def _observe(service: ModelService, target: Target, plan: _Plan, current: bool) -> Observed | None:
+    """The observers' view of an embed call (only made when the service has observers)."""
+    if not service.observers:
+        return None
+    return Observed(service.observers, "embeddings", target.info, plan.texts, None, plan.options, current=current)
 
 
 def _failed(target: Target, done: list[Embedded], hold: Hold | None) -> None:
@@ -240,7 +255,12 @@ def _failed(target: Target, done: list[Embedded], hold: Hold | None) -> None:
 
 
 def _finish(
-    service: ModelService, target: Target, done: list[Embedded], latency: float, hold: Hold | None
+    service: ModelService,
+    target: Target,
+    done: list[Embedded],
+    latency: float,
+    hold: Hold | None,
+    observed: Observed | None,
 ) -> Embeddings:
     """The batches' vectors in order, priced and recorded once as one call: unpriced (cost None, never
     0) when a batch's answer did not say how many tokens it billed."""
@@ -253,6 +273,7 @@ def _finish(
             reported = False
         else:
             tokens += part.input_tokens
-    usage = service.account(target, Completion("", input_tokens=tokens, usage_reported=reported), latency, hold)
+    completion = Completion("", input_tokens=tokens, usage_reported=reported)
+    usage = service.account(target, completion, latency, hold, observed=observed)
     info = target.info
     return Embeddings(vectors, info.id, info.provider, usage, latency, tuple(part.raw for part in done))

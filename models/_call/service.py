@@ -8,6 +8,7 @@ does no resolution, no price lookup and no label lookup.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -23,6 +24,7 @@ from .._fork import fork_safe_lock
 from .._observe.health import Health
 from .._observe.hooks import CallEvent, Hooks
 from .._observe.metrics import Metrics, metrics_for
+from .._observe.observed import Observed, Observer
 from .._observe.usage import UsageLedger, record_tracked, record_tracked_error
 from .._pricing.book import PriceBook
 from .._pricing.overrides import env_name
@@ -127,6 +129,45 @@ class ModelService:
         self.fallback_on: frozenset[str] = DEFAULT_FALLBACK_ON
         self.limits = Limits()
         self._health: Health | None = None  # made by the first fallback, router or health() call
+        self.observers: tuple[Observer, ...] = ()  # the call log, tracing: replaced whole, read without a lock
+        if "MODELS_LOG" in os.environ or "MODELS_OTEL" in os.environ:
+            self._observe_from_environment()
+
+    def _observe_from_environment(self) -> None:
+        """`MODELS_LOG=path` (content unless `MODELS_LOG_CONTENT=0`) and `MODELS_OTEL=1`, read when
+        the service is built (the first call), never at import."""
+        path = os.environ.get("MODELS_LOG", "").strip()
+        if path:
+            from .._observe.calllog import open_log
+
+            self.add_observer(open_log(path))
+        if os.environ.get("MODELS_OTEL", "").strip().lower() in ("1", "true", "yes", "on"):
+            from .._observe.tracing import Tracing
+
+            self.add_observer(Tracing())
+
+    def add_observer(self, observer: Observer) -> None:
+        """Watch every later call (`models.log_to`, `models.instrument`)."""
+        with self._lock:
+            if observer not in self.observers:
+                self.observers = (*self.observers, observer)
+
+    def remove_observer(self, observer: Observer) -> None:
+        with self._lock:
+            self.observers = tuple(o for o in self.observers if o is not observer)
+
+    def observe(self, target: Target, request: Request, *, stream: bool = False, current: bool = False) -> Observed:
+        """The observers' view of a call about to be sent (only made when there are observers)."""
+        return Observed(
+            self.observers,
+            "chat",
+            target.info,
+            request.messages,
+            request.system,
+            request.options,
+            stream=stream,
+            current=current,
+        )
 
     def health(self, **settings: Any) -> Health:
         """The circuit breakers and latency averages of this instance's models, created on first use;
@@ -398,6 +439,7 @@ class ModelService:
         holds = self.budget is not None or self.limits.table or scoped_budgets()
         hold = self.hold(target, request, prepared) if holds else None
         start = self.start(target)
+        observed = self.observe(target, request, current=True) if self.observers else None
         attempt = 0
         try:
             while True:
@@ -405,14 +447,16 @@ class ModelService:
                     completion = bounded(request.timeout, provider.complete, request)
                     break
                 except Exception as exc:
-                    time.sleep(self.retry_delay(target, exc, attempt, prepared, start))
+                    time.sleep(self.retry_delay(target, exc, attempt, prepared, start, observed))
                     attempt += 1
-        except BaseException:  # counted by `fail` (or cancelled): in-flight down, budget back
+        except BaseException as exc:  # counted by `fail` (or cancelled): in-flight down, budget back
             target.metrics.end()
             if hold is not None:
                 hold.release()
+            if observed is not None:
+                observed.abandoned(exc, start)
             raise
-        return self.finish(target, completion, time.perf_counter() - start, hold, False, prepared.output)
+        return self.finish(target, completion, time.perf_counter() - start, hold, False, prepared.output, observed)
 
     async def acall(self, target: Target, prompt: object, system: str | None, prepared: Prepared) -> Response:
         """`call` on the provider's native asyncio client."""
@@ -423,6 +467,7 @@ class ModelService:
         holds = self.budget is not None or self.limits.table or scoped_budgets()
         hold = await self.ahold(target, request, prepared) if holds else None
         start = self.start(target)
+        observed = self.observe(target, request, current=True) if self.observers else None
         attempt = 0
         try:
             while True:
@@ -430,16 +475,26 @@ class ModelService:
                     completion = await abounded(request.timeout, provider.acomplete(request))
                     break
                 except Exception as exc:
-                    await asyncio.sleep(self.retry_delay(target, exc, attempt, prepared, start))
+                    await asyncio.sleep(self.retry_delay(target, exc, attempt, prepared, start, observed))
                     attempt += 1
-        except BaseException:  # counted by `fail` (or cancelled): in-flight down, budget back
+        except BaseException as exc:  # counted by `fail` (or cancelled): in-flight down, budget back
             target.metrics.end()
             if hold is not None:
                 hold.release()
+            if observed is not None:
+                observed.abandoned(exc, start)
             raise
-        return self.finish(target, completion, time.perf_counter() - start, hold, False, prepared.output)
+        return self.finish(target, completion, time.perf_counter() - start, hold, False, prepared.output, observed)
 
-    def retry_delay(self, target: Target, exc: Exception, attempt: int, prepared: Prepared, start: float) -> float:
+    def retry_delay(
+        self,
+        target: Target,
+        exc: Exception,
+        attempt: int,
+        prepared: Prepared,
+        start: float,
+        observed: Observed | None = None,
+    ) -> float:
         """Seconds to wait before attempt `attempt + 1`; or, when `exc` is final, count it once and
         raise it normalised (the SDK's exception as `__cause__`)."""
         error = self._normalize_error(target.provider, exc, target.info)
@@ -448,13 +503,20 @@ class ModelService:
             if delay is not None:
                 target.metrics.retry(error.kind)
                 return delay
-        self.fail(target, exc, start, error)
+        self.fail(target, exc, start, error, observed)
 
-    def fail(self, target: Target, exc: Exception, start: float, error: ProviderError | None = None) -> NoReturn:
+    def fail(
+        self,
+        target: Target,
+        exc: Exception,
+        start: float,
+        error: ProviderError | None = None,
+        observed: Observed | None = None,
+    ) -> NoReturn:
         """Count a final failure under its kind and raise it normalised."""
         if error is None:
             error = self._normalize_error(target.provider, exc, target.info)
-        self._record_error(target, error if error is not None else exc, start)
+        self._record_error(target, error if error is not None else exc, start, observed=observed)
         if error is None or error is exc:
             raise exc
         raise error from exc
@@ -490,10 +552,13 @@ class ModelService:
         *,
         counts_for_health: bool = True,
         kind: str | None = None,
+        observed: Observed | None = None,
     ) -> None:
         if kind is None:
             kind = error.kind if isinstance(error, ProviderError) else "other"
         latency = time.perf_counter() - start
+        if observed is not None:
+            observed.error(error, kind, latency)
         target.metrics.error(kind, latency)
         health = self._health
         if health is not None:
@@ -515,6 +580,7 @@ class ModelService:
         hold: Hold | None = None,
         closed_early: bool = False,
         output: OutputFormat | None = None,
+        observed: Observed | None = None,
     ) -> Response:
         """Price a finished call, record it in metrics and usage, and build its `Response`.
 
@@ -523,7 +589,7 @@ class ModelService:
         format the answer is parsed into `Response.parsed` after it is counted (its tokens were
         spent either way), or `StructuredOutputError` is raised.
         """
-        usage = self.account(target, c, latency, hold, closed_early)
+        usage = self.account(target, c, latency, hold, closed_early, observed)
         info = target.info
         response = Response(c.text, info.id, info.provider, usage, c.finish_reason, latency, c.raw)
         calls = c.tool_calls
@@ -534,7 +600,13 @@ class ModelService:
         return response
 
     def account(
-        self, target: Target, c: Completion, latency: float, hold: Hold | None = None, closed_early: bool = False
+        self,
+        target: Target,
+        c: Completion,
+        latency: float,
+        hold: Hold | None = None,
+        closed_early: bool = False,
+        observed: Observed | None = None,
     ) -> Usage:
         """Price what a finished call (or embedding) used and record it: metrics, health, budgets and
         limits settled, usage totals, `track()` blocks, `on_response` hooks."""
@@ -570,6 +642,8 @@ class ModelService:
             source,
             row,
         )
+        if observed is not None:
+            observed.ok(c, usage, latency)
         if self.hooks.response:
             info = target.info
             self.hooks.emit(self.hooks.response, CallEvent(info.id, info.provider, usage, cost, latency, None, None))

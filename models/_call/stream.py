@@ -21,6 +21,7 @@ from ..providers._deadline import abounded, bounded
 from .budget import Hold
 
 if TYPE_CHECKING:
+    from .._observe.observed import Observed
     from .resilience import Plan
     from .service import ModelService
     from .target import Prepared, Target
@@ -35,6 +36,7 @@ class _StreamState:
         "__weakref__",
         "_attempts",
         "_hold",
+        "_observed",
         "_parts",
         "_plan",
         "_prepared",
@@ -62,6 +64,7 @@ class _StreamState:
         self._response: Response | None = None
         self._start = 0.0
         self._hold: Hold | None = None  # budget reservations, made when the request is sent
+        self._observed: Observed | None = None  # the call log's and tracing's view, made when it is sent
 
     @property
     def model(self) -> str:
@@ -79,7 +82,9 @@ class _StreamState:
             return
         result.text = "".join(self._parts)
         latency = time.perf_counter() - self._start
-        response = self._service.finish(self._target, result, latency, self._hold, closed_early)
+        response = self._service.finish(
+            self._target, result, latency, self._hold, closed_early, observed=self._observed
+        )
         self._response = response = response._with_attempts(self._attempts) if self._attempts else response
         output = self._prepared.output
         if output is not None and not closed_early and not response.tool_calls:
@@ -98,7 +103,7 @@ class _StreamState:
         if self._hold is not None:
             tokens = result.input_tokens + result.output_tokens if result is not None else 0
             self._hold.settle(self._hold.units, tokens)
-        self._service.fail(self._target, exc, self._start)
+        self._service.fail(self._target, exc, self._start, observed=self._observed)
 
     def __repr__(self) -> str:
         state = "done" if self._response is not None else "open" if self._result is not None else "not started"
@@ -163,6 +168,7 @@ class Stream(_StreamState):
         service, target, prepared = self._service, self._target, self._prepared
         self._hold = service.hold(target, self._request, prepared)
         self._start = service.start(target)
+        self._observed = service.observe(target, self._request, stream=True) if service.observers else None
         attempt = 0
         while True:
             result = Completion("")
@@ -177,7 +183,7 @@ class Stream(_StreamState):
                 raise
             except Exception as exc:
                 try:
-                    delay = service.retry_delay(target, exc, attempt, prepared, self._start)
+                    delay = service.retry_delay(target, exc, attempt, prepared, self._start, self._observed)
                 except BaseException:
                     target.metrics.end()
                     if self._hold is not None:
@@ -278,6 +284,7 @@ class AsyncStream(_StreamState):
         service, target, prepared = self._service, self._target, self._prepared
         self._hold = await service.ahold(target, self._request, prepared)
         self._start = service.start(target)
+        self._observed = service.observe(target, self._request, stream=True) if service.observers else None
         attempt = 0
         while True:
             result = Completion("")
@@ -292,7 +299,7 @@ class AsyncStream(_StreamState):
                 raise
             except Exception as exc:
                 try:
-                    delay = service.retry_delay(target, exc, attempt, prepared, self._start)
+                    delay = service.retry_delay(target, exc, attempt, prepared, self._start, self._observed)
                 except BaseException:
                     target.metrics.end()
                     if self._hold is not None:

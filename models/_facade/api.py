@@ -17,6 +17,7 @@ from .binding import ModelBinding, collect, embed_params, fallback_ids
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~4 ms; mypy reads either
 if TYPE_CHECKING:
     import datetime as _dt
+    import os
     from collections.abc import Iterable, Mapping, Sequence
     from decimal import Decimal
     from typing import Any
@@ -32,8 +33,10 @@ if TYPE_CHECKING:
     from .._content.attachments import Attachment
     from .._content.tools import Tool
     from .._embeddings import Embeddings
+    from .._observe.calllog import CallLog
     from .._observe.health import ModelHealth
     from .._observe.hooks import Hook
+    from .._observe.tracing import Tracing
     from .._observe.usage import Tracker, UsageReport
     from .._types import Response
     from ..providers._base import Provider
@@ -500,6 +503,46 @@ class ModelsAPI:
     def remove_hook(self, hook: Hook) -> None:
         """Stop calling `hook`."""
         self._service.hooks.remove(hook)
+
+    # -- call log and tracing (SPEC §13) -------------------------------------------------
+    def log_to(self, path: str | os.PathLike[str] | None, *, content: bool | None = None) -> CallLog | None:
+        """Record every later call of this instance in the SQLite file at `path` (None: stop).
+
+        Written by a background thread, so a call only queues its row; `content=False` (or
+        `MODELS_LOG_CONTENT=0` when not given) leaves prompts and answers out. `MODELS_LOG=path`
+        does the same from the environment."""
+        from .._observe.calllog import CallLog, open_log
+
+        service = self._service
+        for observer in service.observers:
+            if isinstance(observer, CallLog):
+                service.remove_observer(observer)
+        if path is None:
+            return None
+        log = open_log(path, content)
+        service.add_observer(log)
+        return log
+
+    def instrument(self, tracer_provider: Any = None, *, content: bool | None = None) -> Tracing:
+        """Emit an OpenTelemetry span per call of this instance (GenAI semantic conventions), on
+        `tracer_provider` or the global one; needs `pip install 'models[otel]'`. Prompts and answers
+        are left out unless `content=True` (or `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`).
+        `MODELS_OTEL=1` does the same from the environment."""
+        from .._observe.tracing import Tracing
+
+        self.uninstrument()
+        tracing = Tracing(tracer_provider, content=content)
+        self._service.add_observer(tracing)
+        return tracing
+
+    def uninstrument(self) -> None:
+        """Stop emitting spans."""
+        from .._observe.tracing import Tracing
+
+        service = self._service
+        for observer in service.observers:
+            if isinstance(observer, Tracing):
+                service.remove_observer(observer)
 
     # -- providers -----------------------------------------------------------------------
     def register_provider(self, name: str, provider_class: type[Provider]) -> None:

@@ -34,6 +34,7 @@ from ._common import (
     sse_events,
     stream_ended,
     stream_frame,
+    text_of,
     transport_error,
 )
 from ._deadline import guard
@@ -134,6 +135,7 @@ def _completion(raw: Any, provider: str, model: ModelInfo) -> Completion:
         usage_reported=usage is not None,
         tool_calls=calls,
     )
+    result.response_id, result.response_model = text_of(body.get("id")), text_of(body.get("model"))
     _counts(usage, result)
     return result
 
@@ -182,7 +184,9 @@ def _apply_event(name: str | None, data: str, result: Completion, response: Any,
     elif kind == "content_block_stop":
         blocks.stop(event.get("index"), result)
     elif kind == "message_start":
-        _counts((event.get("message") or {}).get("usage"), result)
+        message = event.get("message") or {}
+        result.response_id, result.response_model = text_of(message.get("id")), text_of(message.get("model"))
+        _counts(message.get("usage"), result)
     elif kind == "message_delta":
         usage = event.get("usage")
         _counts(usage, result)

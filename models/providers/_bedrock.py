@@ -28,7 +28,15 @@ from ..errors import (
 from . import _bedrock_embed
 from ._base import Embedded, EmbedRequest, Provider, Request
 from ._bedrock_content import Blocks, declare_output, declare_tools, read, turns
-from ._common import bad_response, error_for_status, import_sdk, redact, retry_after_from_headers, stream_ended
+from ._common import (
+    bad_response,
+    error_for_status,
+    import_sdk,
+    redact,
+    retry_after_from_headers,
+    stream_ended,
+    text_of,
+)
 
 if TYPE_CHECKING:
     from .._content.output import OutputFormat
@@ -175,6 +183,7 @@ def _completion(response: Any, model: ModelInfo) -> Completion:
         raise bad_response("Bedrock answered a Converse request without an output message.", model=model.id)
     text, calls = read(message.get("content") or ())
     result = Completion(text, raw=response, usage_reported=False, tool_calls=calls)
+    result.response_id = text_of((response.get("ResponseMetadata") or {}).get("RequestId"))
     usage = response.get("usage")
     if usage is not None:
         _counts(usage, result)

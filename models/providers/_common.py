@@ -43,6 +43,7 @@ __all__ = [
     "sse_events",
     "stream_ended",
     "stream_frame",
+    "text_of",
     "transport_error",
 ]
 
@@ -286,6 +287,11 @@ def stream_ended(label: str, last: str, foreign: bool = False) -> ProviderError:
     if foreign:
         return bad_response(f"{label} answered a stream request with no server-sent event.")
     return ProviderConnectionError(f"The stream from {label} ended without its closing event ({last}): cut short.")
+
+
+def text_of(value: Any) -> str | None:
+    """A body's string field (an id, a model name), or None when it is missing or not a string."""
+    return value if isinstance(value, str) and value else None
 
 
 def field(source: Any, name: str) -> Any:

@@ -221,6 +221,8 @@ def _apply(response: Any, result: Completion, model: ModelInfo) -> str:
     if not response.candidates and feedback is not None and feedback.block_reason is not None:
         reason = getattr(feedback.block_reason, "value", feedback.block_reason)
         raise ContentFilterError(f"Gemini blocked the prompt ({reason}).", provider="google", model=model.id)
+    if result.response_id is None:  # a stream's first chunk's; every chunk repeats them
+        result.response_id, result.response_model = response.response_id, response.model_version
     usage = response.usage_metadata
     if usage is not None:
         thoughts = usage.thoughts_token_count or 0

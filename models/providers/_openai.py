@@ -38,6 +38,7 @@ from ._common import (
     sse_events,
     stream_ended,
     stream_frame,
+    text_of,
     transport_error,
 )
 from ._deadline import guard
@@ -121,6 +122,7 @@ def _completion(raw: Any, provider: str, model: ModelInfo, label: str = "OpenAI"
         raw=Lazy(partial(_typed, body, request_id)),
         usage_reported=False,
     )
+    result.response_id, result.response_model = text_of(body.get("id")), text_of(body.get("model"))
     calls, refusal = field(message, "tool_calls"), field(message, "refusal")
     if calls or refusal:
         result.tool_calls = [
@@ -232,6 +234,8 @@ def _apply_chunk(data: str, result: Completion, response: Any, assembly: _Assemb
     error = chunk.get("error")
     if error:
         _raise_event(error, response)
+    if result.response_id is None:  # the first chunk's; every chunk repeats them
+        result.response_id, result.response_model = text_of(chunk.get("id")), text_of(chunk.get("model"))
     usage = chunk.get("usage")
     if usage is not None:
         _counts(usage, result)
