@@ -1,0 +1,7 @@
+"""`python -m models`: the `models` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())
