@@ -179,7 +179,7 @@ class Tracing:
         finally:
             self._end(span, token)
 
-    def _end(self, span: Any, token: object) -> None:
+    def _end(self, span: Any, token: Any) -> None:
         if token is not None:
             self._detach(token)
         span.end()
@@ -291,5 +291,6 @@ def _output_messages(c: Completion) -> list[dict[str, Any]]:
     """The answer as the conventions' one output message (finish reasons are on their own attribute)."""
     parts: list[dict[str, Any]] = [{"type": "text", "content": c.text}] if c.text else []
     for call in c.tool_calls:
-        parts.append(_tool_call(call.id, call.name, call.arguments if call.raw_arguments is None else call.raw_arguments))
+        arguments = call.arguments if call.raw_arguments is None else call.raw_arguments  # cut-off JSON as sent
+        parts.append(_tool_call(call.id, call.name, arguments))
     return [{"role": "assistant", "parts": parts}]
