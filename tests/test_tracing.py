@@ -150,6 +150,49 @@ def test_mock_call_without_a_price_has_no_cost_attribute(api: ModelsAPI, spans: 
     assert one(spans).attributes["models.cost_usd"] == 0.000006  # type: ignore[index]
 
 
+def test_bedrock_reads_its_parameters_from_the_inference_config(
+    bedrock: ModelsAPI, fake: FakeLLM, spans: InMemorySpanExporter
+) -> None:
+    bedrock.instrument(PROVIDER)
+    fake.set_reply(Reply(input_tokens=1200, output_tokens=300, cached_input_tokens=200, cache_write_tokens=100))
+    r = bedrock("bedrock/anthropic.claude-sonnet-4-6-v1:0", "hi", max_tokens=64, temperature=0.2, top_p=0.9, stop="END")
+    assert fake.requests[0].body["inferenceConfig"] == {
+        "maxTokens": 64, "temperature": 0.2, "topP": 0.9, "stopSequences": ["END"],
+    }  # fmt: skip
+    span = one(spans)
+    assert span.name == "chat anthropic.claude-sonnet-4-6-v1:0"
+    assert dict(span.attributes or {}) == {
+        **base("aws.bedrock", "anthropic.claude-sonnet-4-6-v1:0"),
+        "gen_ai.request.max_tokens": 64,
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.request.top_p": 0.9,
+        "gen_ai.request.stop_sequences": ("END",),
+        "gen_ai.response.id": span.attributes["gen_ai.response.id"],  # type: ignore[index]  # the request id
+        "gen_ai.response.finish_reasons": ("stop",),
+        "gen_ai.usage.input_tokens": 1200,
+        "gen_ai.usage.output_tokens": 300,
+        "gen_ai.usage.cache_read.input_tokens": 200,
+        "gen_ai.usage.cache_write.input_tokens": 100,
+        "models.cost_usd": 0.0083985,
+    }
+    assert r.usage.cost == 0.0083985
+    assert span.attributes["gen_ai.response.id"]  # type: ignore[index]
+
+
+@pytest.mark.filterwarnings("ignore")  # unpriced models
+@pytest.mark.parametrize(
+    ("name", "provider"),
+    [("xai", "x_ai"), ("mistral", "mistral_ai"), ("groq", "groq"), ("deepseek", "deepseek"), ("together", "together")],
+)
+def test_compatible_services_get_the_conventions_provider_names(
+    api: ModelsAPI, fake: FakeLLM, spans: InMemorySpanExporter, name: str, provider: str
+) -> None:
+    api.configure(name, api_key="k", base_url=fake.openai_base_url)
+    api.instrument(PROVIDER)
+    api(f"{name}/some-model", "hi")
+    assert one(spans).attributes["gen_ai.provider.name"] == provider  # type: ignore[index]
+
+
 # --- errors ------------------------------------------------------------------------------------------
 
 
@@ -173,6 +216,21 @@ def test_a_401_names_the_authentication_error_and_never_the_key(traced: ModelsAP
     assert span.attributes["error.type"] == "models.errors.AuthenticationError"  # type: ignore[index]
     assert span.status.status_code == StatusCode.ERROR
     assert "sk-ant-" not in json.dumps(dict(span.attributes or {})) + (span.status.description or "")
+
+
+def test_a_cancelled_acall_ends_its_span_as_an_error_and_restores_the_context(traced: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(Fault(delay=0.5))
+
+    async def main() -> None:
+        with TRACER.start_as_current_span("parent") as parent:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(traced.acall(MODELS["openai"], "hi"), 0.05)
+            assert trace.get_current_span() is parent
+
+    asyncio.run(main())
+    call = next(s for s in EXPORTER.get_finished_spans() if s.name == "chat gpt-4o")
+    assert call.attributes["error.type"] == "asyncio.exceptions.CancelledError"  # type: ignore[index]
+    assert (call.status.status_code, call.status.description) == (StatusCode.ERROR, None)
 
 
 # --- streams -----------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ class Tracing:
         this context, so spans made while it runs (an HTTP client's) are its children."""
         info = call.info
         model = info.name
-        attributes: dict[str, Any] = {
+        attributes: dict[str, Any] = {  # the request is known now: a sampler sees all of it
             "gen_ai.operation.name": call.operation,
             "gen_ai.provider.name": _PROVIDERS.get(info.provider, info.provider),
             "gen_ai.request.model": model,
@@ -131,46 +131,29 @@ class Tracing:
         if call.stream:
             attributes["gen_ai.request.stream"] = True
         _request_attributes(call.options, attributes)
-        if self.content and call.operation == "chat":
-            attributes["gen_ai.input.messages"] = _json(_input_messages(call.messages))
-            if call.system:
-                attributes["gen_ai.system_instructions"] = _json([{"type": "text", "content": call.system}])
         span = self._tracer.start_span(f"{call.operation} {model}", kind=self._client, attributes=attributes)
+        if self.content and call.operation == "chat" and span.is_recording():  # no JSON for a dropped span
+            span.set_attribute("gen_ai.input.messages", _json(_input_messages(call.messages)))
+            if call.system:
+                span.set_attribute("gen_ai.system_instructions", _json([{"type": "text", "content": call.system}]))
         token = self._attach(self._in_context(span)) if call.current else None
         return span, token
 
     def ok(self, call: Observed, state: Any, c: Completion, usage: Usage, latency: float) -> None:
+        if state is None:  # `begin` failed (and was logged)
+            return
         span, token = state
         try:
-            attributes: dict[str, Any] = {}
-            if c.response_model:
-                attributes["gen_ai.response.model"] = c.response_model
-            if c.response_id:
-                attributes["gen_ai.response.id"] = c.response_id
-            if call.operation == "chat":
-                if c.finish_reason:
-                    attributes["gen_ai.response.finish_reasons"] = (c.finish_reason,)
-                elif call.stream:  # closed before its last event: the conventions say "error"
-                    attributes["gen_ai.response.finish_reasons"] = ("error",)
-            if c.usage_reported:  # else the counts are partial: left out rather than a wrong number
-                attributes["gen_ai.usage.input_tokens"] = usage.input_tokens
-                if call.operation == "chat":
-                    attributes["gen_ai.usage.output_tokens"] = usage.output_tokens
-                    if usage.cached_input_tokens:
-                        attributes["gen_ai.usage.cache_read.input_tokens"] = usage.cached_input_tokens
-                    if usage.cache_write_tokens:
-                        attributes["gen_ai.usage.cache_write.input_tokens"] = usage.cache_write_tokens
-                    if usage.reasoning_tokens:
-                        attributes["gen_ai.usage.reasoning.output_tokens"] = usage.reasoning_tokens
-            if usage.cost is not None:
-                attributes["models.cost_usd"] = usage.cost
-            if self.content and call.operation == "chat":
-                attributes["gen_ai.output.messages"] = _json(_output_messages(c))
-            span.set_attributes(attributes)
+            if span.is_recording():
+                span.set_attributes(_response_attributes(call, c, usage))
+                if self.content and call.operation == "chat":
+                    span.set_attribute("gen_ai.output.messages", _json(_output_messages(c)))
         finally:
             self._end(span, token)
 
     def error(self, call: Observed, state: Any, error: BaseException, kind: str, latency: float) -> None:
+        if state is None:
+            return
         span, token = state
         try:
             span.set_attribute("error.type", _error_type(error))
@@ -183,6 +166,35 @@ class Tracing:
         if token is not None:
             self._detach(token)
         span.end()
+
+
+def _response_attributes(call: Observed, c: Completion, usage: Usage) -> dict[str, Any]:
+    """What the answer says: the model and id, why it stopped, the tokens (every input token,
+    cache reads and writes included, as the conventions count them) and the cost."""
+    attributes: dict[str, Any] = {}
+    if c.response_model:
+        attributes["gen_ai.response.model"] = c.response_model
+    if c.response_id:
+        attributes["gen_ai.response.id"] = c.response_id
+    chat = call.operation == "chat"
+    if chat:
+        if c.finish_reason:
+            attributes["gen_ai.response.finish_reasons"] = (c.finish_reason,)
+        elif call.stream:  # closed before its last event: the conventions say "error"
+            attributes["gen_ai.response.finish_reasons"] = ("error",)
+    if c.usage_reported:  # else the counts are partial: left out rather than a wrong number
+        attributes["gen_ai.usage.input_tokens"] = usage.input_tokens
+        if chat:
+            attributes["gen_ai.usage.output_tokens"] = usage.output_tokens
+            if usage.cached_input_tokens:
+                attributes["gen_ai.usage.cache_read.input_tokens"] = usage.cached_input_tokens
+            if usage.cache_write_tokens:
+                attributes["gen_ai.usage.cache_write.input_tokens"] = usage.cache_write_tokens
+            if usage.reasoning_tokens:
+                attributes["gen_ai.usage.reasoning.output_tokens"] = usage.reasoning_tokens
+    if usage.cost is not None:
+        attributes["models.cost_usd"] = usage.cost
+    return attributes
 
 
 def _request_attributes(options: Mapping[str, Any], into: dict[str, Any]) -> None:
