@@ -114,6 +114,9 @@ class Tracing:
         self._error = trace.Status(trace.StatusCode.ERROR)
         self._status = trace.Status
         self._status_error = trace.StatusCode.ERROR
+        # The attributes of the last request seen, by the identity of its options and model: read-only,
+        # as every span copies what it is given.
+        self._last: tuple[Mapping[str, Any], Any, tuple[str, bool], tuple[str, dict[str, Any]]] | None = None
 
     def __repr__(self) -> str:
         return f"<Tracing content={'on' if self.content else 'off'}>"
@@ -121,17 +124,14 @@ class Tracing:
     def begin(self, call: Observed) -> object:
         """Start the call's span (a child of the current one); made current for a call that ends in
         this context, so spans made while it runs (an HTTP client's) are its children."""
-        info = call.info
-        model = info.name
-        attributes: dict[str, Any] = {  # the request is known now: a sampler sees all of it
-            "gen_ai.operation.name": call.operation,
-            "gen_ai.provider.name": _PROVIDERS.get(info.provider, info.provider),
-            "gen_ai.request.model": model,
-        }
-        if call.stream:
-            attributes["gen_ai.request.stream"] = True
-        _request_attributes(call.options, attributes)
-        span = self._tracer.start_span(f"{call.operation} {model}", kind=self._client, attributes=attributes)
+        info, options, kind = call.info, call.options, (call.operation, call.stream)
+        last = self._last
+        if last is not None and last[0] is options and last[1] is info and last[2] == kind:
+            name, attributes = last[3]  # a binding's calls share their options: built once
+        else:
+            name, attributes = f"{call.operation} {info.name}", _request(call)
+            self._last = (options, info, kind, (name, attributes))  # one tuple, swapped whole: no lock
+        span = self._tracer.start_span(name, kind=self._client, attributes=attributes)
         if self.content and call.operation == "chat" and span.is_recording():  # no JSON for a dropped span
             span.set_attribute("gen_ai.input.messages", _json(_input_messages(call.messages)))
             if call.system:
@@ -166,6 +166,21 @@ class Tracing:
         if token is not None:
             self._detach(token)
         span.end()
+
+
+def _request(call: Observed) -> dict[str, Any]:
+    """What a span knows from the start: the operation, provider, model and request parameters
+    (all of it there for a sampler to see)."""
+    info = call.info
+    attributes: dict[str, Any] = {
+        "gen_ai.operation.name": call.operation,
+        "gen_ai.provider.name": _PROVIDERS.get(info.provider, info.provider),
+        "gen_ai.request.model": info.name,
+    }
+    if call.stream:
+        attributes["gen_ai.request.stream"] = True
+    _request_attributes(call.options, attributes)
+    return attributes
 
 
 def _response_attributes(call: Observed, c: Completion, usage: Usage) -> dict[str, Any]:
