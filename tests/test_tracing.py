@@ -179,6 +179,15 @@ def test_bedrock_reads_its_parameters_from_the_inference_config(
     assert span.attributes["gen_ai.response.id"]  # type: ignore[index]
 
 
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "google"])
+def test_a_structured_output_request_says_its_output_type(traced: ModelsAPI, fake: FakeLLM, provider: str) -> None:
+    fake.set_reply(Reply(text='{"name": "Paris"}'))
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    r = traced(MODELS[provider], "Largest city in France?", response_format=schema)
+    assert r.parsed == {"name": "Paris"}
+    assert one(EXPORTER).attributes["gen_ai.output.type"] == "json"  # type: ignore[index]
+
+
 @pytest.mark.filterwarnings("ignore")  # unpriced models
 @pytest.mark.parametrize(
     ("name", "provider"),

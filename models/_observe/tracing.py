@@ -72,6 +72,7 @@ _REQUEST: dict[str, tuple[str, str]] = {
     "encoding_format": ("gen_ai.request.encoding_formats", "strs"),
 }
 _NESTED = ("config", "inferenceConfig")  # option groups whose members are request parameters too
+_MIME_OUTPUT = {"application/json": "json", "text/plain": "text"}  # Gemini's response_mime_type
 
 _CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 # "true" as the older instrumentations read it; SPAN_ONLY / SPAN_AND_EVENT as the newer ones do
@@ -223,6 +224,26 @@ def _request_attributes(options: Mapping[str, Any], into: dict[str, Any]) -> Non
                 into[attribute] = value
         elif name in _NESTED and isinstance(value, Mapping):
             _request_attributes(value, into)
+        else:
+            output = _output_type(name, value)
+            if output is not None:
+                into["gen_ai.output.type"] = output
+
+
+def _output_type(name: str, value: Any) -> str | None:
+    """`gen_ai.output.type` from a structured-output option, as each SDK takes one (`response_format=`
+    becomes OpenAI's `response_format`, Gemini's `response_mime_type`, Anthropic's `output_config`
+    format, Bedrock's `outputConfig`); None for any other option."""
+    if name == "response_mime_type":
+        return _MIME_OUTPUT.get(value) if isinstance(value, str) else None
+    if not isinstance(value, Mapping):
+        return None
+    if name == "response_format":
+        kind = value.get("type")
+        return "json" if kind in ("json_schema", "json_object") else "text" if kind == "text" else None
+    if (name == "output_config" and value.get("format")) or (name == "outputConfig" and value.get("textFormat")):
+        return "json"
+    return None
 
 
 def _typed(value: Any, kind: str) -> Any:
