@@ -294,6 +294,30 @@ def test_an_async_stream_closed_early_reports_error_as_its_finish_and_no_usage(
     assert str(span.attributes["gen_ai.response.id"]).startswith("msg_")  # type: ignore[index]
 
 
+def test_a_sync_stream_closed_early_and_an_async_one_read_to_its_end(traced: ModelsAPI, fake: FakeLLM) -> None:
+    fake.set_reply(Reply(text="one two three four", chunks=4, input_tokens=7, output_tokens=4))
+    with traced.stream(MODELS["google"], "hi") as stream:
+        assert next(stream) == "one t"
+    closed = one(EXPORTER)
+    assert closed.attributes["gen_ai.response.finish_reasons"] == ("error",)  # type: ignore[index]
+    assert "gen_ai.usage.input_tokens" not in (closed.attributes or {})
+    EXPORTER.clear()
+
+    async def main() -> str:
+        return "".join([piece async for piece in traced.astream(MODELS["google"], "hi")])
+
+    assert asyncio.run(main()) == "one two three four"
+    read = one(EXPORTER)
+    assert {
+        k: v for k, v in (read.attributes or {}).items() if k.startswith(("gen_ai.usage", "gen_ai.response.f"))
+    } == {
+        "gen_ai.response.finish_reasons": ("stop",),
+        "gen_ai.usage.input_tokens": 7,
+        "gen_ai.usage.output_tokens": 4,
+    }
+    assert read.attributes["gen_ai.request.stream"] is True  # type: ignore[index]
+
+
 def test_a_stream_failing_midway_is_an_error_span(traced: ModelsAPI, fake: FakeLLM) -> None:
     fake.enqueue(Fault(stream_error=True, kind="server"))
     with pytest.raises(Exception) as caught:
