@@ -217,6 +217,14 @@ def test_a_rate_limit_after_its_retries_is_one_error_span(traced: ModelsAPI, fak
     assert span.events == ()  # the exception is the caller's to log, not recorded twice
 
 
+def test_an_error_that_a_retry_got_past_is_not_recorded(traced: ModelsAPI, fake: FakeLLM) -> None:
+    fake.enqueue(Fault.server())
+    traced(MODELS["openai"], "hi", max_retries=1)
+    span = one(EXPORTER)
+    assert len(fake.requests) == 2
+    assert (span.status.status_code, "error.type" in (span.attributes or {})) == (StatusCode.UNSET, False)
+
+
 def test_a_401_names_the_authentication_error_and_never_the_key(traced: ModelsAPI, fake: FakeLLM) -> None:
     fake.enqueue(Fault.auth())
     with pytest.raises(AuthenticationError):
