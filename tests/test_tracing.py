@@ -114,13 +114,13 @@ def test_anthropic_call_counts_cache_reads_and_writes_in_its_input(traced: Model
 
 def test_gemini_call_reads_its_parameters_from_the_generation_config(traced: ModelsAPI, fake: FakeLLM) -> None:
     fake.set_reply(Reply(input_tokens=12, output_tokens=30, reasoning_tokens=8, finish_reason="length"))
-    r = traced(MODELS["google"], "hi", max_tokens=30, top_k=3, stop=["x", "y"], seed=1)
+    r = traced(MODELS["google"], "hi", max_tokens=30, top_k=3.0, stop=["x", "y"], seed=1)
     span = one(EXPORTER)
     assert span.name == "chat gemini-2.5-flash"
     assert dict(span.attributes or {}) == {
         **base("gcp.gemini", "gemini-2.5-flash"),
         "gen_ai.request.max_tokens": 30,
-        "gen_ai.request.top_k": 3,
+        "gen_ai.request.top_k": 3,  # an int, as the conventions type it, though the SDK takes a float
         "gen_ai.request.stop_sequences": ("x", "y"),
         "gen_ai.request.seed": 1,
         "gen_ai.response.model": "gemini-2.5-flash",
