@@ -250,10 +250,10 @@ def _typed(value: Any, kind: str) -> Any:
     """`value` as the attribute's type, or None when it is not one (a span takes no other)."""
     if isinstance(value, bool):
         return None
-    if kind == "int":  # Gemini's SDK takes a float top_k: 40.0 is 40
-        return (
-            value if isinstance(value, int) else int(value) if isinstance(value, float) and value.is_integer() else None
-        )
+    if kind == "int":
+        if isinstance(value, float) and value.is_integer():  # Gemini's SDK takes a float top_k: 40.0 is 40
+            return int(value)
+        return value if isinstance(value, int) else None
     if kind == "double":
         return float(value) if isinstance(value, (int, float)) else None
     if kind == "str":
