@@ -254,14 +254,18 @@ def test_a_cancelled_acall_ends_its_span_as_an_error_and_restores_the_context(tr
 
 
 def test_a_stream_is_one_span_from_request_to_last_piece(traced: ModelsAPI, fake: FakeLLM) -> None:
-    fake.set_reply(Reply(text="one two three", input_tokens=9, output_tokens=3))
+    fake.set_reply(Reply(text="one two three", input_tokens=9, output_tokens=3, first_chunk_delay=0.2))
     stream = traced.stream(MODELS["openai"], "hi", temperature=1)
     assert EXPORTER.get_finished_spans() == ()  # open while the caller reads
     assert "".join(stream) == "one two three"
     span = one(EXPORTER)
     assert trace.get_current_span() is trace.INVALID_SPAN  # a stream's span is never made current
     assert (span.name, span.status.status_code) == ("chat gpt-4o", StatusCode.UNSET)
-    assert dict(span.attributes or {}) == {
+    attributes = dict(span.attributes or {})
+    first = attributes.pop("gen_ai.response.time_to_first_chunk")  # seconds: the fake waits 0.2 s first
+    assert isinstance(first, float)
+    assert 0.2 <= first <= (span.end_time - span.start_time) / 1e9  # type: ignore[operator]
+    assert attributes == {
         **base("openai", "gpt-4o"),
         "gen_ai.request.stream": True,
         "gen_ai.request.temperature": 1.0,
@@ -291,7 +295,9 @@ def test_an_async_stream_closed_early_reports_error_as_its_finish_and_no_usage(
     assert asyncio.run(main()) == "one t"
     span = one(EXPORTER)
     assert span.status.status_code == StatusCode.UNSET  # the caller stopped it: not a failure
-    assert dict(span.attributes or {}) == {
+    attributes = dict(span.attributes or {})
+    assert 0 < attributes.pop("gen_ai.response.time_to_first_chunk") < 5  # type: ignore[operator]
+    assert attributes == {
         **base("anthropic", "claude-sonnet-4-6"),
         "gen_ai.request.stream": True,
         "gen_ai.request.max_tokens": 4096,

@@ -198,6 +198,8 @@ def _response_attributes(call: Observed, c: Completion, usage: Usage) -> dict[st
             attributes["gen_ai.response.finish_reasons"] = (c.finish_reason,)
         elif call.stream:  # closed before its last event: the conventions say "error"
             attributes["gen_ai.response.finish_reasons"] = ("error",)
+        if call.first_piece is not None:
+            attributes["gen_ai.response.time_to_first_chunk"] = call.first_piece
     if c.usage_reported:  # else the counts are partial: left out rather than a wrong number
         attributes["gen_ai.usage.input_tokens"] = usage.input_tokens
         if chat:
