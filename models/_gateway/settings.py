@@ -18,3 +18,4 @@ class GatewaySettings:
     redis_url: str | None = None  # MODELS_REDIS_URL, --redis
     max_body: int = DEFAULT_MAX_BODY
     recent_calls: int = 200  # kept in memory for the page and /api/calls
+    no_auth: bool = False  # MODELS_GATEWAY_NO_AUTH=1, --no-auth: serve without keys (every client trusted)
