@@ -146,7 +146,7 @@ def test_no_keys_refuses_to_start_unless_no_auth(api: ModelsAPI) -> None:
     open_gate = Gatekeeper(api, GatewaySettings(no_auth=True))
     admission = run(open_gate.admit(None, "gpt-4o"))
     assert (admission.key, admission.model, open_gate.key_names) == ("anonymous", "openai/gpt-4o", ("anonymous",))
-    assert open_gate.authorize(None) == "anonymous"
+    assert run(open_gate.authenticate(None, admin=True)) == "anonymous"
 
 
 # -- who may call what -----------------------------------------------------------------------------
@@ -191,10 +191,11 @@ def test_403_for_a_model_the_key_may_not_call(api: ModelsAPI) -> None:
 
 def test_admin_keys_only_read_usage(api: ModelsAPI) -> None:
     g = gate(api, {"name": "alice", "key": ALICE, "admin": True}, {"name": "bob", "key": BOB})
-    assert g.authorize(f"Bearer {ALICE}") == "alice"
-    with pytest.raises(GatewayError) as caught:
-        g.authorize(f"Bearer {BOB}")
-    assert (caught.value.status, caught.value.code, caught.value.key) == (403, "admin_required", "bob")
+    assert run(g.authenticate(f"Bearer {ALICE}", admin=True)) == "alice"
+    assert run(g.authenticate(f"Bearer {BOB}")) == "bob"
+    error = refused(g.authenticate(f"Bearer {BOB}", admin=True))
+    assert (error.status, error.code, error.key) == (403, "admin_required", "bob")
+    assert error.message == "The key 'bob' is not an admin key; usage and recent calls need one (\"admin\": true)."
 
 
 # -- budgets ---------------------------------------------------------------------------------------

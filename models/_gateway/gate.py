@@ -124,7 +124,7 @@ class Gatekeeper:
             self.store = MemorySpend()
 
     # -- who -------------------------------------------------------------------------------
-    def authenticate(self, authorization: str | None) -> GatewayKey:
+    def _key(self, authorization: str | None) -> GatewayKey:
         """The key an `Authorization: Bearer <secret>` header presents, or `GatewayError` 401."""
         if self.settings.no_auth:
             return self.keys[0]
@@ -147,10 +147,11 @@ class Gatekeeper:
             )
         return found
 
-    def authorize(self, authorization: str | None) -> str:
-        """The name of an admin key (`/api/usage`, `/api/calls`, the page's data), else 401 or 403."""
-        key = self.authenticate(authorization)
-        if not key.admin:
+    async def authenticate(self, authorization: str | None, *, admin: bool = False) -> str:
+        """The name of the key in `authorization` ("Bearer <secret>"), or `GatewayError` (401 no/bad key,
+        403 `admin` asked of a key that is not: `/api/usage`, `/api/calls`, the page's data)."""
+        key = self._key(authorization)
+        if admin and not key.admin:
             raise GatewayError(
                 403,
                 f'The key {key.name!r} is not an admin key; usage and recent calls need one ("admin": true).',
@@ -175,7 +176,7 @@ class Gatekeeper:
         shape), `inputs` an embedding request's texts; `options` the request's other fields (tools,
         response_format, n: they count towards its size). An unknown model raises the library's
         `ModelNotFoundError`."""
-        key = self.authenticate(authorization)
+        key = self._key(authorization)
         if self.settings.no_auth:
             return Admission(key.name, self._service.target(model).info.id)
         info = self._service.target(model).info
