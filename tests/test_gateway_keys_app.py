@@ -90,7 +90,8 @@ def test_403_for_a_model_outside_the_keys_list(gw: GatewayServer) -> None:
         client.chat.completions.create(model="gpt-4o", messages=HI, stream=True)
     assert body(caught.value) == {
         "error": {
-            "message": "The key 'bob' may not call openai/gpt-4o. Ask the gateway's operator to add it to the key's models.",
+            "message": "The key 'bob' may not call openai/gpt-4o. "
+            "Ask the gateway's operator to add it to the key's models.",
             "type": "invalid_request_error",
             "param": "model",
             "code": "model_not_allowed",
@@ -110,7 +111,8 @@ def test_429_at_the_rate_limit_with_retry_after(gw: GatewayServer) -> None:
     assert caught.value.response.headers["retry-after"] == "30"
     assert body(caught.value) == {
         "error": {
-            "message": "Rate limit reached for the key 'carol' on requests per minute: limit 2. Please try again in 30s.",
+            "message": "Rate limit reached for the key 'carol' on requests per minute: limit 2. "
+            "Please try again in 30s.",
             "type": "requests",
             "param": None,
             "code": "rate_limit_exceeded",
