@@ -147,6 +147,8 @@ def test_no_keys_refuses_to_start_unless_no_auth(api: ModelsAPI) -> None:
     admission = run(open_gate.admit(None, "gpt-4o"))
     assert (admission.key, admission.model, open_gate.key_names) == ("anonymous", "openai/gpt-4o", ("anonymous",))
     assert run(open_gate.authenticate(None, admin=True)) == "anonymous"
+    run(open_gate.settle(admission, Usage(10, 5, cost=0.000075)))  # counted in /api/usage too
+    assert run(open_gate.usage())["keys"]["anonymous"]["requests"] == 1
 
 
 # -- who may call what -----------------------------------------------------------------------------

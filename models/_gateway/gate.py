@@ -115,6 +115,7 @@ class Gatekeeper:
             )
         self.keys: tuple[GatewayKey, ...] = keys or (GatewayKey(ANONYMOUS, b"", admin=True),)
         self.key_names: tuple[str, ...] = tuple(key.name for key in self.keys)
+        self._named = {key.name: key for key in self.keys}
         self.store: SpendStore
         if settings.redis_url:
             from .spend_redis import RedisSpend
@@ -177,8 +178,6 @@ class Gatekeeper:
         response_format, n: they count towards its size). An unknown model raises the library's
         `ModelNotFoundError`."""
         key = self._key(authorization)
-        if self.settings.no_auth:
-            return Admission(key.name, self._service.target(model).info.id)
         info = self._service.target(model).info
         if not key.allows(info.id, info.provider):
             raise GatewayError(
@@ -315,7 +314,7 @@ class Gatekeeper:
             tokens = (usage.input_tokens, usage.output_tokens, usage.cached_input_tokens)
         try:
             await self.store.settle(hold.account, hold.ticket, units, admission.key, admission.model, tokens)
-            key = self._by_name(admission.key)
+            key = self._named.get(admission.key)
             if hold.tokens and key is not None:
                 used = 0 if tokens is None else tokens[0] + tokens[1]
                 await self.store.rate(key.name, key.rpm, key.tpm, 0, used - hold.tokens, FORCE)
@@ -323,9 +322,6 @@ class Gatekeeper:
             _log.exception(
                 "models gateway: settling a request of the key %r to %s failed", admission.key, admission.model
             )
-
-    def _by_name(self, name: str) -> GatewayKey | None:
-        return next((key for key in self.keys if key.name == name), None)
 
     # -- reports ---------------------------------------------------------------------------
     async def usage(self) -> dict[str, Any]:
