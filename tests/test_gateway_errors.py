@@ -39,7 +39,7 @@ class Broken(Provider):
 
 @pytest.fixture(scope="module")
 def gateway(fake_server: FakeLLM) -> Iterator[GatewayServer]:
-    with GatewayServer(fake_server, GatewaySettings(max_body=MAX_BODY)) as server:
+    with GatewayServer(fake_server, GatewaySettings(max_body=MAX_BODY, no_auth=True)) as server:
         server.api.register_provider("broken", Broken)
         yield server
 
