@@ -425,6 +425,7 @@ def test_unknown_route_and_method(gateway: GatewayServer) -> None:
     assert (answer.status_code, answer.json()["error"]["message"]) == (404, "Invalid URL (POST /v1/completions)")
     answer = httpx.get(gateway.base_url + "/chat/completions")
     assert (answer.status_code, answer.json()["error"]["type"]) == (405, "invalid_request_error")
+    assert answer.headers["allow"] == "POST"
 
 
 @pytest.mark.parametrize(

@@ -111,9 +111,10 @@ def error_response(error: GatewayError) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own refusals (no such route, wrong method) in OpenAI's shape."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    message = f"Invalid URL ({request.method} {request.url.path})" if status in (404, 405) else str(exc)
-    return error_response(GatewayError(status, message))
+    assert isinstance(exc, HTTPException)  # the only class this handler is registered for
+    status = exc.status_code
+    message = f"Invalid URL ({request.method} {request.url.path})" if status in (404, 405) else exc.detail
+    return error_response(GatewayError(status, message, headers=dict(exc.headers or {})))  # 405: Allow
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
