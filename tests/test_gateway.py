@@ -333,3 +333,24 @@ def test_gemini_thought_signature_round_trip(gateway: GatewayServer, fake: FakeL
     client.chat.completions.create(model="gemini-3.6-flash", messages=[question, message, answer], tools=[WEATHER])  # type: ignore[list-item]
     call = fake.requests[-1].body["contents"][1]["parts"][0]
     assert (call["functionCall"]["name"], call["thoughtSignature"]) == ("get_weather", "U0lH")
+
+
+@pytest.mark.parametrize(
+    ("model", "cost"),
+    [("claude-sonnet-4-6", (10 * 3 + 5 * 15) / 1e6), ("gemini-3.6-flash", (10 * 0.75 + 5 * 3.75) / 1e6)],
+)
+def test_stream_other_providers(gateway: GatewayServer, fake: FakeLLM, model: str, cost: float) -> None:
+    """Anthropic's and Gemini's streams, as OpenAI's chunks: the text, the finish reason, the usage chunk."""
+    fake.set_reply(Reply(text="abcdef", chunks=3))
+    chunks = list(
+        gateway.client().chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": "x"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "abcdef"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].choices == []
+    assert usage_dict(chunks[-1].usage) == {**USAGE, "cost": round(cost, 15)}
