@@ -148,13 +148,23 @@ class GatewayServer(_Endpoint):
 
 
 class GatewayProcess(_Endpoint):
-    """`models serve` (`models._gateway.server.serve`) in a subprocess with `workers` workers, its
-    providers at `fake` through the environment (keys and base URLs), plus `env`. Its output goes to
-    `log` (a file, for a failing test to show)."""
+    """`models serve` (`models._gateway.server.serve`) in a subprocess with `workers` workers and `options`
+    (its other keywords: `max_body=`, `no_auth=`, `keys_file=`...), its providers at `fake` through the
+    environment (keys and base URLs), plus `env`. Its output goes to `log` (a file, for a failing test
+    to show)."""
 
-    def __init__(self, fake: FakeLLM, *, workers: int = 1, env: dict[str, str] | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        fake: FakeLLM,
+        *,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+        **options: Any,
+    ) -> None:
         self.fake = fake
         self.workers = workers
+        self.options = options
         self.env = {
             **{
                 k: v
@@ -176,7 +186,8 @@ class GatewayProcess(_Endpoint):
     def start(self) -> GatewayProcess:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        code = f"from models._gateway.server import serve; serve(port={port}, workers={self.workers})"
+        arguments = "".join(f", {name}={value!r}" for name, value in self.options.items())
+        code = f"from models._gateway.server import serve; serve(port={port}, workers={self.workers}{arguments})"
         out = open(self.log, "wb") if self.log is not None else subprocess.DEVNULL  # noqa: SIM115 (kept by Popen)
         self._process = subprocess.Popen(
             [sys.executable, "-c", code], env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
