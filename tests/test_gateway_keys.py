@@ -301,6 +301,14 @@ def test_a_budget_refuses_an_unpriced_model_and_an_unbounded_request(api: Models
     assert run(g.admit(f"Bearer {BOB}", "openai/house-model", prompt=HI)).model == "openai/house-model"  # no budget
 
 
+def test_a_request_refused_for_its_price_or_bound_takes_no_rate(api: ModelsAPI) -> None:
+    api.register_model("openai/house-model", context_window=1000, max_output=100)  # no price
+    g = gate(api, {"name": "alice", "key": ALICE, "budget_usd": 1, "rpm": 1})
+    assert refused(g.admit(f"Bearer {ALICE}", "openai/house-model", prompt=HI)).code == "model_not_priced"
+    assert run(g.admit(f"Bearer {ALICE}", "gpt-4o", prompt=HI, max_tokens=10)).model == "openai/gpt-4o"
+    assert refused(g.admit(f"Bearer {ALICE}", "gpt-4o", prompt=HI, max_tokens=10)).code == "rate_limit_exceeded"
+
+
 def test_tools_and_other_fields_count_towards_the_reservation(api: ModelsAPI) -> None:
     g = gate(api, {"name": "alice", "key": ALICE, "budget_usd": 1})
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]

@@ -192,9 +192,10 @@ class Gatekeeper:
         if key.rpm is None and key.tpm is None and key.budget_units is None:
             return Admission(key.name, info.id, Hold(None, None, 0, 0))
         request = _request(info, prompt, inputs, max_tokens, options)
+        units = 0 if key.budget_units is None else self._bound(key, info, request, inputs)  # before any store
         try:
             tokens = await self._take_rate(key, info, request, inputs)
-            hold = await self._reserve(key, info, request, inputs, tokens)
+            hold = await self._reserve(key, info, units, tokens)
         except LimitStoreError as exc:
             _log.error("models gateway: %s", exc)
             raise GatewayError(
@@ -229,17 +230,14 @@ class Gatekeeper:
             )
         return tokens
 
-    async def _reserve(
-        self, key: GatewayKey, info: ModelInfo, request: Request, inputs: Sequence[str] | None, tokens: int
-    ) -> Hold:
-        """The most the request can cost, reserved in the key's budget; else 429 (403 for a model with no
-        price, 400 for a request without a bound), with the tokens given back to the bucket."""
+    async def _reserve(self, key: GatewayKey, info: ModelInfo, units: int, tokens: int) -> Hold:
+        """`units`, the most the request can cost, reserved in the key's budget; else 429, with the
+        tokens given back to the bucket."""
         limit = key.budget_units
         if limit is None:
             return Hold(None, None, 0, tokens)
+        account = f"{key.name}:{_period(key.period)}"
         try:
-            units = self._bound(key, info, request, inputs)
-            account = f"{key.name}:{_period(key.period)}"
             ticket, (spent, reserved) = await self.store.reserve(account, limit, units)
             if ticket is None:
                 raise GatewayError(
@@ -253,7 +251,7 @@ class Gatekeeper:
                     key=key.name,
                     model=info.id,
                 )
-        except GatewayError:
+        except GatewayError:  # the request was not sent: its tokens go back (it still counts as a request)
             if tokens:
                 await self.store.rate(key.name, key.rpm, key.tpm, 0, -tokens, FORCE)
             raise
