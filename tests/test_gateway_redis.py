@@ -90,6 +90,46 @@ def test_a_reservation_nobody_settles_lapses_after_its_lease(redis_url: str) -> 
     run(flow())
 
 
+def test_a_periods_budget_is_kept_for_its_period_and_an_all_time_one_for_good(redis_url: str) -> None:
+    import redis
+
+    async def flow() -> None:
+        store = RedisSpend(redis_url)
+        try:
+            for account in ("ttl:2026-12-03", "ttl:2026-12", "ttl:all"):
+                ticket, _ = await store.reserve(account, 10, 1)
+                await store.settle(account, ticket, 1, "ttl", "openai/gpt-4o", (1, 1, 0))
+        finally:
+            await store.aclose()
+
+    run(flow())
+    with redis.Redis.from_url(redis_url) as client:
+        ttls = [client.ttl(f"models:gateway:budget:ttl:{period}") for period in ("2026-12-03", "2026-12", "all")]
+        assert ttls[0] in (3 * 86400, 3 * 86400 - 1) and ttls[1] in (62 * 86400, 62 * 86400 - 1) and ttls[2] == -1
+        assert client.ttl("models:gateway:usage:ttl") == -1
+
+
+def test_rate_limits_are_shared_by_the_workers(redis_url: str, api: ModelsAPI) -> None:
+    settings = GatewaySettings(keys=json.dumps([{"name": "rated", "key": ALICE, "rpm": 3}]), redis_url=redis_url)
+
+    async def flow() -> GatewayError:
+        gates = [Gatekeeper(api, settings), Gatekeeper(api, settings)]
+        try:
+            for n in range(3):
+                await gates[n % 2].admit(f"Bearer {ALICE}", "gpt-4o")
+            try:
+                await gates[1].admit(f"Bearer {ALICE}", "gpt-4o")
+            except GatewayError as error:
+                return error
+            raise AssertionError("a fourth request in the minute was admitted")
+        finally:
+            for gate in gates:
+                await gate.aclose()
+
+    error = run(flow())
+    assert (error.status, error.type, error.headers) == (429, "requests", {"Retry-After": "20"})
+
+
 def test_gatekeepers_of_several_workers_share_one_budget_under_concurrency(
     redis_url: str, wired: ModelsAPI, fake: FakeLLM
 ) -> None:
