@@ -227,7 +227,7 @@ def test_a_budget_admits_exactly_what_fits_and_charges_the_exact_cost(wired: Mod
     )
     assert error.message == (
         "The key 'alice' is over its budget: $0.000150 spent and $0.000000 reserved by requests in flight, of "
-        "$0.000300; this request may cost up to $0.000165 (its prompt and max_tokens of openai/gpt-4o). Nothing was "
+        "$0.000300; this request may cost up to $0.000165 (its prompt and max_tokens for openai/gpt-4o). Nothing was "
         "sent. Lower max_tokens, or ask the gateway's operator to raise the budget."
     )
     report = run(g.usage())["keys"]["alice"]

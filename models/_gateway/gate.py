@@ -211,10 +211,10 @@ class Gatekeeper:
                 model=info.id,
             ) from None
         if not verdict.ok:
-            raise self._refusal(key, info.id, verdict, units)
+            raise self._refusal(key, info.id, verdict, units, inputs is not None)
         return Admission(key.name, info.id, Hold(account, verdict.ticket, units, 0 if rate is None else rate[2]))
 
-    def _refusal(self, key: GatewayKey, model: str, verdict: Verdict, units: int) -> GatewayError:
+    def _refusal(self, key: GatewayKey, model: str, verdict: Verdict, units: int, embeds: bool) -> GatewayError:
         """429: over a rate limit (with `Retry-After`), else over budget (`insufficient_quota`)."""
         if verdict.wait:
             seconds = -(-verdict.wait // US)
@@ -229,12 +229,17 @@ class Gatekeeper:
                 key=key.name,
                 model=model,
             )
+        basis, fix = (
+            ("its texts", "Send fewer or shorter texts")
+            if embeds
+            else ("its prompt and max_tokens", "Lower max_tokens")
+        )
         return GatewayError(
             429,
             f"The key {key.name!r} is over its budget: ${_usd(verdict.spent)} spent and ${_usd(verdict.reserved)} "
             f"reserved by requests in flight, of ${_usd(key.budget_units or 0)}{_per(key.period)}; this request may "
-            f"cost up to ${_usd(units)} (its prompt and max_tokens of {model}). Nothing was sent. Lower max_tokens, "
-            "or ask the gateway's operator to raise the budget.",
+            f"cost up to ${_usd(units)} ({basis} for {model}). Nothing was sent. {fix}, or ask the gateway's "
+            "operator to raise the budget.",
             "insufficient_quota",
             "insufficient_quota",
             key=key.name,
@@ -368,4 +373,6 @@ def _per(period: str | None) -> str:
 
 
 def _usd(units: int) -> str:
-    return f"{units / COST_SCALE:.6f}"
+    """Exact USD, to the millionth at least: "0.000150", "0.00000032" (never a tiny amount shown as 0)."""
+    whole, fraction = divmod(units, COST_SCALE)
+    return f"{whole}.{str(fraction).zfill(15).rstrip('0').ljust(6, '0')}"
