@@ -136,6 +136,11 @@ def test_the_keys_text_and_file(api: ModelsAPI, tmp_path: Any) -> None:
         Gatekeeper(api, GatewaySettings(keys_file=str(tmp_path / "none.json")))
 
 
+def test_settings_never_show_secrets() -> None:
+    settings = GatewaySettings(keys=json.dumps([{"name": "a", "key": ALICE}]), redis_url="redis://:hunter2@host:6379/0")
+    assert repr(settings) == ("GatewaySettings(keys_file=None, max_body=20971520, recent_calls=200, no_auth=False)")
+
+
 def test_no_keys_refuses_to_start_unless_no_auth(api: ModelsAPI) -> None:
     with pytest.raises(
         ConfigurationError, match=r"No gateway keys: set MODELS_GATEWAY_KEYS .* or serve without keys with --no-auth"
