@@ -136,6 +136,11 @@ def test_the_keys_text_and_file(api: ModelsAPI, tmp_path: Any) -> None:
         Gatekeeper(api, GatewaySettings(keys_file=str(tmp_path / "none.json")))
 
 
+def test_settings_never_show_secrets() -> None:
+    settings = GatewaySettings(keys=json.dumps([{"name": "a", "key": ALICE}]), redis_url="redis://:hunter2@host:6379/0")
+    assert repr(settings) == ("GatewaySettings(keys_file=None, max_body=20971520, recent_calls=200, no_auth=False)")
+
+
 def test_no_keys_refuses_to_start_unless_no_auth(api: ModelsAPI) -> None:
     with pytest.raises(
         ConfigurationError, match=r"No gateway keys: set MODELS_GATEWAY_KEYS .* or serve without keys with --no-auth"
@@ -227,7 +232,7 @@ def test_a_budget_admits_exactly_what_fits_and_charges_the_exact_cost(wired: Mod
     )
     assert error.message == (
         "The key 'alice' is over its budget: $0.000150 spent and $0.000000 reserved by requests in flight, of "
-        "$0.000300; this request may cost up to $0.000165 (its prompt and max_tokens of openai/gpt-4o). Nothing was "
+        "$0.000300; this request may cost up to $0.000165 (its prompt and max_tokens for openai/gpt-4o). Nothing was "
         "sent. Lower max_tokens, or ask the gateway's operator to raise the budget."
     )
     report = run(g.usage())["keys"]["alice"]
@@ -301,6 +306,14 @@ def test_a_budget_refuses_an_unpriced_model_and_an_unbounded_request(api: Models
     assert run(g.admit(f"Bearer {BOB}", "openai/house-model", prompt=HI)).model == "openai/house-model"  # no budget
 
 
+def test_a_request_refused_for_its_price_or_bound_takes_no_rate(api: ModelsAPI) -> None:
+    api.register_model("openai/house-model", context_window=1000, max_output=100)  # no price
+    g = gate(api, {"name": "alice", "key": ALICE, "budget_usd": 1, "rpm": 1})
+    assert refused(g.admit(f"Bearer {ALICE}", "openai/house-model", prompt=HI)).code == "model_not_priced"
+    assert run(g.admit(f"Bearer {ALICE}", "gpt-4o", prompt=HI, max_tokens=10)).model == "openai/gpt-4o"
+    assert refused(g.admit(f"Bearer {ALICE}", "gpt-4o", prompt=HI, max_tokens=10)).code == "rate_limit_exceeded"
+
+
 def test_tools_and_other_fields_count_towards_the_reservation(api: ModelsAPI) -> None:
     g = gate(api, {"name": "alice", "key": ALICE, "budget_usd": 1})
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
@@ -341,6 +354,24 @@ def test_tokens_per_minute_take_the_estimate_then_the_actual(wired: ModelsAPI) -
         )  # 2 tokens at 100/min: 1.2 s
         await g.settle(first, (await wired.acall("gpt-4o", HI, max_tokens=50)).usage)  # 15 used: 36 given back
         await g.admit(auth, "gpt-4o", prompt=HI, max_tokens=50)
+
+    run(flow())
+
+
+def test_a_request_over_budget_takes_nothing_from_the_rate(wired: ModelsAPI) -> None:
+    g = gate(wired, {"name": "alice", "key": ALICE, "budget_usd": "0.0002", "rpm": 2})
+    auth = f"Bearer {ALICE}"
+
+    async def flow() -> None:
+        first = await g.admit(auth, "gpt-4o", prompt=HI, max_tokens=10)
+        await g.settle(first, (await wired.acall("gpt-4o", HI, max_tokens=10)).usage)  # $0.000075 spent
+        with pytest.raises(GatewayError) as caught:  # $0.000165 more does not fit
+            await g.admit(auth, "gpt-4o", prompt=HI, max_tokens=10)
+        assert caught.value.type == "insufficient_quota"
+        await g.admit(auth, "gpt-4o", prompt=HI, max_tokens=5)  # $0.000115 fits, and the rate has one left
+        with pytest.raises(GatewayError) as caught:
+            await g.admit(auth, "gpt-4o", prompt=HI, max_tokens=1)
+        assert caught.value.type == "requests"
 
     run(flow())
 

@@ -23,19 +23,21 @@ ALICE = "alice-secret-0123456789"
 BOB = "bob-secret-0123456789ab"
 CAROL = "carol-secret-0123456789"
 DAVE = "dave-secret-0123456789a"
+ERIN = "erin-secret-0123456789a"
 CONFIG = [
     {"name": "admin", "key": ADMIN, "admin": True},
     {"name": "alice", "key": ALICE, "budget_usd": "0.00165"},  # 10 requests of $0.000165 (below)
     {"name": "bob", "key": BOB, "models": ["anthropic/*", "gpt-4o-mini"]},
     {"name": "carol", "key": CAROL, "rpm": 2},
     {"name": "dave", "key": DAVE, "budget_usd": "0.0005"},
+    {"name": "erin", "key": ERIN, "budget_usd": "0.0000005"},
 ]
 HI = [{"role": "user", "content": "hi"}]
 # The fake bills exactly the most "hi" with max_tokens=10 can cost on gpt-4o: (8 * 3 framing + 2 bytes)
 # input tokens and 10 output, at $2.50 and $10 per 1M: $0.000165. A budget of N times that admits N.
 REPLY = Reply(input_tokens=26, output_tokens=10)
 UNITS = (26 * 250 + 10 * 1000) * 10**7  # 1e-15 USD
-SECRETS = (ADMIN, ALICE, BOB, CAROL, DAVE, *KEYS.values())
+SECRETS = (ADMIN, ALICE, BOB, CAROL, DAVE, ERIN, *KEYS.values())
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +141,8 @@ def test_a_budget_admits_exactly_what_fits_then_429_insufficient_quota(gw: Gatew
     assert body(caught.value) == {
         "error": {
             "message": "The key 'alice' is over its budget: $0.001650 spent and $0.000000 reserved by requests in "
-            "flight, of $0.001650; this request may cost up to $0.000165 (its prompt and max_tokens of openai/gpt-4o). "
-            "Nothing was sent. Lower max_tokens, or ask the gateway's operator to raise the budget.",
+            "flight, of $0.001650; this request may cost up to $0.000165 (its prompt and max_tokens for "
+            "openai/gpt-4o). Nothing was sent. Lower max_tokens, or ask the gateway's operator to raise the budget.",
             "type": "insufficient_quota",
             "param": None,
             "code": "insufficient_quota",
@@ -202,6 +204,22 @@ def test_a_failed_call_releases_its_reservation(gw: GatewayServer, upstream: Fak
     )
 
 
+def test_embeddings_reserve_their_bytes_and_are_charged_their_tokens(gw: GatewayServer) -> None:
+    # text-embedding-3-small, $0.02 per 1M: "hello world" reserves 11 bytes ($0.00000022) and costs the
+    # fake's 2 tokens ($0.00000004); $0.0000005 admits while spent <= $0.00000028: 8 requests
+    client = gw.client(ERIN)
+    for _ in range(8):
+        assert client.embeddings.create(model="text-embedding-3-small", input=["hello world"]).usage.prompt_tokens == 2
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.embeddings.create(model="text-embedding-3-small", input=["hello world"])
+    assert body(caught.value)["error"]["message"].startswith(
+        "The key 'erin' is over its budget: $0.00000032 spent and $0.000000 reserved by requests in flight, of "
+        "$0.0000005; this request may cost up to $0.00000022 (its texts for openai/text-embedding-3-small)."
+    )
+    erin = json.loads(get(gw, "/api/usage", ADMIN)[2])["keys"]["erin"]
+    assert (erin["requests"], erin["input_tokens"], erin["spent_usd"], erin["cost_usd"]) == (8, 16, 32e-8, 32e-8)
+
+
 def test_usage_needs_an_admin_key_and_metrics_are_bounded(gw: GatewayServer) -> None:
     assert get(gw, "/api/usage")[0] == 401
     status, _, text = get(gw, "/api/usage", BOB)
@@ -216,7 +234,7 @@ def test_usage_needs_an_admin_key_and_metrics_are_bounded(gw: GatewayServer) -> 
         for line in text.splitlines()
         if line.startswith("models_gateway_") and 'key="' in line
     }
-    assert keys <= {"admin", "alice", "bob", "carol", "dave", "unauthenticated"} and "unauthenticated" in keys
+    assert keys <= {"admin", "alice", "bob", "carol", "dave", "erin", "unauthenticated"} and "unauthenticated" in keys
     assert 'models_gateway_requests_total{key="unauthenticated",model="other",status="invalid_request_error"}' in text
     assert "models_requests_total{" in text  # the library's own metrics, on the same registry
     assert not any(secret in text for secret in SECRETS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import ConfigurationError
 
@@ -18,8 +18,10 @@ class GatewaySettings:
     """How one gateway runs, from `models serve`'s options or the environment."""
 
     keys_file: str | None = None  # MODELS_GATEWAY_KEYS_FILE, --keys
-    keys: str | None = None  # MODELS_GATEWAY_KEYS (the keys as text)
-    redis_url: str | None = None  # MODELS_REDIS_URL, --redis
+    # MODELS_GATEWAY_KEYS (the keys as text) and MODELS_REDIS_URL (--redis): secrets and a password
+    # may be in them, so they stay out of the repr (a traceback, a log line)
+    keys: str | None = field(default=None, repr=False)
+    redis_url: str | None = field(default=None, repr=False)
     max_body: int = DEFAULT_MAX_BODY  # MODELS_GATEWAY_MAX_BODY, --max-body
     recent_calls: int = 200  # kept in memory for the page and /api/calls; MODELS_GATEWAY_RECENT_CALLS
     no_auth: bool = False  # MODELS_GATEWAY_NO_AUTH=1, --no-auth: serve without keys (every client trusted)
