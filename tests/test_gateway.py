@@ -11,6 +11,7 @@ import struct
 from collections.abc import Iterator
 
 import httpx2 as httpx
+import openai
 import pytest
 from pydantic import BaseModel
 
@@ -301,6 +302,14 @@ def test_models_retrieve(gateway: GatewayServer) -> None:
     assert client.models.retrieve("gpt-4o").id == GPT  # an alias answers with the canonical id
     assert client.models.retrieve("openai/gpt-4o").owned_by == "openai"
     assert client.models.retrieve("anthropic/claude-sonnet-4-6").id == "anthropic/claude-sonnet-4-6"
+    with pytest.raises(openai.NotFoundError) as raised:  # callable by its prefix, but not in the catalog
+        client.models.retrieve("openai/gpt-4x")
+    assert raised.value.body == {
+        "message": "The model 'openai/gpt-4x' is not in this gateway's catalog (GET /v1/models lists it).",
+        "type": "invalid_request_error",
+        "param": "model",
+        "code": "model_not_found",
+    }
 
 
 def test_health_and_no_provider_key_in_headers(gateway: GatewayServer, fake: FakeLLM) -> None:

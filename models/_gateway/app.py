@@ -297,11 +297,16 @@ class _Handlers:
         return Response(dumps({"object": "list", "data": data}), media_type=_JSON)
 
     async def model(self, request: Request) -> Response:
+        """One catalog row. An id only its provider prefix resolves (`openai/gpt-4x`) may still be called,
+        but is not in the catalog: 404, as `/v1/models` does not list it either."""
         try:
             await self.state.gate.authenticate(request.headers.get("authorization"))
             info = self.api.info(request.path_params["model"])
         except Exception as exc:
             return error_response(error_for(exc))
+        if not info.known:
+            message = f"The model {info.id!r} is not in this gateway's catalog (GET /v1/models lists it)."
+            return error_response(GatewayError(404, message, code="model_not_found", param="model"))
         return Response(dumps(model_object(info, _created(info.release_date))), media_type=_JSON)
 
     async def health(self, request: Request) -> Response:
