@@ -421,6 +421,22 @@ def test_metrics_exact_with_bounded_labels(wired: ModelsAPI) -> None:
     assert GatewayMetrics(("carol",), registry)._families is metrics._families  # made once per registry
 
 
+def test_usage_totals_are_bounded_against_made_up_model_names() -> None:
+    api = ModelsAPI(registry=CollectorRegistry(), max_model_labels=2)
+    g = gate(api, {"name": "alice", "key": ALICE})
+    for name in ("gpt-4o", "openai/made-up-1", "openai/made-up-2", "openai/made-up-3", "openai/made-up-4"):
+        admission = run(g.admit(f"Bearer {ALICE}", name))
+        assert admission.model == api.resolve(name).id  # what is called is the model asked for
+        run(g.settle(admission, None))
+    models = run(g.usage())["keys"]["alice"]["models"]
+    assert {model: row["errors"] for model, row in models.items()} == {
+        "openai/gpt-4o": 1,
+        "openai/made-up-1": 1,
+        "openai/made-up-2": 1,
+        "other": 2,
+    }
+
+
 def test_settle_after_a_stream_without_usage_keeps_the_reservation(api: ModelsAPI) -> None:
     g = gate(api, {"name": "alice", "key": ALICE, "budget_usd": 1})
     admission = run(g.admit(f"Bearer {ALICE}", "gpt-4o", prompt=HI, max_tokens=10))

@@ -78,11 +78,16 @@ class Admission:
 
 class Hold:
     """What `admit` took for a request: `units` in `account` (None: no budget) under `ticket`, and
-    `tokens` from the key's tokens-per-minute bucket (0: no such limit)."""
+    `tokens` from the key's tokens-per-minute bucket (0: no such limit); `label` is the model as the
+    usage totals count it (the library's metric label: beyond 100 ids outside the catalog, "other",
+    so that clients cannot grow the totals without bound by making model names up)."""
 
-    __slots__ = ("account", "ticket", "tokens", "units")
+    __slots__ = ("account", "label", "ticket", "tokens", "units")
 
-    def __init__(self, account: str | None, ticket: str | None, units: int, tokens: int) -> None:
+    def __init__(
+        self, label: str, account: str | None = None, ticket: str | None = None, units: int = 0, tokens: int = 0
+    ) -> None:
+        self.label = label
         self.account = account
         self.ticket = ticket
         self.units = units
@@ -190,7 +195,7 @@ class Gatekeeper:
                 model=info.id,
             )
         if key.rpm is None and key.tpm is None and key.budget_units is None:
-            return Admission(key.name, info.id, Hold(None, None, 0, 0))
+            return Admission(key.name, info.id, Hold(self._service._model_label(info)))
         request = _request(info, prompt, inputs, max_tokens, options)
         units = 0 if key.budget_units is None else self._bound(key, info, request, inputs)  # before any store
         rate = None
@@ -212,7 +217,8 @@ class Gatekeeper:
             ) from None
         if not verdict.ok:
             raise self._refusal(key, info.id, verdict, units, inputs is not None)
-        return Admission(key.name, info.id, Hold(account, verdict.ticket, units, 0 if rate is None else rate[2]))
+        hold = Hold(self._service._model_label(info), account, verdict.ticket, units, 0 if rate is None else rate[2])
+        return Admission(key.name, info.id, hold)
 
     def _refusal(self, key: GatewayKey, model: str, verdict: Verdict, units: int, embeds: bool) -> GatewayError:
         """429: over a rate limit (with `Retry-After`), else over budget (`insufficient_quota`)."""
@@ -304,7 +310,7 @@ class Gatekeeper:
         if hold.tokens and key is not None:  # the tokens used, for the tokens-per-minute bucket
             rate = (key.rpm, key.tpm, (0 if tokens is None else tokens[0] + tokens[1]) - hold.tokens)
         try:
-            await self.store.settle(hold.account, hold.ticket, units, admission.key, admission.model, tokens, rate)
+            await self.store.settle(hold.account, hold.ticket, units, admission.key, hold.label, tokens, rate)
         except Exception:
             _log.exception(
                 "models gateway: settling a request of the key %r to %s failed", admission.key, admission.model
