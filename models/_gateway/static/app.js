@@ -1,0 +1,345 @@
+// The gateway's page: everything from the JSON API with the key typed in (kept in sessionStorage,
+// never written into the page). No framework, no build step; text goes in with textContent only.
+"use strict";
+(() => {
+  const STORE = "models-gateway-key";
+  const REFRESH_MS = 5000;
+  const COLORS = [
+    "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00",
+    "#8c6d31", "#7f7f7f", "#6a3d9a", "#b15928", "#1b9e77", "#e7298a",
+  ];
+  const $ = (id) => document.getElementById(id);
+  const int = new Intl.NumberFormat("en-US");
+  let key = sessionStorage.getItem(STORE) || "";
+  let models = [];
+  let sort = { field: null, dir: 1 };
+  let timer = null;
+
+  // -- formatting ---------------------------------------------------------------------------
+  function usd(x) {
+    if (x === null || x === undefined) return "unknown";
+    if (x >= 1) return "$" + x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    let s = x.toLocaleString("en-US", { maximumSignificantDigits: 6 });
+    const dot = s.indexOf(".");
+    if (dot < 0) s += ".00";
+    else if (s.length - dot < 3) s += "0";
+    return "$" + s;
+  }
+  const price = (x) =>
+    x === null || x === undefined ? "–" : "$" + x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 4 });
+  // the chart's top: the spend rounded up to 1, 2, 2.5 or 5 times a power of ten
+  function nice(top) {
+    const unit = 10 ** Math.floor(Math.log10(top));
+    return [1, 2, 2.5, 5, 10].find((m) => m * unit >= top * (1 - 1e-9)) * unit;
+  }
+  const tokens = (n) => (n === null || n === undefined ? "–" : int.format(n));
+  const clock = (t) => new Date(t * 1000).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+  const stamp = (t) => new Date(t * 1000).toLocaleTimeString("en-GB");
+
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  }
+  function row(cells) {
+    const tr = document.createElement("tr");
+    for (const [text, cls, title] of cells) {
+      const td = el("td", text, cls);
+      if (title) td.title = title;
+      tr.append(td);
+    }
+    return tr;
+  }
+  function fill(table, rows, empty, columns) {
+    const body = $(table).tBodies[0];
+    if (!rows.length) {
+      const td = el("td", empty, "empty");
+      td.colSpan = columns;
+      const tr = document.createElement("tr");
+      tr.append(td);
+      rows = [tr];
+    }
+    body.replaceChildren(...rows);
+  }
+  function say(text) {
+    $("status").textContent = text;
+  }
+
+  // -- the JSON API ---------------------------------------------------------------------------
+  async function api(path) {
+    const headers = key ? { Authorization: "Bearer " + key } : {};
+    const r = await fetch(path, { headers, cache: "no-store" });
+    const body = await r.json().catch(() => null);
+    if (!r.ok) {
+      const err = new Error((body && body.error && body.error.message) || r.status + " " + r.statusText);
+      err.status = r.status;
+      throw err;
+    }
+    return body;
+  }
+
+  // -- the catalog ----------------------------------------------------------------------------
+  async function loadModels() {
+    try {
+      models = (await api("/v1/models")).data;
+    } catch (err) {
+      models = [];
+      fill("models-table", [], "Models could not be loaded: " + err.message, 7);
+      $("model-count").textContent = "";
+      return false;
+    }
+    const caps = new Set();
+    for (const m of models) for (const c of m.capabilities || []) caps.add(c);
+    const select = $("cap");
+    const chosen = select.value;
+    const option = (value, text) => Object.assign(el("option", text), { value });
+    select.replaceChildren(option("", "Any"), ...[...caps].sort().map((c) => option(c, c.replace(/_/g, " "))));
+    select.value = caps.has(chosen) ? chosen : "";
+    renderModels();
+    return true;
+  }
+
+  function sortValue(m, field) {
+    if (field === "input" || field === "output") return m.pricing ? m.pricing[field] : null;
+    return m[field];
+  }
+
+  function renderModels() {
+    const words = $("q").value.toLowerCase().split(/\s+/).filter(Boolean);
+    const cap = $("cap").value;
+    const maxText = $("max-price").value;
+    const max = maxText === "" ? null : Number(maxText);
+    let shown = models.filter((m) => {
+      const hay = [m.id, m.owned_by, m.display_name || "", ...(m.aliases || [])].join(" ").toLowerCase();
+      if (!words.every((w) => hay.includes(w))) return false;
+      if (cap && !(m.capabilities || []).includes(cap)) return false;
+      // like models.list(max_input_price=...): an unpriced model never passes a price filter
+      if (max !== null && !(m.pricing && m.pricing.input !== null && m.pricing.input <= max)) return false;
+      return true;
+    });
+    if (sort.field) {
+      const f = sort.field;
+      shown = shown.slice().sort((a, b) => {
+        const x = sortValue(a, f);
+        const y = sortValue(b, f);
+        if (x === y) return 0;
+        if (x === null || x === undefined) return 1; // unknowns last either way
+        if (y === null || y === undefined) return -1;
+        return (x < y ? -1 : 1) * sort.dir;
+      });
+    }
+    fill(
+      "models-table",
+      shown.map((m) =>
+        row([
+          [m.id, "id", m.display_name || ""],
+          [m.owned_by],
+          [tokens(m.context_window), "num"],
+          [tokens(m.max_output), "num"],
+          [price(m.pricing && m.pricing.input), "num"],
+          [price(m.pricing && m.pricing.output), "num"],
+          [(m.capabilities || []).join(", ").replace(/_/g, " "), "caps"],
+        ]),
+      ),
+      "No model matches these filters.",
+      7,
+    );
+    $("model-count").textContent = `Showing ${shown.length} of ${models.length} models`;
+  }
+
+  function sortable() {
+    for (const th of document.querySelectorAll("#models-table th[data-sort]")) {
+      const button = el("button", th.textContent, "sort");
+      button.type = "button";
+      th.replaceChildren(button);
+      button.addEventListener("click", () => {
+        const field = th.dataset.sort;
+        sort = { field, dir: sort.field === field ? -sort.dir : 1 };
+        for (const other of document.querySelectorAll("#models-table th[data-sort]")) other.removeAttribute("aria-sort");
+        th.setAttribute("aria-sort", sort.dir > 0 ? "ascending" : "descending");
+        renderModels();
+      });
+    }
+  }
+
+  // -- spend and calls ------------------------------------------------------------------------
+  // /api/usage: {"keys": {name: {"models": {model: {"cost_usd", "requests", "input_tokens", ...}}}}}
+  function usageRows(usage) {
+    const rows = [];
+    for (const [name, k] of Object.entries(usage.keys || {}))
+      for (const [model, m] of Object.entries(k.models || {})) rows.push({ key: name, model, ...m });
+    return rows;
+  }
+
+  function renderUsage(usage) {
+    const rows = usageRows(usage);
+    const sum = (f) => rows.reduce((s, r) => s + (r[f] || 0), 0);
+    $("total-spend").textContent = usd(sum("cost_usd"));
+    $("total-requests").textContent = tokens(sum("requests"));
+    $("total-input").textContent = tokens(sum("input_tokens"));
+    $("total-output").textContent = tokens(sum("output_tokens"));
+    fill(
+      "usage-table",
+      rows.map((r) =>
+        row([
+          [r.key],
+          [r.model, "id"],
+          [usd(r.cost_usd), "num", String(r.cost_usd)],
+          [tokens(r.requests), "num"],
+          [tokens(r.input_tokens), "num"],
+          [tokens(r.output_tokens), "num"],
+        ]),
+      ),
+      "No calls yet.",
+      6,
+    );
+  }
+
+  function renderCalls(calls) {
+    fill(
+      "calls-table",
+      calls.map((c) =>
+        row([
+          [stamp(c.time), "time", new Date(c.time * 1000).toISOString()],
+          [c.key],
+          [c.model + (c.stream ? " (stream)" : ""), "id"],
+          [c.status, c.status === "ok" ? "ok" : "bad"],
+          [tokens(c.input_tokens), "num"],
+          [tokens(c.output_tokens), "num"],
+          [usd(c.cost_usd), "num", c.cost_usd === null ? "no price known" : String(c.cost_usd)],
+          [c.latency_ms.toLocaleString("en-US") + " ms", "num"],
+        ]),
+      ),
+      "No calls yet.",
+      8,
+    );
+  }
+
+  // A stacked bar per minute, one colour per key and model; each bar part titled for a hover or a screen reader.
+  function renderChart(spend) {
+    const NS = "http://www.w3.org/2000/svg";
+    const W = 720, H = 220, L = 64, R = 8, T = 10, B = 26;
+    const slots = spend.minutes;
+    const series = [...new Set(spend.spend.map((p) => p.key + " · " + p.model))].sort();
+    const color = (name) => COLORS[series.indexOf(name) % COLORS.length];
+    const stacks = new Array(slots).fill(0);
+    for (const p of spend.spend) stacks[(p.minute - spend.since) / 60] += p.cost_usd;
+    const top = nice(Math.max(...stacks) || 1e-6);
+    const svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-labelledby", "chart-caption");
+    const add = (tag, attrs, text) => {
+      const node = document.createElementNS(NS, tag);
+      for (const [a, v] of Object.entries(attrs)) node.setAttribute(a, v);
+      if (text !== undefined) node.textContent = text;
+      svg.append(node);
+      return node;
+    };
+    const y = (v) => T + (H - T - B) * (1 - v / top);
+    const step = (W - L - R) / slots;
+    for (const v of [0, top / 2, top]) {
+      add("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" });
+      add("text", { x: L - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, usd(v));
+    }
+    for (let i = 0; i < slots; i += 15)
+      add("text", { x: L + i * step, y: H - 8, class: "axis" }, clock(spend.since + i * 60));
+    add("text", { x: W - R, y: H - 8, class: "axis", "text-anchor": "end" }, "now");
+    const base = new Array(slots).fill(0);
+    for (const p of spend.spend) {
+      const i = (p.minute - spend.since) / 60;
+      const name = p.key + " · " + p.model;
+      const h = ((H - T - B) * p.cost_usd) / top;
+      const rect = add("rect", {
+        x: L + i * step + 1,
+        y: y(base[i]) - h,
+        width: Math.max(step - 2, 1),
+        height: Math.max(h, p.calls ? 1 : 0),
+        fill: color(name),
+      });
+      base[i] += p.cost_usd;
+      const title = document.createElementNS(NS, "title");
+      title.textContent = `${clock(p.minute)} ${name}: ${usd(p.cost_usd)}, ${p.calls} calls`;
+      rect.append(title);
+    }
+    $("chart").replaceChildren(svg);
+    $("chart-caption").textContent = `Spend per key and model, per minute, last ${slots} minutes (this worker)`;
+    const totals = {};
+    for (const p of spend.spend) totals[p.key + " · " + p.model] = (totals[p.key + " · " + p.model] || 0) + p.cost_usd;
+    $("legend").replaceChildren(
+      ...series.map((name) => {
+        const li = el("li");
+        const swatch = el("span", null, "swatch");
+        swatch.style.background = color(name);
+        li.append(swatch, el("span", name), el("span", usd(totals[name]), "muted"));
+        return li;
+      }),
+    );
+    if (!series.length) $("legend").replaceChildren(el("li", "No calls in this window.", "muted"));
+  }
+
+  async function loadUsage() {
+    if (!key) return;
+    try {
+      const [usage, spend, calls] = await Promise.all([api("/api/usage"), api("/api/spend"), api("/api/calls")]);
+      $("spend-note").hidden = true;
+      $("spend-body").hidden = false;
+      $("calls").hidden = false;
+      renderUsage(usage);
+      renderChart(spend);
+      renderCalls(calls.data);
+      say("Updated " + new Date().toLocaleTimeString("en-GB"));
+    } catch (err) {
+      $("spend-body").hidden = true;
+      $("calls").hidden = true;
+      $("spend-note").hidden = false;
+      $("spend-note").textContent =
+        err.status === 403 ? "Spend and recent calls are shown to admin keys only." : "Usage could not be loaded: " + err.message;
+      say("");
+    }
+  }
+
+  // -- the key and refreshing -----------------------------------------------------------------
+  function schedule() {
+    clearInterval(timer);
+    timer = null;
+    if (key && $("auto").checked) timer = setInterval(() => document.hidden || loadUsage(), REFRESH_MS);
+  }
+
+  function showKey() {
+    $("key-form").hidden = Boolean(key);
+    $("key-set").hidden = !key;
+    if (!key) {
+      $("spend-body").hidden = true;
+      $("calls").hidden = true;
+      $("spend-note").hidden = false;
+      $("spend-note").textContent = "Enter a gateway key to see spend and recent calls.";
+    }
+  }
+
+  async function refresh() {
+    showKey();
+    await Promise.all([loadModels(), loadUsage()]);
+    schedule();
+  }
+
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    key = $("key").value.trim();
+    $("key").value = ""; // the secret stays in sessionStorage only, never in the page
+    sessionStorage.setItem(STORE, key);
+    refresh().then(() => $("refresh").focus());
+  });
+  $("forget").addEventListener("click", () => {
+    key = "";
+    sessionStorage.removeItem(STORE);
+    refresh().then(() => $("key").focus());
+  });
+  $("refresh").addEventListener("click", () => refresh());
+  $("auto").addEventListener("change", schedule);
+  for (const id of ["q", "cap", "max-price"]) $(id).addEventListener("input", renderModels);
+  $("filters").addEventListener("submit", (event) => event.preventDefault());
+  sortable();
+  refresh();
+})();
