@@ -164,36 +164,57 @@
   }
 
   // -- spend and calls ------------------------------------------------------------------------
-  // /api/usage: {"keys": {name: {"models": {model: {"cost_usd", "requests", "input_tokens", ...}}}}}
-  function usageRows(usage) {
-    const rows = [];
-    for (const [name, k] of Object.entries(usage.keys || {}))
-      for (const [model, m] of Object.entries(k.models || {})) rows.push({ key: name, model, ...m });
-    return rows;
+  // /api/usage: {"keys": {name: {requests, errors, input_tokens, output_tokens, cost_usd, budget_usd,
+  // budget_period, spent_usd, models: {model: {requests, errors, input_tokens, output_tokens, cost_usd}}}}}
+  const counts = (u) => [
+    [tokens(u.requests), "num"],
+    [tokens(u.errors), "num"],
+    [tokens(u.input_tokens), "num"],
+    [tokens(u.output_tokens), "num"],
+  ];
+
+  function budget(name, k) {
+    const td = el("td", null, "budget");
+    if (k.budget_usd === null || k.budget_usd === undefined) {
+      td.append(el("span", "none", "muted"));
+      return td;
+    }
+    const bar = el("progress");
+    bar.max = k.budget_usd || 1;
+    bar.value = Math.min(k.spent_usd || 0, bar.max);
+    bar.setAttribute("aria-label", `budget of ${name} used`);
+    const per = k.budget_period ? " a " + k.budget_period : "";
+    td.append(bar, el("span", ` ${usd(k.spent_usd)} of ${usd(k.budget_usd)}${per}`));
+    return td;
   }
 
   function renderUsage(usage) {
-    const rows = usageRows(usage);
-    const sum = (f) => rows.reduce((s, r) => s + (r[f] || 0), 0);
+    const keys = Object.entries(usage.keys || {});
+    const sum = (f) => keys.reduce((s, [, k]) => s + (k[f] || 0), 0);
     $("total-spend").textContent = usd(sum("cost_usd"));
     $("total-requests").textContent = tokens(sum("requests"));
+    $("total-errors").textContent = tokens(sum("errors"));
     $("total-input").textContent = tokens(sum("input_tokens"));
     $("total-output").textContent = tokens(sum("output_tokens"));
-    fill(
-      "usage-table",
-      rows.map((r) =>
-        row([
-          [r.key],
-          [r.model, "id"],
-          [usd(r.cost_usd), "num", String(r.cost_usd)],
-          [tokens(r.requests), "num"],
-          [tokens(r.input_tokens), "num"],
-          [tokens(r.output_tokens), "num"],
-        ]),
-      ),
-      "No calls yet.",
-      6,
-    );
+    const table = $("usage-table");
+    const groups = keys.map(([name, k]) => {
+      const group = document.createElement("tbody");
+      const head = row([[usd(k.cost_usd), "num", String(k.cost_usd)], ...counts(k)]);
+      const th = el("th", name);
+      th.scope = "rowgroup";
+      head.prepend(th);
+      head.insertBefore(budget(name, k), head.children[2]);
+      head.className = "key-row";
+      group.append(head);
+      for (const [model, m] of Object.entries(k.models || {}))
+        group.append(row([[model, "id model"], [usd(m.cost_usd), "num", String(m.cost_usd)], [""], ...counts(m)]));
+      return group;
+    });
+    if (!groups.length) {
+      groups.push(document.createElement("tbody"));
+      table.replaceChildren(table.caption, table.tHead, ...groups);
+      fill("usage-table", [], "No keys.", 7);
+    } else table.replaceChildren(table.caption, table.tHead, ...groups);
   }
 
   function renderCalls(calls) {
@@ -219,7 +240,7 @@
   // A stacked bar per minute, one colour per key and model; each bar part titled for a hover or a screen reader.
   function renderChart(spend) {
     const NS = "http://www.w3.org/2000/svg";
-    const W = 720, H = 220, L = 64, R = 8, T = 10, B = 26;
+    const W = 1000, H = 220, L = 70, R = 8, T = 10, B = 26;
     const slots = spend.minutes;
     const series = [...new Set(spend.spend.map((p) => p.key + " · " + p.model))].sort();
     const color = (name) => COLORS[series.indexOf(name) % COLORS.length];
