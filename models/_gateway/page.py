@@ -3,7 +3,7 @@
 The page is three static files (HTML, CSS, a small script; no build step, nothing from a CDN)
 that draw everything from the gateway's JSON API with the key the user types in: the catalog
 (`/v1/models`), the totals (`/api/usage`), the recent calls and the spend per minute (this
-worker's `History`). The JSON endpoints need an admin key (`Gatekeeper.authorize`: 401, 403);
+worker's `History`). The JSON endpoints need an admin key (as `/api/usage`: 401, 403);
 the page itself holds no data.
 """
 
@@ -41,19 +41,28 @@ _NO_STORE = {"Cache-Control": "no-store"}  # usage data: never kept by a browser
 
 def routes(state: GatewayState) -> list[Any]:
     """Starlette routes for `/` (the page), `/static/*`, `/api/calls` and `/api/spend`."""
+    from .app import error_response  # here, not above: the app imports this module
+
     page = (STATIC / "index.html").read_bytes()  # once: every `/` is the same bytes
     history = state.history
+    gate = state.gate
 
     async def index(request: Request) -> Response:
         return Response(page, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
 
     async def calls(request: Request) -> Response:
-        state.gate.authorize(request.headers.get("authorization"))
-        limit = _limit(request.query_params.get("limit"), history.size)
+        try:
+            await gate.authenticate(request.headers.get("authorization"), admin=True)
+            limit = _limit(request.query_params.get("limit"), history.size)
+        except GatewayError as error:
+            return error_response(error)
         return JSONResponse({"object": "list", "data": history.recent(limit)}, headers=_NO_STORE)
 
     async def spend(request: Request) -> Response:
-        state.gate.authorize(request.headers.get("authorization"))
+        try:
+            await gate.authenticate(request.headers.get("authorization"), admin=True)
+        except GatewayError as error:
+            return error_response(error)
         return JSONResponse(history.spend(), headers=_NO_STORE)
 
     return [

@@ -110,9 +110,11 @@
     const cap = $("cap").value;
     const maxText = $("max-price").value;
     const max = maxText === "" ? null : Number(maxText);
+    const everyStatus = $("all-status").checked;
     let shown = models.filter((m) => {
-      const hay = [m.id, m.owned_by, m.display_name || "", ...(m.aliases || [])].join(" ").toLowerCase();
+      const hay = (m.id + " " + m.owned_by).toLowerCase();
       if (!words.every((w) => hay.includes(w))) return false;
+      if (!everyStatus && m.status !== "active") return false; // as models.list(): active models unless asked
       if (cap && !(m.capabilities || []).includes(cap)) return false;
       // like models.list(max_input_price=...): an unpriced model never passes a price filter
       if (max !== null && !(m.pricing && m.pricing.input !== null && m.pricing.input <= max)) return false;
@@ -131,17 +133,19 @@
     }
     fill(
       "models-table",
-      shown.map((m) =>
-        row([
-          [m.id, "id", m.display_name || ""],
+      shown.map((m) => {
+        const tr = row([
+          [m.id, "id"],
           [m.owned_by],
           [tokens(m.context_window), "num"],
           [tokens(m.max_output), "num"],
           [price(m.pricing && m.pricing.input), "num"],
           [price(m.pricing && m.pricing.output), "num"],
           [(m.capabilities || []).join(", ").replace(/_/g, " "), "caps"],
-        ]),
-      ),
+        ]);
+        if (m.status !== "active") tr.firstChild.append(" ", el("span", m.status, "badge"));
+        return tr;
+      }),
       "No model matches these filters.",
       7,
     );
@@ -359,7 +363,7 @@
   });
   $("refresh").addEventListener("click", () => refresh());
   $("auto").addEventListener("change", schedule);
-  for (const id of ["q", "cap", "max-price"]) $(id).addEventListener("input", renderModels);
+  for (const id of ["q", "cap", "max-price", "all-status"]) $(id).addEventListener("input", renderModels);
   $("filters").addEventListener("submit", (event) => event.preventDefault());
   sortable();
   refresh();
