@@ -1,11 +1,28 @@
-"""The gateway page's data: `History` (recent calls, spend per minute, exact sums, bounded memory)."""
+"""The gateway page's data: `History` (recent calls, spend per minute, exact sums, bounded memory), and its
+routes over HTTP (the page, its files, `/api/calls`, `/api/spend`)."""
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import pytest
 
+import models._gateway
 from models import Usage
 from models._gateway.history import History
+from models._gateway.settings import GatewaySettings
+
+from .fake_llm import Reply
+
+if TYPE_CHECKING:
+    from .fake_llm import FakeLLM
+    from .gateway_server import GatewayServer
 
 
 class Clock:
@@ -149,3 +166,92 @@ def test_spend_keeps_only_the_window() -> None:
 def test_history_needs_room(size: int, minutes: int) -> None:
     with pytest.raises(ValueError, match=f"needs size >= 1 and minutes >= 1, not size={size}, minutes={minutes}$"):
         History(size=size, minutes=minutes)
+
+
+# -- the routes, over HTTP, on the gateway with the wire fake ----------------------------------
+ADMIN = "page-routes-admin-secret-0123456789"
+STATIC = Path(models._gateway.__file__).parent / "static"
+
+
+@pytest.fixture(scope="module")
+def gateway(fake_server: FakeLLM) -> Iterator[GatewayServer]:
+    pytest.importorskip("uvicorn", reason="the gateway's extra is not installed (pip install 'models[gateway]')")
+    from .gateway_server import GatewayServer
+
+    settings = GatewaySettings(keys=f'[{{"name": "admin", "key": "{ADMIN}", "admin": true}}]', recent_calls=5)
+    with GatewayServer(fake_server, settings) as gw:
+        yield gw
+
+
+def get(gateway: GatewayServer, path: str, key: str | None = ADMIN) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of a GET (an error status is an answer here, not an exception)."""
+    request = urllib.request.Request(gateway.url + path, headers={"Authorization": f"Bearer {key}"} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_page_and_its_files_are_served(gateway: GatewayServer) -> None:
+    """`/` is the same static bytes for anyone (no data, no key needed) with a policy that runs only its
+    own script and talks only to its own origin; its script and style are served with their types."""
+    status, headers, body = get(gateway, "/", key=None)
+    assert status == 200 and body == (STATIC / "index.html").read_bytes()
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert headers["content-security-policy"] == (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    assert headers["x-content-type-options"] == "nosniff"
+    for name, kind in (("app.js", "text/javascript; charset=utf-8"), ("style.css", "text/css; charset=utf-8")):
+        status, headers, body = get(gateway, f"/static/{name}", key=None)
+        assert (status, headers["content-type"], body) == (200, kind, (STATIC / name).read_bytes())
+    status, _, body = get(gateway, "/static/nothing.js", key=None)
+    assert status == 404 and json.loads(body)["error"]["type"] == "invalid_request_error"
+    status, _, _ = get(gateway, "/static/../page.py", key=None)
+    assert status == 404
+
+
+def test_calls_and_spend_after_calls(gateway: GatewayServer, fake_server: FakeLLM) -> None:
+    """`/api/calls` gives the latest calls (newest first, at most `recent_calls`), `/api/spend` the minute's
+    exact spend per key and model."""
+    fake_server.reset()
+    fake_server.set_reply(Reply(input_tokens=1200, output_tokens=300))
+    client = gateway.client(ADMIN)
+    for _ in range(7):
+        client.chat.completions.create(model="openai/gpt-5.4", messages=[{"role": "user", "content": "hi"}])
+    key = gateway.state.history.recent(1)[0]["key"]
+    one = gateway.api.cost("openai/gpt-5.4", 1200, 300)
+    assert one == 0.0075
+
+    status, headers, body = get(gateway, "/api/calls?limit=2")
+    calls = json.loads(body)
+    assert (status, headers["cache-control"], calls["object"]) == (200, "no-store", "list")
+    assert [
+        (c["key"], c["model"], c["status"], c["input_tokens"], c["output_tokens"], c["cost_usd"]) for c in calls["data"]
+    ] == [(key, "openai/gpt-5.4", "ok", 1200, 300, 0.0075)] * 2
+    assert len(json.loads(get(gateway, "/api/calls")[2])["data"]) == 5  # recent_calls=5
+
+    status, _, body = get(gateway, "/api/spend")
+    spend = json.loads(body)
+    assert status == 200 and spend["minutes"] == 60
+    assert sum(r["calls"] for r in spend["spend"]) == 7
+    assert {(r["key"], r["model"]) for r in spend["spend"]} == {(key, "openai/gpt-5.4")}
+    assert sum(round(r["cost_usd"] * 10**15) for r in spend["spend"]) == 7 * 7_500_000_000_000
+
+
+@pytest.mark.parametrize("limit", ["0", "6", "x", "1.5", "-1", "²"])
+def test_calls_limit_must_be_in_range(gateway: GatewayServer, limit: str) -> None:
+    status, _, body = get(gateway, "/api/calls?limit=" + urllib.parse.quote(limit))
+    assert (status, json.loads(body)) == (
+        400,
+        {
+            "error": {
+                "message": f"limit must be a whole number from 1 to 5, not {limit!r}",
+                "type": "invalid_request_error",
+                "param": "limit",
+                "code": None,
+            }
+        },
+    )
