@@ -14,6 +14,7 @@
   let models = [];
   let sort = { field: null, dir: 1 };
   let timer = null;
+  let usageShown = false;
 
   // -- formatting ---------------------------------------------------------------------------
   function usd(x) {
@@ -85,7 +86,8 @@
       models = (await api("/v1/models")).data;
     } catch (err) {
       models = [];
-      fill("models-table", [], "Models could not be loaded: " + err.message, 7);
+      const text = err.status === 401 && !key ? "Enter a gateway key to see the models." : "Models could not be loaded: " + err.message;
+      fill("models-table", [], text, 7);
       $("model-count").textContent = "";
       return false;
     }
@@ -304,47 +306,38 @@
     if (!series.length) $("legend").replaceChildren(el("li", "No calls in this window.", "muted"));
   }
 
+  // Tried without a key too: a gateway serving without keys (--no-auth) shows everything to anyone.
   async function loadUsage() {
-    if (!key) return;
+    let note = "";
     try {
       const [usage, spend, calls] = await Promise.all([api("/api/usage"), api("/api/spend"), api("/api/calls")]);
-      $("spend-note").hidden = true;
-      $("spend-body").hidden = false;
-      $("calls").hidden = false;
       renderUsage(usage);
       renderChart(spend);
       renderCalls(calls.data);
       say("Updated " + new Date().toLocaleTimeString("en-GB"));
     } catch (err) {
-      $("spend-body").hidden = true;
-      $("calls").hidden = true;
-      $("spend-note").hidden = false;
-      $("spend-note").textContent =
-        err.status === 403 ? "Spend and recent calls are shown to admin keys only." : "Usage could not be loaded: " + err.message;
+      if (err.status === 401 && !key) note = "Enter a gateway key to see spend and recent calls.";
+      else if (err.status === 403) note = "Spend and recent calls are shown to admin keys only.";
+      else note = "Usage could not be loaded: " + err.message;
       say("");
     }
+    usageShown = !note;
+    $("spend-note").textContent = note;
+    $("spend-note").hidden = usageShown;
+    $("spend-body").hidden = !usageShown;
+    $("calls").hidden = !usageShown;
   }
 
   // -- the key and refreshing -----------------------------------------------------------------
   function schedule() {
     clearInterval(timer);
     timer = null;
-    if (key && $("auto").checked) timer = setInterval(() => document.hidden || loadUsage(), REFRESH_MS);
-  }
-
-  function showKey() {
-    $("key-form").hidden = Boolean(key);
-    $("key-set").hidden = !key;
-    if (!key) {
-      $("spend-body").hidden = true;
-      $("calls").hidden = true;
-      $("spend-note").hidden = false;
-      $("spend-note").textContent = "Enter a gateway key to see spend and recent calls.";
-    }
+    if (usageShown && $("auto").checked) timer = setInterval(() => document.hidden || loadUsage(), REFRESH_MS);
   }
 
   async function refresh() {
-    showKey();
+    $("key-form").hidden = Boolean(key);
+    $("key-set").hidden = !key;
     await Promise.all([loadModels(), loadUsage()]);
     schedule();
   }
