@@ -382,14 +382,15 @@ def embedding_list(embeddings: Embeddings, as_base64: bool) -> dict[str, Any]:
 
 
 def model_object(info: ModelInfo, created: int) -> dict[str, Any]:
-    """A catalog row as OpenAI's `model` object, with what the page shows: limits, capabilities, prices
-    (USD per 1M tokens) and status."""
+    """A catalog row as OpenAI's `model` object (`shutdown_date` is the catalog's sunset), with what the
+    page shows: limits, capabilities, prices (USD per 1M tokens) and status."""
     price = info.price
     return {
         "id": info.id,
         "object": "model",
         "created": created,
         "owned_by": info.provider,
+        "shutdown_date": info.sunset,
         "context_window": info.context_window,
         "max_output": info.max_output,
         "capabilities": sorted(str(c) for c in info.capabilities),
