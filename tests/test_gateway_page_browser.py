@@ -8,6 +8,7 @@ one gateway for the module.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from decimal import Decimal
@@ -37,6 +38,13 @@ if TYPE_CHECKING:
     from .fake_llm import FakeLLM
 
 ADMIN = "page-test-admin-secret-0123456789"
+VIEWER = "page-test-viewer-secret-0123456789"  # a key that may call models but not read usage
+KEYS = json.dumps(
+    [
+        {"name": "admin", "key": ADMIN, "admin": True, "budget_usd": 5, "budget_period": "day"},
+        {"name": "viewer", "key": VIEWER},
+    ]
+)
 # Chromium as CI runs it: no sandbox (containers), nothing fetched from the network (the machine is offline)
 ARGS = [
     "--no-sandbox",
@@ -51,7 +59,7 @@ ARGS = [
 
 @pytest.fixture(scope="module")
 def gateway(fake_server: FakeLLM) -> Iterator[GatewayServer]:
-    settings = GatewaySettings(keys=f'[{{"name": "admin", "key": "{ADMIN}", "admin": true}}]')
+    settings = GatewaySettings(keys=KEYS)
     with GatewayServer(fake_server, settings) as gw:
         yield gw
 
@@ -65,8 +73,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, gateway: GatewayServer) -> Iterator[Page]:
-    """A fresh tab (its own sessionStorage) on the page, the admin key entered, the catalog loaded."""
+def tab(browser: Browser, gateway: GatewayServer) -> Iterator[Page]:
+    """A fresh tab (its own sessionStorage) on the page, no key entered yet."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     errors: list[str] = []
@@ -75,12 +83,22 @@ def page(browser: Browser, gateway: GatewayServer) -> Iterator[Page]:
     expected = ("the server responded with a status of 401", "the server responded with a status of 403")
     tab.on("console", lambda m: m.type == "error" and not any(e in m.text for e in expected) and errors.append(m.text))
     tab.goto(gateway.url + "/")
-    tab.get_by_label("Gateway key").fill(ADMIN)
-    tab.get_by_role("button", name="Use key").click()
-    sync_api.expect(tab.locator("#model-count")).to_contain_text("Showing")
     yield tab
     context.close()
     assert errors == []  # no script error, no failed request (a 404 for a file, a refused call)
+
+
+def enter(tab: Page, key: str) -> None:
+    tab.get_by_label("Gateway key").fill(key)
+    tab.get_by_role("button", name="Use key").click()
+    sync_api.expect(tab.locator("#model-count")).to_contain_text("Showing")
+
+
+@pytest.fixture
+def page(tab: Page) -> Page:
+    """The page with the admin key entered and the catalog loaded."""
+    enter(tab, ADMIN)
+    return tab
 
 
 def model_ids(page: Page) -> list[str]:
@@ -158,16 +176,38 @@ def test_spend_and_calls_after_calls_through_the_gateway(
     sync_api.expect(rows).to_have_count(3)
     shown = rows.evaluate_all("rows => rows.map(r => [...r.cells].slice(1).map(c => c.textContent))")
     recorded = gateway.state.history.recent(3)
-    key = recorded[0]["key"]
     assert shown == [
-        [key, model + (" (stream)" if stream else ""), "ok", f"{tokens_in:,}", f"{tokens_out:,}", usd(cost), latency]
+        [
+            "admin",
+            model + (" (stream)" if stream else ""),
+            "ok",
+            f"{tokens_in:,}",
+            f"{tokens_out:,}",
+            usd(cost),
+            latency,
+        ]
         for (model, tokens_in, tokens_out, stream), cost, latency in zip(
             reversed(calls), reversed(costs), (f"{c['latency_ms']:,g} ms" for c in recorded)
         )
     ]
+    # the totals, from the gatekeeper's exact store: the key's row, its budget, and each model's row
+    total = sum(round(c * 10**15) for c in costs) / 10**15  # in exact units, as the gatekeeper adds
+    assert total == 0.01535
+    assert page.locator("#total-spend").text_content() == usd(total) == "$0.01535"
+    cards = ("#total-requests", "#total-errors", "#total-input", "#total-output")
+    assert [page.locator(c).text_content() for c in cards] == ["3", "0", "4,200", "1,000"]
+    admin = page.locator("#usage-table tbody", has=page.get_by_role("rowheader", name="admin"))
+    assert admin.locator("tr").evaluate_all("rows => rows.map(r => [...r.cells].map(c => c.textContent))") == [
+        ["admin", usd(total), f"{usd(total)} of $5.00 a day", "3", "0", "4,200", "1,000"],
+        *(
+            [model, usd(cost), "", "1", "0", f"{tokens_in:,}", f"{tokens_out:,}"]
+            for (model, tokens_in, tokens_out, _), cost in sorted(zip(calls, costs))
+        ),
+    ]
+    assert admin.locator("progress").evaluate("p => [p.value, p.max]") == [total, 5]
     # the chart: one coloured series per key and model, its legend with the exact spend of each
     legend = page.locator("#legend li").evaluate_all("items => items.map(i => i.textContent)")
-    assert legend == sorted(f"{key} · {model}{usd(cost)}" for (model, *_), cost in zip(calls, costs))
+    assert legend == sorted(f"admin · {model}{usd(cost)}" for (model, *_), cost in zip(calls, costs))
     assert page.locator("#chart svg rect").count() == 3
 
     page.screenshot(path=tmp_path / "gateway-page.png", full_page=True)
@@ -201,3 +241,16 @@ def test_keyboard_sorting_and_the_key_kept_out_of_the_page(page: Page, gateway: 
     assert page.evaluate("sessionStorage.getItem('models-gateway-key')") is None
     assert page.locator("#spend-note").text_content() == "Enter a gateway key to see spend and recent calls."
     assert page.locator("#calls").is_hidden()
+
+
+def test_without_a_key_and_with_a_key_that_is_no_admins(tab: Page, gateway: GatewayServer) -> None:
+    """Without a key the page asks for one; a key that is not an admin's sees the catalog but not usage."""
+    sync_api.expect(tab.locator("#models-table tbody")).to_have_text("Enter a gateway key to see the models.")
+    sync_api.expect(tab.locator("#spend-note")).to_have_text("Enter a gateway key to see spend and recent calls.")
+    assert tab.locator("#spend-body").is_hidden() and tab.locator("#calls").is_hidden()
+
+    enter(tab, VIEWER)
+    assert model_ids(tab) == [m.id for m in gateway.api.list()]
+    sync_api.expect(tab.locator("#spend-note")).to_have_text("Spend and recent calls are shown to admin keys only.")
+    assert tab.locator("#spend-body").is_hidden() and tab.locator("#calls").is_hidden()
+    assert tab.get_by_label("Gateway key").is_hidden()

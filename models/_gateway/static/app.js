@@ -190,7 +190,7 @@
     bar.value = Math.min(k.spent_usd || 0, bar.max);
     bar.setAttribute("aria-label", `budget of ${name} used`);
     const per = k.budget_period ? " a " + k.budget_period : "";
-    td.append(bar, el("span", ` ${usd(k.spent_usd)} of ${usd(k.budget_usd)}${per}`));
+    td.append(bar, el("span", `${usd(k.spent_usd)} of ${usd(k.budget_usd)}${per}`));
     return td;
   }
 
