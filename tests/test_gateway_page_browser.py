@@ -254,3 +254,12 @@ def test_without_a_key_and_with_a_key_that_is_no_admins(tab: Page, gateway: Gate
     sync_api.expect(tab.locator("#spend-note")).to_have_text("Spend and recent calls are shown to admin keys only.")
     assert tab.locator("#spend-body").is_hidden() and tab.locator("#calls").is_hidden()
     assert tab.get_by_label("Gateway key").is_hidden()
+
+
+def test_fits_a_phone(page: Page) -> None:
+    """At a phone's width nothing but the tables' own boxes scrolls sideways, and every control is in view."""
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") == 390
+    for label in ("Search", "Capability", "Max input price"):
+        box = page.get_by_label(label).bounding_box()
+        assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390

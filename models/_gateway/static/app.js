@@ -15,6 +15,7 @@
   let sort = { field: null, dir: 1 };
   let timer = null;
   let usageShown = false;
+  let lastSpend = null;
 
   // -- formatting ---------------------------------------------------------------------------
   function usd(x) {
@@ -246,7 +247,9 @@
   // A stacked bar per minute, one colour per key and model; each bar part titled for a hover or a screen reader.
   function renderChart(spend) {
     const NS = "http://www.w3.org/2000/svg";
-    const W = 1000, H = 220, L = 70, R = 8, T = 10, B = 26;
+    lastSpend = spend;
+    // drawn at the box's own width, so its text stays legible on a phone and a wide screen alike
+    const W = Math.max(300, $("chart").clientWidth || 1000), H = 220, L = 70, R = 8, T = 10, B = 26;
     const slots = spend.minutes;
     const series = [...new Set(spend.spend.map((p) => p.key + " · " + p.model))].sort();
     const color = (name) => COLORS[series.indexOf(name) % COLORS.length];
@@ -270,7 +273,7 @@
       add("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" });
       add("text", { x: L - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, usd(v));
     }
-    for (let i = 0; i < slots; i += 15)
+    for (let i = 0; i < slots && L + i * step < W - R - 70; i += 15) // clear of "now"
       add("text", { x: L + i * step, y: H - 8, class: "axis" }, clock(spend.since + i * 60));
     add("text", { x: W - R, y: H - 8, class: "axis", "text-anchor": "end" }, "now");
     const base = new Array(slots).fill(0);
@@ -356,6 +359,11 @@
   });
   $("refresh").addEventListener("click", () => refresh());
   $("auto").addEventListener("change", schedule);
+  let resizing = 0;
+  window.addEventListener("resize", () => {
+    cancelAnimationFrame(resizing);
+    resizing = requestAnimationFrame(() => lastSpend && renderChart(lastSpend));
+  });
   for (const id of ["q", "cap", "max-price", "all-status"]) $(id).addEventListener("input", renderModels);
   $("filters").addEventListener("submit", (event) => event.preventDefault());
   sortable();
