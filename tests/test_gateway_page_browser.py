@@ -262,4 +262,4 @@ def test_fits_a_phone(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") == 390
     for label in ("Search", "Capability", "Max input price"):
         box = page.get_by_label(label).bounding_box()
-        assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
