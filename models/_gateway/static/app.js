@@ -217,11 +217,9 @@
         group.append(row([[model, "id model"], [usd(m.cost_usd), "num", String(m.cost_usd)], [""], ...counts(m)]));
       return group;
     });
-    if (!groups.length) {
-      groups.push(document.createElement("tbody"));
-      table.replaceChildren(table.caption, table.tHead, ...groups);
-      fill("usage-table", [], "No keys.", 7);
-    } else table.replaceChildren(table.caption, table.tHead, ...groups);
+    if (!groups.length) groups.push(document.createElement("tbody"));
+    table.replaceChildren(table.caption, table.tHead, ...groups);
+    if (!keys.length) fill("usage-table", [], "No keys.", 7);
   }
 
   function renderCalls(calls) {
@@ -244,7 +242,7 @@
     );
   }
 
-  // A stacked bar per minute, one colour per key and model; each bar part titled for a hover or a screen reader.
+  // A stacked bar per minute, one colour per key and model, each part with a tooltip (its SVG title).
   function renderChart(spend) {
     const NS = "http://www.w3.org/2000/svg";
     lastSpend = spend;
