@@ -41,8 +41,6 @@ _NO_STORE = {"Cache-Control": "no-store"}  # usage data: never kept by a browser
 
 def routes(state: GatewayState) -> list[Any]:
     """Starlette routes for `/` (the page), `/static/*`, `/api/calls` and `/api/spend`."""
-    from .app import error_response  # here, not above: the app imports this module
-
     page = (STATIC / "index.html").read_bytes()  # once: every `/` is the same bytes
     history = state.history
     gate = state.gate
@@ -55,14 +53,14 @@ def routes(state: GatewayState) -> list[Any]:
             await gate.authenticate(request.headers.get("authorization"), admin=True)
             limit = _limit(request.query_params.get("limit"), history.size)
         except GatewayError as error:
-            return error_response(error)
+            return _refused(error)
         return JSONResponse({"object": "list", "data": history.recent(limit)}, headers=_NO_STORE)
 
     async def spend(request: Request) -> Response:
         try:
             await gate.authenticate(request.headers.get("authorization"), admin=True)
         except GatewayError as error:
-            return error_response(error)
+            return _refused(error)
         return JSONResponse(history.spend(), headers=_NO_STORE)
 
     return [
@@ -71,6 +69,13 @@ def routes(state: GatewayState) -> list[Any]:
         Route("/api/spend", spend, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
+
+
+def _refused(error: GatewayError) -> Response:
+    """OpenAI's error answer, as `app.error_response` gives it (which this module cannot import: the app
+    imports it, and the layers forbid the cycle)."""
+    body = {"error": {"message": error.message, "type": error.type, "param": error.param, "code": error.code}}
+    return JSONResponse(body, error.status, error.headers)
 
 
 def _limit(text: str | None, size: int) -> int:
