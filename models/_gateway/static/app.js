@@ -288,19 +288,26 @@
       });
       base[i] += p.cost_usd;
       const title = document.createElementNS(NS, "title");
-      title.textContent = `${clock(p.minute)} ${name}: ${usd(p.cost_usd)}, ${p.calls} calls`;
+      const unpriced = p.unpriced ? `, ${p.unpriced} without a price` : "";
+      title.textContent = `${clock(p.minute)} ${name}: ${usd(p.cost_usd)}, ${p.calls} calls${unpriced}`;
       rect.append(title);
     }
     $("chart").replaceChildren(svg);
     $("chart-caption").textContent = `Spend per key and model, per minute, last ${slots} minutes (this worker)`;
     const totals = {};
-    for (const p of spend.spend) totals[p.key + " · " + p.model] = (totals[p.key + " · " + p.model] || 0) + p.cost_usd;
+    const unpriced = {};
+    for (const p of spend.spend) {
+      const name = p.key + " · " + p.model;
+      totals[name] = (totals[name] || 0) + p.cost_usd;
+      unpriced[name] = (unpriced[name] || 0) + p.unpriced;
+    }
     $("legend").replaceChildren(
       ...series.map((name) => {
         const li = el("li");
         const swatch = el("span", null, "swatch");
         swatch.style.background = color(name);
-        li.append(swatch, el("span", name), el("span", usd(totals[name]), "muted"));
+        const amount = usd(totals[name]) + (unpriced[name] ? ` + ${unpriced[name]} calls without a price` : "");
+        li.append(swatch, el("span", name), el("span", amount, "muted"));
         return li;
       }),
     );
