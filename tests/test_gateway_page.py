@@ -105,8 +105,6 @@ def test_spend_adds_exact_units_per_key_model_and_minute() -> None:
                 "cost_usd": 0.0,
                 "calls": 1,
                 "unpriced": 1,
-                "input_tokens": 1,
-                "output_tokens": 1,
             },
             {
                 "minute": T0,
@@ -115,8 +113,6 @@ def test_spend_adds_exact_units_per_key_model_and_minute() -> None:
                 "cost_usd": 0.3,
                 "calls": 3,
                 "unpriced": 0,
-                "input_tokens": 30,
-                "output_tokens": 15,
             },
             {
                 "minute": T0,
@@ -125,8 +121,6 @@ def test_spend_adds_exact_units_per_key_model_and_minute() -> None:
                 "cost_usd": 0.000075,
                 "calls": 1,
                 "unpriced": 0,
-                "input_tokens": 7,
-                "output_tokens": 3,
             },
             {
                 "minute": T0 + 60,
@@ -135,8 +129,6 @@ def test_spend_adds_exact_units_per_key_model_and_minute() -> None:
                 "cost_usd": 0.0,
                 "calls": 1,
                 "unpriced": 0,
-                "input_tokens": 0,
-                "output_tokens": 0,
             },
         ],
     }

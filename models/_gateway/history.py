@@ -23,7 +23,7 @@ _MINUTE = 60
 
 
 class _Bucket:
-    """One minute's spend per (key, model): [cost units, calls, unpriced calls, input, output tokens]."""
+    """One minute's spend per (key, model): [cost units, calls, calls answered without a price]."""
 
     __slots__ = ("minute", "spend")
 
@@ -32,12 +32,15 @@ class _Bucket:
         self.spend: dict[tuple[str, str], list[int]] = {}
 
 
+_NO_USAGE = (0, 0, 0, None)  # a request that failed before any usage was known
+
+
 class History:
     """The last `size` calls of this worker, and its spend per key and model per minute over the
     last `minutes` minutes.
 
-    `record` is O(1) and allocation-light (it runs once per request): a tuple onto a bounded
-    deque and a few integer additions; the JSON shapes are built only when the page asks.
+    `record` runs once per request, so it only appends a tuple (the `Usage` itself, read later) to a
+    bounded deque and adds two integers to the minute's row; the JSON is built when the page asks.
     """
 
     def __init__(self, size: int = 200, minutes: int = 60, clock: Callable[[], float] = time.time) -> None:
@@ -46,23 +49,13 @@ class History:
         self.size = size
         self.minutes = minutes
         self._clock = clock
-        self._calls: deque[tuple[Any, ...]] = deque(maxlen=size)
+        self._calls: deque[tuple[float, str, str, str, Usage | None, float, bool]] = deque(maxlen=size)
         self._buckets: deque[_Bucket] = deque()
 
     def record(self, key: str, model: str, status: str, usage: Usage | None, latency: float, stream: bool) -> None:
         """Remember one request (`usage` None: it failed before any usage was known)."""
         now = self._clock()
-        if usage is None:
-            tokens_in = tokens_out = cached = 0
-            cost = None
-        else:
-            tokens_in, tokens_out, cached, cost = (
-                usage.input_tokens,
-                usage.output_tokens,
-                usage.cached_input_tokens,
-                usage.cost,
-            )
-        self._calls.append((now, key, model, status, tokens_in, tokens_out, cached, cost, latency, stream))
+        self._calls.append((now, key, model, status, usage, latency, stream))
         minute = int(now) // _MINUTE * _MINUTE
         buckets = self._buckets
         if not buckets or buckets[-1].minute != minute:
@@ -70,37 +63,42 @@ class History:
             oldest = minute - (self.minutes - 1) * _MINUTE
             while buckets[0].minute < oldest:
                 buckets.popleft()
-        bucket = buckets[-1]
-        row = bucket.spend.get((key, model))
+        spend = buckets[-1].spend
+        row = spend.get((key, model))
         if row is None:
-            row = bucket.spend[(key, model)] = [0, 0, 0, 0, 0]
-        if cost is None:
-            row[2] += usage is not None  # a call that answered but has no price: unknown, never $0
-        else:
-            row[0] += round(cost * COST_SCALE)  # the exact units the cost was computed from
+            row = spend[(key, model)] = [0, 0, 0]
         row[1] += 1
-        row[3] += tokens_in
-        row[4] += tokens_out
+        if usage is not None:
+            cost = usage.cost
+            if cost is None:
+                row[2] += 1  # answered, but no price is known: unknown, never $0
+            else:
+                row[0] += round(cost * COST_SCALE)  # the exact units the cost was computed from
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         """The latest `limit` calls, newest first."""
-        return [
-            {
-                "time": at,
-                "key": key,
-                "model": model,
-                "status": status,
-                "input_tokens": tokens_in,
-                "output_tokens": tokens_out,
-                "cached_input_tokens": cached,
-                "cost_usd": cost,
-                "latency_ms": round(latency * 1000, 1),
-                "stream": stream,
-            }
-            for at, key, model, status, tokens_in, tokens_out, cached, cost, latency, stream in islice(
-                reversed(self._calls), max(limit, 0)
+        calls = []
+        for at, key, model, status, usage, latency, stream in islice(reversed(self._calls), max(limit, 0)):
+            tokens_in, tokens_out, cached, cost = (
+                _NO_USAGE
+                if usage is None
+                else (usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, usage.cost)
             )
-        ]
+            calls.append(
+                {
+                    "time": at,
+                    "key": key,
+                    "model": model,
+                    "status": status,
+                    "input_tokens": tokens_in,
+                    "output_tokens": tokens_out,
+                    "cached_input_tokens": cached,
+                    "cost_usd": cost,
+                    "latency_ms": round(latency * 1000, 1),
+                    "stream": stream,
+                }
+            )
+        return calls
 
     def spend(self) -> dict[str, Any]:
         """Spend per key and model per minute (UTC epoch seconds of the minute's start), oldest
@@ -115,11 +113,9 @@ class History:
                 "cost_usd": units / COST_SCALE,
                 "calls": calls,
                 "unpriced": unpriced,
-                "input_tokens": tokens_in,
-                "output_tokens": tokens_out,
             }
             for bucket in self._buckets
             if bucket.minute >= oldest
-            for (key, model), (units, calls, unpriced, tokens_in, tokens_out) in sorted(bucket.spend.items())
+            for (key, model), (units, calls, unpriced) in sorted(bucket.spend.items())
         ]
         return {"minutes": self.minutes, "since": oldest, "spend": rows}
