@@ -243,11 +243,19 @@ def test_keyboard_sorting_and_the_key_kept_out_of_the_page(page: Page, gateway: 
     assert page.locator("#calls").is_hidden()
 
 
-def test_without_a_key_and_with_a_key_that_is_no_admins(tab: Page, gateway: GatewayServer) -> None:
-    """Without a key the page asks for one; a key that is not an admin's sees the catalog but not usage."""
+def test_without_a_key_a_wrong_key_and_a_key_that_is_no_admins(tab: Page, gateway: GatewayServer) -> None:
+    """Without a key the page asks for one, says why the gateway refuses a wrong one (its own message), and
+    shows a key that is not an admin's the catalog but not usage."""
     sync_api.expect(tab.locator("#models-table tbody")).to_have_text("Enter a gateway key to see the models.")
     sync_api.expect(tab.locator("#spend-note")).to_have_text("Enter a gateway key to see spend and recent calls.")
     assert tab.locator("#spend-body").is_hidden() and tab.locator("#calls").is_hidden()
+
+    tab.get_by_label("Gateway key").fill("not-a-key-of-this-gateway")
+    tab.get_by_role("button", name="Use key").click()
+    refused = "The gateway refused this key: Incorrect API key provided. Ask the gateway's operator for a key."
+    sync_api.expect(tab.locator("#models-table tbody")).to_have_text(refused)
+    sync_api.expect(tab.locator("#spend-note")).to_have_text(refused)
+    tab.get_by_role("button", name="Forget key").click()
 
     enter(tab, VIEWER)
     assert model_ids(tab) == [m.id for m in gateway.api.list()]

@@ -81,14 +81,19 @@
     return body;
   }
 
+  // What a failed request means to the reader: no key yet, a key the gateway refuses, or another failure.
+  function refusal(err, what) {
+    if (err.status !== 401) return `Could not load ${what}: ${err.message}`;
+    return key ? "The gateway refused this key: " + err.message : `Enter a gateway key to see ${what}.`;
+  }
+
   // -- the catalog ----------------------------------------------------------------------------
   async function loadModels() {
     try {
       models = (await api("/v1/models")).data;
     } catch (err) {
       models = [];
-      const text = err.status === 401 && !key ? "Enter a gateway key to see the models." : "Models could not be loaded: " + err.message;
-      fill("models-table", [], text, 7);
+      fill("models-table", [], refusal(err, "the models"), 7);
       $("model-count").textContent = "";
       return false;
     }
@@ -324,9 +329,8 @@
       renderCalls(calls.data);
       say("Updated " + new Date().toLocaleTimeString("en-GB"));
     } catch (err) {
-      if (err.status === 401 && !key) note = "Enter a gateway key to see spend and recent calls.";
-      else if (err.status === 403) note = "Spend and recent calls are shown to admin keys only.";
-      else note = "Usage could not be loaded: " + err.message;
+      note =
+        err.status === 403 ? "Spend and recent calls are shown to admin keys only." : refusal(err, "spend and recent calls");
       say("");
     }
     usageShown = !note;
