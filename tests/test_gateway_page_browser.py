@@ -67,7 +67,10 @@ def gateway(fake_server: FakeLLM) -> Iterator[GatewayServer]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        except sync_api.Error as exc:  # installed but unable to start here (a library missing, say)
+            pytest.skip(f"{CHROMIUM} could not start: {str(exc).splitlines()[0]}")
         yield browser
         browser.close()
 
