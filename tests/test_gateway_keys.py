@@ -147,6 +147,8 @@ def test_no_keys_refuses_to_start_unless_no_auth(api: ModelsAPI) -> None:
     admission = run(open_gate.admit(None, "gpt-4o"))
     assert (admission.key, admission.model, open_gate.key_names) == ("anonymous", "openai/gpt-4o", ("anonymous",))
     assert run(open_gate.authenticate(None, admin=True)) == "anonymous"
+    run(open_gate.settle(admission, Usage(10, 5, cost=0.000075)))  # counted in /api/usage too
+    assert run(open_gate.usage())["keys"]["anonymous"]["requests"] == 1
 
 
 # -- who may call what -----------------------------------------------------------------------------
@@ -297,6 +299,14 @@ def test_a_budget_refuses_an_unpriced_model_and_an_unbounded_request(api: Models
         (26 * 1 + 10 * 2) * 10**9
     )
     assert run(g.admit(f"Bearer {BOB}", "openai/house-model", prompt=HI)).model == "openai/house-model"  # no budget
+
+
+def test_a_request_refused_for_its_price_or_bound_takes_no_rate(api: ModelsAPI) -> None:
+    api.register_model("openai/house-model", context_window=1000, max_output=100)  # no price
+    g = gate(api, {"name": "alice", "key": ALICE, "budget_usd": 1, "rpm": 1})
+    assert refused(g.admit(f"Bearer {ALICE}", "openai/house-model", prompt=HI)).code == "model_not_priced"
+    assert run(g.admit(f"Bearer {ALICE}", "gpt-4o", prompt=HI, max_tokens=10)).model == "openai/gpt-4o"
+    assert refused(g.admit(f"Bearer {ALICE}", "gpt-4o", prompt=HI, max_tokens=10)).code == "rate_limit_exceeded"
 
 
 def test_tools_and_other_fields_count_towards_the_reservation(api: ModelsAPI) -> None:

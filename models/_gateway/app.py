@@ -148,7 +148,6 @@ class _Handlers:
     def __init__(self, state: GatewayState) -> None:
         self.state = state
         self.api = state.api
-        self.gate = state.gate
         self.limit = state.settings.max_body
 
     async def _finish(
@@ -161,7 +160,7 @@ class _Handlers:
         stream: bool,
     ) -> None:
         """Settle what the call cost with the gatekeeper, then count it (metrics, history)."""
-        await self.gate.settle(admission, usage)
+        await self.state.gate.settle(admission, usage)
         self.state.record(
             admission, model, "ok" if error is None else error.type, usage, time.perf_counter() - started, stream
         )
@@ -179,7 +178,7 @@ class _Handlers:
         except Exception as exc:
             return error_response(error_for(exc))
         try:
-            admission = await self.gate.admit(
+            admission = await self.state.gate.admit(
                 request.headers.get("authorization"),
                 call.model,
                 prompt=call.messages,
@@ -269,7 +268,8 @@ class _Handlers:
         except Exception as exc:
             return error_response(error_for(exc))
         try:
-            admission = await self.gate.admit(request.headers.get("authorization"), call.model, inputs=call.inputs)
+            authorization = request.headers.get("authorization")
+            admission = await self.state.gate.admit(authorization, call.model, inputs=call.inputs)
         except GatewayError as refusal:
             return self._refused(refusal, started)
         except Exception as exc:  # the model names none (404)
@@ -285,7 +285,7 @@ class _Handlers:
 
     async def models(self, request: Request) -> Response:
         try:
-            await self.gate.authenticate(request.headers.get("authorization"))
+            await self.state.gate.authenticate(request.headers.get("authorization"))
         except GatewayError as error:
             return error_response(error)
         data = [model_object(info, _created(info.release_date)) for info in self.api.list(status=None)]
@@ -293,7 +293,7 @@ class _Handlers:
 
     async def model(self, request: Request) -> Response:
         try:
-            await self.gate.authenticate(request.headers.get("authorization"))
+            await self.state.gate.authenticate(request.headers.get("authorization"))
             info = self.api.info(request.path_params["model"])
         except Exception as exc:
             return error_response(error_for(exc))
@@ -308,8 +308,8 @@ class _Handlers:
 
     async def usage(self, request: Request) -> Response:
         try:
-            await self.gate.authenticate(request.headers.get("authorization"), admin=True)
-            usage = await self.gate.usage()
+            await self.state.gate.authenticate(request.headers.get("authorization"), admin=True)
+            usage = await self.state.gate.usage()
         except Exception as exc:
             return error_response(error_for(exc))
         return Response(dumps(usage), media_type=_JSON)

@@ -115,6 +115,7 @@ class Gatekeeper:
             )
         self.keys: tuple[GatewayKey, ...] = keys or (GatewayKey(ANONYMOUS, b"", admin=True),)
         self.key_names: tuple[str, ...] = tuple(key.name for key in self.keys)
+        self._named = {key.name: key for key in self.keys}
         self.store: SpendStore
         if settings.redis_url:
             from .spend_redis import RedisSpend
@@ -177,8 +178,6 @@ class Gatekeeper:
         response_format, n: they count towards its size). An unknown model raises the library's
         `ModelNotFoundError`."""
         key = self._key(authorization)
-        if self.settings.no_auth:
-            return Admission(key.name, self._service.target(model).info.id)
         info = self._service.target(model).info
         if not key.allows(info.id, info.provider):
             raise GatewayError(
@@ -193,9 +192,10 @@ class Gatekeeper:
         if key.rpm is None and key.tpm is None and key.budget_units is None:
             return Admission(key.name, info.id, Hold(None, None, 0, 0))
         request = _request(info, prompt, inputs, max_tokens, options)
+        units = 0 if key.budget_units is None else self._bound(key, info, request, inputs)  # before any store
         try:
             tokens = await self._take_rate(key, info, request, inputs)
-            hold = await self._reserve(key, info, request, inputs, tokens)
+            hold = await self._reserve(key, info, units, tokens)
         except LimitStoreError as exc:
             _log.error("models gateway: %s", exc)
             raise GatewayError(
@@ -230,17 +230,14 @@ class Gatekeeper:
             )
         return tokens
 
-    async def _reserve(
-        self, key: GatewayKey, info: ModelInfo, request: Request, inputs: Sequence[str] | None, tokens: int
-    ) -> Hold:
-        """The most the request can cost, reserved in the key's budget; else 429 (403 for a model with no
-        price, 400 for a request without a bound), with the tokens given back to the bucket."""
+    async def _reserve(self, key: GatewayKey, info: ModelInfo, units: int, tokens: int) -> Hold:
+        """`units`, the most the request can cost, reserved in the key's budget; else 429, with the
+        tokens given back to the bucket."""
         limit = key.budget_units
         if limit is None:
             return Hold(None, None, 0, tokens)
+        account = f"{key.name}:{_period(key.period)}"
         try:
-            units = self._bound(key, info, request, inputs)
-            account = f"{key.name}:{_period(key.period)}"
             ticket, (spent, reserved) = await self.store.reserve(account, limit, units)
             if ticket is None:
                 raise GatewayError(
@@ -254,7 +251,7 @@ class Gatekeeper:
                     key=key.name,
                     model=info.id,
                 )
-        except GatewayError:
+        except GatewayError:  # the request was not sent: its tokens go back (it still counts as a request)
             if tokens:
                 await self.store.rate(key.name, key.rpm, key.tpm, 0, -tokens, FORCE)
             raise
@@ -315,7 +312,7 @@ class Gatekeeper:
             tokens = (usage.input_tokens, usage.output_tokens, usage.cached_input_tokens)
         try:
             await self.store.settle(hold.account, hold.ticket, units, admission.key, admission.model, tokens)
-            key = self._by_name(admission.key)
+            key = self._named.get(admission.key)
             if hold.tokens and key is not None:
                 used = 0 if tokens is None else tokens[0] + tokens[1]
                 await self.store.rate(key.name, key.rpm, key.tpm, 0, used - hold.tokens, FORCE)
@@ -323,9 +320,6 @@ class Gatekeeper:
             _log.exception(
                 "models gateway: settling a request of the key %r to %s failed", admission.key, admission.model
             )
-
-    def _by_name(self, name: str) -> GatewayKey | None:
-        return next((key for key in self.keys if key.name == name), None)
 
     # -- reports ---------------------------------------------------------------------------
     async def usage(self) -> dict[str, Any]:

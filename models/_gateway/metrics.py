@@ -115,6 +115,7 @@ class GatewayMetrics:
         self._families = families
         self._keys = frozenset(self.key_names)
         self._models: set[str] = set()
+        self._children: dict[tuple[str, ...], Any] = {}  # bounded as the labels are
 
     def _model(self, model: str) -> str:
         if model in self._models:
@@ -124,13 +125,21 @@ class GatewayMetrics:
         self._models.add(model)
         return model
 
+    def _child(self, family: str, *labels: str) -> Any:
+        """A family's child for `labels`, looked up once (prometheus-client's `labels()` costs ~2 µs)."""
+        at = (family, *labels)
+        found = self._children.get(at)
+        if found is None:
+            found = self._children[at] = getattr(self._families, family).labels(*labels)
+        return found
+
     def record(self, key: str, model: str, status: str, usage: Usage | None, latency: float, stream: bool) -> None:
         """Count one request (`stream` is not a label: the library's own metrics tell streams apart)."""
-        families = self._families
+        families, child = self._families, self._child
         key = key if key in self._keys else "unauthenticated"
         model = self._model(model)
-        families.requests.labels(key, model, status).inc()
-        families.duration.labels(key).observe(latency)
+        child("requests", key, model, status).inc()
+        child("duration", key).observe(latency)
         if usage is None:
             return
         counts = (
@@ -142,12 +151,12 @@ class GatewayMetrics:
         )
         for kind, count in zip(TOKEN_TYPES, counts):
             if count:
-                families.tokens.labels(key, model, kind).inc(count)
+                child("tokens", key, model, kind).inc(count)
         units = cost_units(usage)
         if units is None:
             return
         if families.cost is not None:
-            families.cost.labels(key, model).inc(units / COST_SCALE)
+            child("cost", key, model).inc(units / COST_SCALE)
         else:
             with families.lock:
                 families.cost_units[key, model] = families.cost_units.get((key, model), 0) + units

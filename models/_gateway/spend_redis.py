@@ -100,7 +100,7 @@ return 1
 class RedisSpend(SpendStore):
     """The store in Redis at `url` (`MODELS_REDIS_URL`), under `models:gateway:*`."""
 
-    def __init__(self, url: str, lease: int = _LEASE) -> None:
+    def __init__(self, url: str, lease: float = _LEASE) -> None:
         try:
             import redis.asyncio
         except ImportError as exc:
@@ -108,7 +108,7 @@ class RedisSpend(SpendStore):
                 f"MODELS_REDIS_URL={redacted(url)!r} needs the redis package: pip install 'models[gateway]'"
             ) from exc
         self.url = url
-        self._lease_ms = lease * 1000
+        self._lease_ms = round(lease * 1000)
         self._client = redis.asyncio.Redis.from_url(
             url, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT, decode_responses=True
         )
