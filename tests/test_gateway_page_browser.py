@@ -274,3 +274,17 @@ def test_fits_a_phone(page: Page) -> None:
     for label in ("Search", "Capability", "Max input price"):
         box = page.get_by_label(label).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+def test_a_gateway_without_keys_shows_everything_without_asking(browser: Browser, fake_server: FakeLLM) -> None:
+    """`--no-auth`: the page loads the catalog, the totals and the calls with no key typed in."""
+    with GatewayServer(fake_server, GatewaySettings(no_auth=True)) as gw:
+        context = browser.new_context()
+        tab = context.new_page()
+        tab.goto(gw.url + "/")
+        sync_api.expect(tab.locator("#model-count")).to_have_text(
+            f"Showing {len(gw.api.list())} of {len(gw.api.list(status=None))} models"
+        )
+        sync_api.expect(tab.locator("#usage-table tbody th")).to_have_text(["anonymous"])
+        assert tab.locator("#spend-note").is_hidden() and tab.locator("#calls").is_visible()
+        context.close()
