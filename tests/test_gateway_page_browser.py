@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -287,4 +288,32 @@ def test_a_gateway_without_keys_shows_everything_without_asking(browser: Browser
         )
         sync_api.expect(tab.locator("#usage-table tbody th")).to_have_text(["anonymous"])
         assert tab.locator("#spend-note").is_hidden() and tab.locator("#calls").is_visible()
+        context.close()
+
+
+def test_auto_refresh_shows_new_calls(browser: Browser, fake_server: FakeLLM) -> None:
+    """Every 5 seconds (on the page's clock, run forward here) the calls and spend refresh by themselves,
+    and no more once "Auto-refresh" is off."""
+    with GatewayServer(fake_server, GatewaySettings(no_auth=True)) as gw:
+        context = browser.new_context()
+        tab = context.new_page()
+        start = time.time()
+        tab.clock.install(time=start)
+        tab.goto(gw.url + "/")
+        rows = tab.locator("#calls-table tbody tr")
+        sync_api.expect(rows).to_have_text(["No calls yet."])  # loaded, and the refresh is scheduled
+        tab.clock.pause_at(start + 3)  # the page's time stands still from here on, but as the test runs it
+        fake_server.reset()
+        gw.client("any").chat.completions.create(model="openai/gpt-5.4", messages=[{"role": "user", "content": "hi"}])
+        tab.clock.run_for(1000)  # at most 4 s since the schedule: nothing yet
+        sync_api.expect(rows).to_have_text(["No calls yet."])
+        tab.clock.run_for(5000)
+        sync_api.expect(rows).to_have_count(1)
+        sync_api.expect(rows.locator("td").nth(6)).to_have_text(usd(gw.api.cost("openai/gpt-5.4", 10, 5) or 0))
+        sync_api.expect(tab.locator("#total-spend")).to_have_text(usd(gw.api.cost("openai/gpt-5.4", 10, 5) or 0))
+
+        tab.get_by_label("Auto-refresh").uncheck()
+        gw.client("any").chat.completions.create(model="openai/gpt-5.4", messages=[{"role": "user", "content": "hi"}])
+        tab.clock.run_for(60_000)
+        sync_api.expect(rows).to_have_count(1)
         context.close()
