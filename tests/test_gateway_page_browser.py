@@ -223,6 +223,14 @@ def test_keyboard_sorting_and_the_key_kept_out_of_the_page(page: Page, gateway: 
     sessionStorage, never in the page, and "Forget key" drops it."""
     assert ADMIN not in page.content()
     assert page.evaluate("sessionStorage.getItem('models-gateway-key')") == ADMIN
+    # every control has a name (its label or text), every table a caption and headers with a scope
+    unnamed = page.evaluate(
+        """() => [...document.querySelectorAll("input, select, button")]
+        .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.textContent.trim())
+        .map((e) => e.outerHTML)"""
+    )
+    assert unnamed == []
+    assert page.evaluate("document.querySelectorAll('table:not(:has(caption)), th:not([scope])').length") == 0
 
     active = gateway.api.list()
     header = page.locator("#models-table th[data-sort=output]")
