@@ -15,7 +15,7 @@ import pytest
 
 import models._gateway
 from models import Usage
-from models._gateway.history import History
+from models._gateway.history import _ROWS, History
 from models._gateway.settings import GatewaySettings
 
 from .fake_llm import Reply
@@ -152,6 +152,20 @@ def test_spend_keeps_only_the_window() -> None:
     history.record("bob", "openai/gpt-4o", "ok", Usage(1, 1, cost=0.125), 0.0, False)
     assert [b.minute for b in history._buckets] == [T0 + 600]
     assert history.spend()["spend"][0]["key"] == "bob"
+
+
+def test_spend_rows_per_minute_are_bounded() -> None:
+    """Past `_ROWS` distinct (key, model) pairs in a minute, further models of any key count as "other"."""
+    history = History(clock=Clock(T0))
+    for i in range(_ROWS + 5):
+        history.record("alice", f"unknown/model-{i}", "ok", Usage(1, 1, cost=0.25), 0.0, False)
+    history.record("alice", "unknown/model-0", "ok", Usage(1, 1, cost=0.25), 0.0, False)  # a row it has
+    rows = history.spend()["spend"]
+    assert len(rows) == _ROWS + 1 and len(history._buckets[0].spend) == _ROWS + 1
+    assert [(r["calls"], r["cost_usd"]) for r in rows if r["model"] in ("other", "unknown/model-0")] == [
+        (5, 1.25),
+        (2, 0.5),
+    ]
 
 
 @pytest.mark.parametrize(("size", "minutes"), [(0, 60), (10, 0)])

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["History"]
 
 _MINUTE = 60
+_ROWS = 1000  # (key, model) rows in one minute at most; more distinct ids than this count as "other"
 
 
 class _Bucket:
@@ -41,6 +42,8 @@ class History:
 
     `record` runs once per request, so it only appends a tuple (the `Usage` itself, read later) to a
     bounded deque and adds two integers to the minute's row; the JSON is built when the page asks.
+    Memory stays bounded: `size` calls, and per minute a row per key and model, up to `_ROWS` of them
+    (then further models count as "other"). Used from the event loop's thread only: no lock.
     """
 
     def __init__(self, size: int = 200, minutes: int = 60, clock: Callable[[], float] = time.time) -> None:
@@ -66,7 +69,11 @@ class History:
         spend = buckets[-1].spend
         row = spend.get((key, model))
         if row is None:
-            row = spend[(key, model)] = [0, 0, 0]
+            if len(spend) >= _ROWS:
+                model = "other"
+                row = spend.get((key, model))
+            if row is None:
+                row = spend[(key, model)] = [0, 0, 0]
         row[1] += 1
         if usage is not None:
             cost = usage.cost
