@@ -69,6 +69,7 @@
   }
 
   // -- the JSON API ---------------------------------------------------------------------------
+  // Paths relative to the page, so that a gateway behind a proxy under a prefix (/gateway/) works too.
   async function api(path) {
     const headers = key ? { Authorization: "Bearer " + key } : {};
     const r = await fetch(path, { headers, cache: "no-store" });
@@ -90,7 +91,7 @@
   // -- the catalog ----------------------------------------------------------------------------
   async function loadModels() {
     try {
-      models = (await api("/v1/models")).data;
+      models = (await api("v1/models")).data;
     } catch (err) {
       models = [];
       fill("models-table", [], refusal(err, "the models"), 7);
@@ -323,7 +324,7 @@
   async function loadUsage() {
     let note = "";
     try {
-      const [usage, spend, calls] = await Promise.all([api("/api/usage"), api("/api/spend"), api("/api/calls")]);
+      const [usage, spend, calls] = await Promise.all([api("api/usage"), api("api/spend"), api("api/calls")]);
       renderUsage(usage);
       renderChart(spend);
       renderCalls(calls.data);
