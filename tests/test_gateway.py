@@ -311,3 +311,46 @@ def test_health_and_no_provider_key_in_headers(gateway: GatewayServer, fake: Fak
     assert answer.status_code == 200
     shown = answer.text + str(answer.headers)
     assert not any(secret in shown for secret in KEYS.values())
+
+
+def test_gemini_thought_signature_round_trip(gateway: GatewayServer, fake: FakeLLM) -> None:
+    """Gemini needs its thought signature back with the call: it travels in the tool call's
+    `extra_content` (as in Google's own OpenAI-compatible API), which the SDK keeps on the message."""
+    client = gateway.client()
+    fake.enqueue(
+        Reply(
+            text="",
+            tool_calls=(("call_1", "get_weather", {"city": "Oslo"}),),
+            finish_reason="tool_calls",
+            thought_signature="U0lH",
+        )
+    )
+    question = {"role": "user", "content": "Weather in Oslo?"}
+    r = client.chat.completions.create(model="gemini-3.6-flash", messages=[question], tools=[WEATHER])  # type: ignore[list-item]
+    message = r.choices[0].message
+    assert message.model_dump()["tool_calls"][0]["extra_content"] == {"google": {"thought_signature": "U0lH"}}
+    answer = {"role": "tool", "tool_call_id": "call_1", "content": "-3 C"}
+    client.chat.completions.create(model="gemini-3.6-flash", messages=[question, message, answer], tools=[WEATHER])  # type: ignore[list-item]
+    call = fake.requests[-1].body["contents"][1]["parts"][0]
+    assert (call["functionCall"]["name"], call["thoughtSignature"]) == ("get_weather", "U0lH")
+
+
+@pytest.mark.parametrize(
+    ("model", "cost"),
+    [("claude-sonnet-4-6", (10 * 3 + 5 * 15) / 1e6), ("gemini-3.6-flash", (10 * 0.75 + 5 * 3.75) / 1e6)],
+)
+def test_stream_other_providers(gateway: GatewayServer, fake: FakeLLM, model: str, cost: float) -> None:
+    """Anthropic's and Gemini's streams, as OpenAI's chunks: the text, the finish reason, the usage chunk."""
+    fake.set_reply(Reply(text="abcdef", chunks=3))
+    chunks = list(
+        gateway.client().chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": "x"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "abcdef"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].choices == []
+    assert usage_dict(chunks[-1].usage) == {**USAGE, "cost": round(cost, 15)}

@@ -5,6 +5,8 @@ gatekeeper and history here are recording subclasses of the real ones, set on th
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -170,3 +172,42 @@ def test_embeddings(gateway: GatewayServer, fake: FakeLLM, gate: RecordingGate, 
     cost = round(3 * 0.02 / 1e6, 15)
     assert [(m, u.cost if u else None) for m, u in gate.settled] == [("text-embedding-3-small", cost)]
     assert history.calls == [("team-a", "openai/text-embedding-3-small", "ok", cost, False)]
+
+
+def test_stream_never_read(
+    gateway: GatewayServer, fake: FakeLLM, gate: RecordingGate, history: RecordingHistory
+) -> None:
+    """The client is gone before the first event is sent (an ASGI server at spec 2.4 raises `OSError` from
+    `send`): the events never start, yet the provider's stream is closed and the call settled."""
+    body = json.dumps({"model": "gpt-4o", "messages": MESSAGES, "stream": True}).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/chat/completions",
+        "raw_path": b"/v1/chat/completions",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+    }
+    sent: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+        raise OSError("the client is gone")
+
+    async def main() -> None:
+        with pytest.raises(Exception):  # noqa: B017 (Starlette's ClientDisconnect, or the OSError again)
+            await gateway.app(scope, receive, send)
+
+    asyncio.run(main())
+    assert sent[0] == "http.response.start"
+    assert [(m, u.cost if u else None) for m, u in gate.settled] == [("openai/gpt-4o", None)]
+    assert history.calls == [("team-a", "openai/gpt-4o", "ok", None, True)]

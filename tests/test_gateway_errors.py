@@ -318,7 +318,7 @@ def test_unknown_field(gateway: GatewayServer) -> None:
         ("/chat/completions", "max_tokens", 1.5, "an integer", "a decimal"),
         ("/chat/completions", "max_completion_tokens", "9", "an integer", "a string"),
         ("/chat/completions", "stream", "yes", "a boolean", "a string"),
-        ("/chat/completions", "stop", [1], "a string or an array of strings", "an array"),
+        ("/chat/completions", "stop", 1, "a string or an array of strings", "an integer"),
         ("/chat/completions", "seed", {}, "an integer", "an object"),
         ("/chat/completions", "tools", {}, "an array", "an object"),
         ("/chat/completions", "tool_choice", 1, "a string or an object", "an integer"),
@@ -380,6 +380,12 @@ def test_missing_fields(gateway: GatewayServer, path: str, body: dict[str, Any],
         ({"audio": {}}, "audio", "unsupported_parameter", "'audio' is not supported by this gateway."),
         ({"tool_choice": {"type": "x"}}, "tool_choice", "invalid_value", "Invalid 'tool_choice'"),
         ({"stream_options": {"include_usage": 1}}, "stream_options.include_usage", "invalid_type", "Invalid type"),
+        (
+            {"stop": ["a", 2]},
+            "stop[1]",
+            "invalid_type",
+            "Invalid type for 'stop[1]': expected a string, but got an integer",
+        ),
     ],
 )
 def test_bad_values(gateway: GatewayServer, fields: dict[str, Any], param: str, code: str, message: str) -> None:
@@ -425,6 +431,7 @@ def test_unknown_route_and_method(gateway: GatewayServer) -> None:
     assert (answer.status_code, answer.json()["error"]["message"]) == (404, "Invalid URL (POST /v1/completions)")
     answer = httpx.get(gateway.base_url + "/chat/completions")
     assert (answer.status_code, answer.json()["error"]["type"]) == (405, "invalid_request_error")
+    assert answer.headers["allow"] == "POST"
 
 
 @pytest.mark.parametrize(

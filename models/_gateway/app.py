@@ -9,9 +9,10 @@ is OpenAI's error JSON (`failures.py`), never a traceback.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timezone
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from . import page
 from .failures import error_for, spent
@@ -109,9 +111,10 @@ def error_response(error: GatewayError) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own refusals (no such route, wrong method) in OpenAI's shape."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    message = f"Invalid URL ({request.method} {request.url.path})" if status in (404, 405) else str(exc)
-    return error_response(GatewayError(status, message))
+    assert isinstance(exc, HTTPException)  # the only class this handler is registered for
+    status = exc.status_code
+    message = f"Invalid URL ({request.method} {request.url.path})" if status in (404, 405) else exc.detail
+    return error_response(GatewayError(status, message, headers=dict(exc.headers or {})))  # 405: Allow
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -213,14 +216,13 @@ class _Handlers:
             error = error_for(exc)
             await self._finish(admission, admission.model, error, None, started, True)
             return error_response(error)
-        events = self._events(admission, call, stream, first, started)
-        return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
+        relay = _Relay(admission, stream, started)
+        return _EventStream(self._events(relay, call, first), partial(self._close, relay))
 
-    async def _events(
-        self, admission: Admission, call: ChatRequest, stream: AsyncStream, first: str | None, started: float
-    ) -> AsyncIterator[bytes]:
+    async def _events(self, relay: _Relay, call: ChatRequest, first: str | None) -> AsyncIterator[bytes]:
         """The stream as OpenAI sends it: a first delta with the role, the text, the tool calls, the finish
-        reason, the usage chunk when asked for, `[DONE]`."""
+        reason, the usage chunk when asked for, `[DONE]`; a failure midway, an `error` event."""
+        stream = relay.stream
         head: dict[str, Any] = {
             "id": completion_id(),
             "object": "chat.completion.chunk",
@@ -230,9 +232,6 @@ class _Handlers:
         }
         if call.include_usage:
             head["usage"] = None
-        error: GatewayError | None = None
-        usage: Usage | None = None
-        done = False
         try:
             yield chat_chunk(head, {"role": "assistant", "content": first or "", "refusal": None})
             if first is not None:
@@ -241,25 +240,31 @@ class _Handlers:
             response = stream.response
             for index, tool_call in enumerate(response.tool_calls):
                 yield chat_chunk(head, {"tool_calls": [{"index": index, **tool_call.to_openai()}]})
-            done, usage = True, response.usage
+            relay.done, relay.usage = True, response.usage
             yield chat_chunk(head, {}, response.finish_reason or "stop")
             if call.include_usage:
                 yield b"data: " + dumps({**head, "choices": [], "usage": usage_object(response.usage)}) + b"\n\n"
             yield _DONE
         except Exception as exc:
-            done = True
-            error = error_for(exc)
-            usage = spent(exc)
+            error = relay.error = error_for(exc)
+            relay.done, relay.usage = True, spent(exc)
             body = {"error": {"message": error.message, "type": error.type, "param": error.param, "code": error.code}}
             yield b"data: " + dumps(body) + b"\n\n"
-        finally:
-            # Also when the client went away mid-stream (the task cancelled): close the provider's stream,
-            # which records what was received, and settle; shielded, as every await here would be cancelled.
-            with anyio.CancelScope(shield=True):
-                if not done:  # the client went away: what was received, its cost unknown
-                    await stream.aclose()
-                    usage = stream.response.usage
-                await self._finish(admission, stream.model, error, usage, started, True)
+        await self._close(relay)  # before the body's end: a client that read it all finds the call counted
+
+    async def _close(self, relay: _Relay) -> None:
+        """Once per stream, at its end or after the response however it ended: a stream the client left
+        (or never read) is closed, which records what was received (its cost unknown); then the call is
+        settled and recorded."""
+        if relay.closed:
+            return
+        relay.closed = True
+        stream = relay.stream
+        with anyio.CancelScope(shield=True):  # in a cancelled task (the client left) every await would raise
+            if not relay.done:
+                await stream.aclose()
+                relay.usage = stream.response.usage
+            await self._finish(relay.admission, stream.model, relay.error, relay.usage, relay.started, True)
 
     async def embeddings(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -313,6 +318,37 @@ class _Handlers:
         except Exception as exc:
             return error_response(error_for(exc))
         return Response(dumps(usage), media_type=_JSON)
+
+
+class _Relay:
+    """One streamed answer's bookkeeping, shared by its events and what runs after them."""
+
+    __slots__ = ("admission", "closed", "done", "error", "started", "stream", "usage")
+
+    def __init__(self, admission: Admission, stream: AsyncStream, started: float) -> None:
+        self.admission = admission
+        self.stream = stream
+        self.started = started
+        self.done = False  # read to its end, or failed
+        self.closed = False  # settled and recorded
+        self.error: GatewayError | None = None
+        self.usage: Usage | None = None
+
+
+class _EventStream(StreamingResponse):
+    """Server-sent events, then `on_close` whatever happened: sent in full, cut by the client (Starlette
+    cancels the events at their await), or never started (the client left before the first one, when
+    the events' own `finally` would never run)."""
+
+    def __init__(self, events: AsyncIterator[bytes], on_close: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
+        self.on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.on_close()
 
 
 def _created(released: str | None) -> int:

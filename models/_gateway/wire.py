@@ -14,7 +14,7 @@ import json
 import secrets
 import struct
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .gate import GatewayError
@@ -61,50 +61,21 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return value
 
 
-# What each field must be: (a check, OpenAI's name for the type) as in its `Invalid type for` messages.
-def _is_str(v: object) -> bool:
-    return isinstance(v, str)
+# What each field must be: the JSON types it may have, and OpenAI's name for them in `Invalid type for`.
+_Check = tuple[tuple[type, ...], str]
+_STRING: _Check = ((str,), "a string")
+_BOOLEAN: _Check = ((bool,), "a boolean")
+_INTEGER: _Check = ((int,), "an integer")
+_NUMBER: _Check = ((int, float), "a decimal")
+_OBJECT: _Check = ((dict,), "an object")
+_ARRAY: _Check = ((list,), "an array")
+_STOP: _Check = ((str, list), "a string or an array of strings")
 
 
-def _is_bool(v: object) -> bool:
-    return isinstance(v, bool)
+def _fits(value: object, types: tuple[type, ...]) -> bool:
+    """`isinstance`, where JSON's `true` is not a number (Python's `bool` is an `int`)."""
+    return isinstance(value, types) and (bool in types or not isinstance(value, bool))
 
-
-def _is_int(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _is_object(v: object) -> bool:
-    return isinstance(v, dict)
-
-
-def _is_array(v: object) -> bool:
-    return isinstance(v, list)
-
-
-def _is_stop(v: object) -> bool:
-    return isinstance(v, str) or (isinstance(v, list) and all(isinstance(s, str) for s in v))
-
-
-def _is_choice(v: object) -> bool:
-    return isinstance(v, (str, dict))
-
-
-def _is_input(v: object) -> bool:
-    return isinstance(v, (str, list))
-
-
-_Check = tuple[Callable[[object], bool], str]
-_STRING: _Check = (_is_str, "a string")
-_BOOLEAN: _Check = (_is_bool, "a boolean")
-_INTEGER: _Check = (_is_int, "an integer")
-_NUMBER: _Check = (_is_number, "a decimal")
-_OBJECT: _Check = (_is_object, "an object")
-_ARRAY: _Check = (_is_array, "an array")
 
 # Chat Completions' fields: those the gateway reads itself, those passed on to the library as keywords
 # (which checks them against the model's provider), and those it cannot answer (their output has no
@@ -118,10 +89,10 @@ _CHAT_OWN: dict[str, _Check] = {
     "top_p": _NUMBER,
     "max_tokens": _INTEGER,
     "max_completion_tokens": _INTEGER,
-    "stop": (_is_stop, "a string or an array of strings"),
+    "stop": _STOP,
     "seed": _INTEGER,
     "tools": _ARRAY,
-    "tool_choice": (_is_choice, "a string or an object"),
+    "tool_choice": ((str, dict), "a string or an object"),
     "response_format": _OBJECT,
     "n": _INTEGER,
     "logprobs": _BOOLEAN,
@@ -146,7 +117,7 @@ _CHAT_FIELDS = {**_CHAT_OWN, **_CHAT_PASSED}
 
 _EMBED_FIELDS: dict[str, _Check] = {
     "model": _STRING,
-    "input": (_is_input, "a string or an array of strings"),
+    "input": _STOP,
     "encoding_format": _STRING,
     "dimensions": _INTEGER,
     "user": _STRING,
@@ -178,7 +149,7 @@ def _check(
             if name in refused:
                 raise _unsupported(name)
             raise GatewayError(400, f"Unrecognized request argument supplied: {name}")
-        if value is not None and not spec[0](value):
+        if value is not None and not _fits(value, spec[0]):
             raise _invalid_type(name, spec[1], value)
     for name in required:
         value = body.get(name)
@@ -236,6 +207,11 @@ def parse_chat(body: dict[str, Any]) -> ChatRequest:
         messages = [
             {**m, "role": "system"} if isinstance(m, dict) and m.get("role") == "developer" else m for m in messages
         ]
+    stop = body.get("stop")
+    if isinstance(stop, list):
+        for index, item in enumerate(stop):
+            if not isinstance(item, str):
+                raise _invalid_type(f"stop[{index}]", "a string", item)
     if body.get("n") not in (None, 1):
         raise _unsupported("n", " (one choice per request)")
     if body.get("logprobs"):
