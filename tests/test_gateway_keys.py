@@ -353,6 +353,24 @@ def test_tokens_per_minute_take_the_estimate_then_the_actual(wired: ModelsAPI) -
     run(flow())
 
 
+def test_a_request_over_budget_takes_nothing_from_the_rate(wired: ModelsAPI) -> None:
+    g = gate(wired, {"name": "alice", "key": ALICE, "budget_usd": "0.0002", "rpm": 2})
+    auth = f"Bearer {ALICE}"
+
+    async def flow() -> None:
+        first = await g.admit(auth, "gpt-4o", prompt=HI, max_tokens=10)
+        await g.settle(first, (await wired.acall("gpt-4o", HI, max_tokens=10)).usage)  # $0.000075 spent
+        with pytest.raises(GatewayError) as caught:  # $0.000165 more does not fit
+            await g.admit(auth, "gpt-4o", prompt=HI, max_tokens=10)
+        assert caught.value.type == "insufficient_quota"
+        await g.admit(auth, "gpt-4o", prompt=HI, max_tokens=5)  # $0.000115 fits, and the rate has one left
+        with pytest.raises(GatewayError) as caught:
+            await g.admit(auth, "gpt-4o", prompt=HI, max_tokens=1)
+        assert caught.value.type == "requests"
+
+    run(flow())
+
+
 def test_a_refused_budget_gives_the_tokens_back(api: ModelsAPI) -> None:
     g = gate(api, {"name": "alice", "key": ALICE, "tpm": 100, "budget_usd": "0.0001"})
     for _ in range(3):  # each would take 51 of 100 tokens if a refusal kept them

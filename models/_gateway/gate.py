@@ -17,12 +17,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._call.budget import estimate_tokens, input_bound, output_bound
-from .._call.limit_stores import FORCE, TAKE, US
+from .._call.limit_stores import US
 from .._costs import COST_SCALE
 from ..errors import ConfigurationError, LimitStoreError
 from ..providers._base import Request
 from .keys import GatewayKey, digest, read_keys
-from .spend import COUNTS, MemorySpend, SpendStore, cost_units
+from .spend import COUNTS, MemorySpend, SpendStore, Verdict, cost_units
 
 if TYPE_CHECKING:
     from .._catalog.info import ModelInfo
@@ -193,9 +193,13 @@ class Gatekeeper:
             return Admission(key.name, info.id, Hold(None, None, 0, 0))
         request = _request(info, prompt, inputs, max_tokens, options)
         units = 0 if key.budget_units is None else self._bound(key, info, request, inputs)  # before any store
+        rate = None
+        if key.rpm is not None or key.tpm is not None:
+            estimate = sum(len(text) // 4 + 1 for text in inputs) if inputs is not None else estimate_tokens(request)
+            rate = (key.rpm, key.tpm, 0 if key.tpm is None else min(estimate, key.tpm))  # at most the whole bucket
+        account = None if key.budget_units is None else f"{key.name}:{_period(key.period)}"
         try:
-            tokens = await self._take_rate(key, info, request, inputs)
-            hold = await self._reserve(key, info, units, tokens)
+            verdict = await self.store.admit(key.name, rate, account, key.budget_units or 0, units)
         except LimitStoreError as exc:
             _log.error("models gateway: %s", exc)
             raise GatewayError(
@@ -206,19 +210,16 @@ class Gatekeeper:
                 key=key.name,
                 model=info.id,
             ) from None
-        return Admission(key.name, info.id, hold)
+        if not verdict.ok:
+            raise self._refusal(key, info.id, verdict, units)
+        return Admission(key.name, info.id, Hold(account, verdict.ticket, units, 0 if rate is None else rate[2]))
 
-    async def _take_rate(self, key: GatewayKey, info: ModelInfo, request: Request, inputs: Sequence[str] | None) -> int:
-        """A request and its estimated tokens from the key's buckets (the tokens taken), or 429."""
-        if key.rpm is None and key.tpm is None:
-            return 0
-        estimate = sum(len(text) // 4 + 1 for text in inputs) if inputs is not None else estimate_tokens(request)
-        tokens = 0 if key.tpm is None else min(estimate, key.tpm)  # a request larger than the bucket takes it all
-        wait, which, _, _ = await self.store.rate(key.name, key.rpm, key.tpm, 1, tokens, TAKE)
-        if wait:
-            seconds = -(-wait // US)
-            what, limit = ("requests", key.rpm) if which == 1 else ("tokens", key.tpm)
-            raise GatewayError(
+    def _refusal(self, key: GatewayKey, model: str, verdict: Verdict, units: int) -> GatewayError:
+        """429: over a rate limit (with `Retry-After`), else over budget (`insufficient_quota`)."""
+        if verdict.wait:
+            seconds = -(-verdict.wait // US)
+            what, limit = ("requests", key.rpm) if verdict.which == 1 else ("tokens", key.tpm)
+            return GatewayError(
                 429,
                 f"Rate limit reached for the key {key.name!r} on {what} per minute: limit {limit:,}. "
                 f"Please try again in {seconds}s.",
@@ -226,36 +227,19 @@ class Gatekeeper:
                 "rate_limit_exceeded",
                 headers={"Retry-After": str(seconds)},
                 key=key.name,
-                model=info.id,
+                model=model,
             )
-        return tokens
-
-    async def _reserve(self, key: GatewayKey, info: ModelInfo, units: int, tokens: int) -> Hold:
-        """`units`, the most the request can cost, reserved in the key's budget; else 429, with the
-        tokens given back to the bucket."""
-        limit = key.budget_units
-        if limit is None:
-            return Hold(None, None, 0, tokens)
-        account = f"{key.name}:{_period(key.period)}"
-        try:
-            ticket, (spent, reserved) = await self.store.reserve(account, limit, units)
-            if ticket is None:
-                raise GatewayError(
-                    429,
-                    f"The key {key.name!r} is over its budget: ${_usd(spent)} spent and ${_usd(reserved)} reserved by "
-                    f"requests in flight, of ${_usd(limit)}{_per(key.period)}; this request may cost up to "
-                    f"${_usd(units)} (its prompt and max_tokens of {info.id}). Nothing was sent. Lower max_tokens, "
-                    "or ask the gateway's operator to raise the budget.",
-                    "insufficient_quota",
-                    "insufficient_quota",
-                    key=key.name,
-                    model=info.id,
-                )
-        except GatewayError:  # the request was not sent: its tokens go back (it still counts as a request)
-            if tokens:
-                await self.store.rate(key.name, key.rpm, key.tpm, 0, -tokens, FORCE)
-            raise
-        return Hold(account, ticket, units, tokens)
+        return GatewayError(
+            429,
+            f"The key {key.name!r} is over its budget: ${_usd(verdict.spent)} spent and ${_usd(verdict.reserved)} "
+            f"reserved by requests in flight, of ${_usd(key.budget_units or 0)}{_per(key.period)}; this request may "
+            f"cost up to ${_usd(units)} (its prompt and max_tokens of {model}). Nothing was sent. Lower max_tokens, "
+            "or ask the gateway's operator to raise the budget.",
+            "insufficient_quota",
+            "insufficient_quota",
+            key=key.name,
+            model=model,
+        )
 
     def _bound(self, key: GatewayKey, info: ModelInfo, request: Request, inputs: Sequence[str] | None) -> int:
         """The most the request can cost in 1e-15 USD, or `GatewayError`: a model with no price can cost
@@ -310,12 +294,12 @@ class Gatekeeper:
             exact = cost_units(usage)
             units = exact if exact is not None else hold.units if usage.price_source != "none" else 0
             tokens = (usage.input_tokens, usage.output_tokens, usage.cached_input_tokens)
+        rate = None
+        key = self._named.get(admission.key)
+        if hold.tokens and key is not None:  # the tokens used, for the tokens-per-minute bucket
+            rate = (key.rpm, key.tpm, (0 if tokens is None else tokens[0] + tokens[1]) - hold.tokens)
         try:
-            await self.store.settle(hold.account, hold.ticket, units, admission.key, admission.model, tokens)
-            key = self._named.get(admission.key)
-            if hold.tokens and key is not None:
-                used = 0 if tokens is None else tokens[0] + tokens[1]
-                await self.store.rate(key.name, key.rpm, key.tpm, 0, used - hold.tokens, FORCE)
+            await self.store.settle(hold.account, hold.ticket, units, admission.key, admission.model, tokens, rate)
         except Exception:
             _log.exception(
                 "models gateway: settling a request of the key %r to %s failed", admission.key, admission.model

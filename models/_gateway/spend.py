@@ -10,20 +10,36 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from itertools import count
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from .._call.limit_stores import MemoryStore, Outcome
+from .._call.limit_stores import FORCE, PEEK, TAKE, MemoryStore
 
 if TYPE_CHECKING:
     from .._types import Usage
 
-__all__ = ["COUNTS", "Balance", "MemorySpend", "SpendStore", "Totals", "cost_units"]
+__all__ = ["COUNTS", "Balance", "MemorySpend", "Rate", "SpendStore", "Totals", "Verdict", "cost_units"]
 
 COUNTS = ("requests", "errors", "input_tokens", "output_tokens", "cached_input_tokens", "cost_units")
 Totals = dict[str, dict[str, list[int]]]
 """Usage per key name, per canonical model: the numbers named by `COUNTS`, in that order."""
 Balance = tuple[int, int]
 """An account's (spent, reserved), in 1e-15 USD."""
+Rate = tuple[int | None, int | None, int]
+"""A key's rate limits (requests and tokens per minute, None: none) and the tokens a request takes
+from the second (at settling: what it used less what it took)."""
+
+
+class Verdict(NamedTuple):
+    """What `SpendStore.admit` decided: `ok`, the budget's `ticket` (None without a budget), the µs
+    until the rate limits would take the request (`wait`, 0: they do) and the bucket that needs longest
+    (`which`: 1 rpm, 2 tpm), and the account's balance before."""
+
+    ok: bool
+    ticket: str | None
+    wait: int
+    which: int
+    spent: int
+    reserved: int
 
 
 def cost_units(usage: Usage) -> int | None:
@@ -44,9 +60,10 @@ class SpendStore(ABC):
     """Budgets, usage totals and rate-limit buckets; every operation atomic across the workers sharing it."""
 
     @abstractmethod
-    async def reserve(self, account: str, limit: int, units: int) -> tuple[str | None, Balance]:
-        """Reserve `units` in `account` if spent + reserved + units <= `limit`: the reservation's ticket
-        (None: refused) and the balance before."""
+    async def admit(self, key: str, rate: Rate | None, account: str | None, limit: int, units: int) -> Verdict:
+        """All or nothing: a request from `key`'s rate-limit buckets (`rate`; None: the key has none) and
+        `units` reserved in `account` (None: no budget) while spent + reserved + units <= `limit`. When
+        either refuses, nothing is taken (a request over budget does not count against the rate)."""
 
     @abstractmethod
     async def settle(
@@ -57,10 +74,11 @@ class SpendStore(ABC):
         key: str,
         model: str,
         tokens: tuple[int, int, int] | None,
+        rate: Rate | None = None,
     ) -> None:
         """The request of `ticket` (None: nothing reserved) finished: release its reservation, charge
         `units` to `account` and to the usage totals of (`key`, `model`), with `tokens` (input, output,
-        cached input) or, for a failure, None."""
+        cached input) or, for a failure, None; `rate` corrects the tokens its admission took."""
 
     @abstractmethod
     async def balance(self, account: str) -> Balance:
@@ -69,10 +87,6 @@ class SpendStore(ABC):
     @abstractmethod
     async def totals(self) -> Totals:
         """Usage per key and model since the store began."""
-
-    @abstractmethod
-    async def rate(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
-        """The token-bucket step of `limit_stores` (take, peek or force) on `key`'s buckets."""
 
     async def aclose(self) -> None:  # noqa: B027 - a memory store holds nothing to close
         """Close connections."""
@@ -89,15 +103,23 @@ class MemorySpend(SpendStore):
         self._buckets = MemoryStore()
         self._next = count(1)
 
-    async def reserve(self, account: str, limit: int, units: int) -> tuple[str | None, Balance]:
-        money = self._accounts.setdefault(account, [0, 0])
-        before = (money[0], money[1])
-        if money[0] + money[1] + units > limit:
-            return None, before
-        money[1] += units
-        ticket = str(next(self._next))
-        self._tickets[ticket] = (account, units)
-        return ticket, before
+    async def admit(self, key: str, rate: Rate | None, account: str | None, limit: int, units: int) -> Verdict:
+        if rate is not None:
+            wait, which, _, _ = self._buckets.apply(key, rate[0], rate[1], 1, rate[2], PEEK)
+            if wait:
+                return Verdict(False, None, wait, which, 0, 0)
+        ticket, spent, reserved = None, 0, 0
+        if account is not None:
+            money = self._accounts.setdefault(account, [0, 0])
+            spent, reserved = money
+            if spent + reserved + units > limit:
+                return Verdict(False, None, 0, 0, spent, reserved)
+            money[1] += units
+            ticket = str(next(self._next))
+            self._tickets[ticket] = (account, units)
+        if rate is not None:  # fits: nothing ran since the peek, and a bucket only fills with time
+            self._buckets.apply(key, rate[0], rate[1], 1, rate[2], TAKE)
+        return Verdict(True, ticket, 0, 0, spent, reserved)
 
     async def settle(
         self,
@@ -107,12 +129,15 @@ class MemorySpend(SpendStore):
         key: str,
         model: str,
         tokens: tuple[int, int, int] | None,
+        rate: Rate | None = None,
     ) -> None:
         held = self._tickets.pop(ticket, None) if ticket is not None else None
         if held is not None:
             self._accounts[held[0]][1] -= held[1]
         if account is not None:
             self._accounts.setdefault(account, [0, 0])[0] += units
+        if rate is not None and rate[2]:
+            self._buckets.apply(key, rate[0], rate[1], 0, rate[2], FORCE)
         row = self._totals.setdefault(key, {}).get(model)
         if row is None:
             row = self._totals[key][model] = [0] * len(COUNTS)
@@ -131,9 +156,6 @@ class MemorySpend(SpendStore):
 
     async def totals(self) -> Totals:
         return {key: {model: list(row) for model, row in rows.items()} for key, rows in self._totals.items()}
-
-    async def rate(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
-        return self._buckets.apply(key, rpm, tpm, requests, tokens, mode)
 
     def __repr__(self) -> str:
         return "memory"

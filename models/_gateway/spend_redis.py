@@ -13,12 +13,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .._call.limit_stores import Outcome
 from .._call.limits_redis import _LUA as _BUCKETS  # the library's token buckets, the same rule
 from .._call.limits_redis import redacted
 from .._costs import COST_SCALE
 from ..errors import ConfigurationError, LimitStoreError
-from .spend import COUNTS, Balance, SpendStore, Totals
+from .spend import COUNTS, Balance, Rate, SpendStore, Totals, Verdict
 
 __all__ = ["RedisSpend"]
 
@@ -27,7 +26,10 @@ _TIMEOUT = 5.0  # seconds for a connect or a reply: an unreachable Redis refuses
 _LEASE = 3600  # seconds a reservation is held for a request that never settles (its worker died)
 _KEPT = {2: 3 * 86400, 1: 62 * 86400}  # seconds a day's ("2026-12-03") or a month's ("2026-12") account is kept
 
-_COMMON = """
+# Lua helpers: amounts as (d, f) halves with the carry; a reservation released; the account kept `ttl`
+# seconds; and `bucket`, the library's token-bucket script as a function of its own KEYS and ARGV.
+_COMMON = (
+    """
 local S = 1000000000000000
 local function add(key, a, b, d, f)
   local v = redis.call('HMGET', key, a, b)
@@ -48,31 +50,47 @@ end
 local function keep(ttl)
   if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl); redis.call('EXPIRE', KEYS[2], ttl) end
 end
+local function bucket(KEYS, ARGV)
 """
-
-# KEYS: account, lease. ARGV: limit d, f; units d, f; ticket; lease ms; ttl s (0: none).
-_RESERVE = (
-    _COMMON
+    + _BUCKETS
     + """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do release(KEYS[1], KEYS[2], old) end
-local v = redis.call('HMGET', KEYS[1], 'sd', 'sf', 'rd', 'rf')
-local sd, sf, rd, rf = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0, tonumber(v[4]) or 0
-local d, f = sd + rd + tonumber(ARGV[3]), sf + rf + tonumber(ARGV[4])
-while f >= S do f = f - S; d = d + 1 end
-local ld, lf = tonumber(ARGV[1]), tonumber(ARGV[2])
-if d > ld or (d == ld and f > lf) then return {0, sd, sf, rd, rf} end
-add(KEYS[1], 'rd', 'rf', tonumber(ARGV[3]), tonumber(ARGV[4]))
-redis.call('HSET', KEYS[1], 't:' .. ARGV[5], ARGV[3] .. ':' .. ARGV[4])
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[6]), ARGV[5])
-keep(tonumber(ARGV[7]))
-return {1, sd, sf, rd, rf}
+end
 """
 )
 
-# KEYS: account, lease, usage. ARGV: has account (1/0); ticket ('' none); units d, f; model; ok (1/0);
-# input, output, cached input tokens; ttl s.
+# KEYS: account, lease, rate. ARGV: rpm, tpm (0: none), tokens; has rate (1/0), has budget (1/0);
+# limit d, f; units d, f; ticket; lease ms; ttl s (0: none). Peek at the buckets, check the budget,
+# then take both: a refusal takes nothing.
+_ADMIT = (
+    _COMMON
+    + """
+if ARGV[4] == '1' then
+  local b = bucket({KEYS[3]}, {ARGV[1], ARGV[2], 1, ARGV[3], 'peek'})
+  if b[1] > 0 then return {0, b[1], b[2], 0, 0, 0, 0} end
+end
+local sd, sf, rd, rf = 0, 0, 0, 0
+if ARGV[5] == '1' then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do release(KEYS[1], KEYS[2], old) end
+  local v = redis.call('HMGET', KEYS[1], 'sd', 'sf', 'rd', 'rf')
+  sd, sf, rd, rf = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0, tonumber(v[4]) or 0
+  local d, f = sd + rd + tonumber(ARGV[8]), sf + rf + tonumber(ARGV[9])
+  while f >= S do f = f - S; d = d + 1 end
+  local ld, lf = tonumber(ARGV[6]), tonumber(ARGV[7])
+  if d > ld or (d == ld and f > lf) then return {0, 0, 0, sd, sf, rd, rf} end
+  add(KEYS[1], 'rd', 'rf', tonumber(ARGV[8]), tonumber(ARGV[9]))
+  redis.call('HSET', KEYS[1], 't:' .. ARGV[10], ARGV[8] .. ':' .. ARGV[9])
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[11]), ARGV[10])
+  keep(tonumber(ARGV[12]))
+end
+if ARGV[4] == '1' then bucket({KEYS[3]}, {ARGV[1], ARGV[2], 1, ARGV[3], 'take'}) end
+return {1, 0, 0, sd, sf, rd, rf}
+"""
+)
+
+# KEYS: account, lease, usage, rate. ARGV: has account (1/0); ticket ('' none); units d, f; model;
+# ok (1/0); input, output, cached input tokens; ttl s; rpm, tpm, tokens to correct (0: none).
 _SETTLE = (
     _COMMON
     + """
@@ -82,6 +100,7 @@ if ARGV[1] == '1' then
   add(KEYS[1], 'sd', 'sf', d, f)
   keep(tonumber(ARGV[10]))
 end
+if ARGV[13] ~= '0' then bucket({KEYS[4]}, {ARGV[11], ARGV[12], 0, ARGV[13], 'force'}) end
 local m = ARGV[5] .. '|'
 if ARGV[6] == '1' then
   redis.call('HINCRBY', KEYS[3], m .. 'requests', 1)
@@ -112,9 +131,8 @@ class RedisSpend(SpendStore):
         self._client = redis.asyncio.Redis.from_url(
             url, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT, decode_responses=True
         )
-        self._reserve = self._client.register_script(_RESERVE)
+        self._admit = self._client.register_script(_ADMIT)
         self._settle = self._client.register_script(_SETTLE)
-        self._buckets = self._client.register_script(_BUCKETS)
         self._errors = redis.RedisError
 
     async def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
@@ -126,15 +144,30 @@ class RedisSpend(SpendStore):
                 "Check that Redis is up."
             ) from exc
 
-    async def reserve(self, account: str, limit: int, units: int) -> tuple[str | None, Balance]:
-        ticket = os.urandom(8).hex()
+    async def admit(self, key: str, rate: Rate | None, account: str | None, limit: int, units: int) -> Verdict:
+        ticket = "" if account is None else os.urandom(8).hex()
+        rpm, tpm, tokens = rate or (None, None, 0)
+        name = account or f"{key}:none"  # unused without a budget
         reply = await self._run(
-            self._reserve,
-            [f"{_PREFIX}budget:{account}", f"{_PREFIX}lease:{account}"],
-            [*divmod(limit, COST_SCALE), *divmod(units, COST_SCALE), ticket, self._lease_ms, _ttl(account)],
+            self._admit,
+            [f"{_PREFIX}budget:{name}", f"{_PREFIX}lease:{name}", f"{_PREFIX}rate:{key}"],
+            [
+                rpm or 0,
+                tpm or 0,
+                tokens,
+                "0" if rate is None else "1",
+                "0" if account is None else "1",
+                *divmod(limit, COST_SCALE),
+                *divmod(units, COST_SCALE),
+                ticket,
+                self._lease_ms,
+                _ttl(name),
+            ],
         )
-        ok, sd, sf, rd, rf = (int(value) for value in reply)
-        return (ticket if ok else None), (sd * COST_SCALE + sf, rd * COST_SCALE + rf)
+        ok, wait, which, sd, sf, rd, rf = (int(value) for value in reply)
+        return Verdict(
+            bool(ok), ticket if ok and ticket else None, wait, which, sd * COST_SCALE + sf, rd * COST_SCALE + rf
+        )
 
     async def settle(
         self,
@@ -144,11 +177,13 @@ class RedisSpend(SpendStore):
         key: str,
         model: str,
         tokens: tuple[int, int, int] | None,
+        rate: Rate | None = None,
     ) -> None:
-        name = account or "-"
+        name = account or f"{key}:none"  # unused without a budget
+        rpm, tpm, correction = rate or (None, None, 0)
         await self._run(
             self._settle,
-            [f"{_PREFIX}budget:{name}", f"{_PREFIX}lease:{name}", f"{_PREFIX}usage:{key}"],
+            [f"{_PREFIX}budget:{name}", f"{_PREFIX}lease:{name}", f"{_PREFIX}usage:{key}", f"{_PREFIX}rate:{key}"],
             [
                 "0" if account is None else "1",
                 ticket or "",
@@ -156,7 +191,10 @@ class RedisSpend(SpendStore):
                 model,
                 "0" if tokens is None else "1",
                 *(tokens or (0, 0, 0)),
-                0 if account is None else _ttl(account),
+                _ttl(name),
+                rpm or 0,
+                tpm or 0,
+                correction,
             ],
         )
 
@@ -186,11 +224,6 @@ class RedisSpend(SpendStore):
         except (self._errors, OSError) as exc:
             raise LimitStoreError(f"The gateway's store {redacted(self.url)} failed ({type(exc).__name__}).") from exc
         return totals
-
-    async def rate(self, key: str, rpm: int | None, tpm: int | None, requests: int, tokens: int, mode: str) -> Outcome:
-        reply = await self._run(self._buckets, [f"{_PREFIX}rate:{key}"], [rpm or 0, tpm or 0, requests, tokens, mode])
-        wait, which, rpm_level, tpm_level = (int(value) for value in reply)
-        return wait, which, rpm_level, tpm_level
 
     async def aclose(self) -> None:
         await self._client.aclose()
