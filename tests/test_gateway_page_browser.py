@@ -147,75 +147,77 @@ def test_catalog_filters_as_models_list(page: Page, gateway: GatewayServer) -> N
     assert page.locator("#models-table tbody").text_content() == "No model matches these filters."
 
 
-def test_spend_and_calls_after_calls_through_the_gateway(
-    page: Page, gateway: GatewayServer, fake_server: FakeLLM, tmp_path: Path
-) -> None:
-    """Three calls through the gateway (the real openai SDK): the page shows each one and what they cost,
-    exactly as the library prices them."""
-    fake_server.reset()
-    client = gateway.client(ADMIN)
-    calls: list[tuple[str, int, int, bool]] = [
-        ("openai/gpt-5.4", 1200, 300, False),
-        ("anthropic/claude-sonnet-4-6", 1000, 200, True),
-        ("google/gemini-2.5-flash", 2000, 500, False),
-    ]
-    for model, tokens_in, tokens_out, stream in calls:
-        fake_server.set_reply(Reply(input_tokens=tokens_in, output_tokens=tokens_out))
-        if stream:
-            chunks = client.chat.completions.create(
-                model=model,
-                messages=[{"role": "user", "content": "hi"}],
-                stream=True,
-                stream_options={"include_usage": True},
-            )
-            assert [c.usage.completion_tokens for c in chunks if c.usage] == [tokens_out]
-        else:
-            answer = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
-            assert answer.usage is not None and answer.usage.completion_tokens == tokens_out
-    costs = [gateway.api.cost(model, tokens_in, tokens_out) for model, tokens_in, tokens_out, _ in calls]
-    assert all(c is not None and c > 0 for c in costs)
-
-    page.get_by_role("button", name="Refresh").click()
-    rows = page.locator("#calls-table tbody tr")
-    sync_api.expect(rows).to_have_count(3)
-    shown = rows.evaluate_all("rows => rows.map(r => [...r.cells].slice(1).map(c => c.textContent))")
-    recorded = gateway.state.history.recent(3)
-    assert shown == [
-        [
-            "admin",
-            model + (" (stream)" if stream else ""),
-            "ok",
-            f"{tokens_in:,}",
-            f"{tokens_out:,}",
-            usd(cost),
-            latency,
+def test_spend_and_calls_after_calls_through_the_gateway(tab: Page, fake_server: FakeLLM, tmp_path: Path) -> None:
+    """Three calls through a gateway of its own (the real openai SDK): the page shows each one and what
+    they cost, exactly as the library prices them, and the key's totals from the gatekeeper's store."""
+    with GatewayServer(fake_server, GatewaySettings(keys=KEYS)) as gateway:
+        page = tab
+        page.goto(gateway.url + "/")
+        enter(page, ADMIN)
+        fake_server.reset()
+        client = gateway.client(ADMIN)
+        calls: list[tuple[str, int, int, bool]] = [
+            ("openai/gpt-5.4", 1200, 300, False),
+            ("anthropic/claude-sonnet-4-6", 1000, 200, True),
+            ("google/gemini-2.5-flash", 2000, 500, False),
         ]
-        for (model, tokens_in, tokens_out, stream), cost, latency in zip(
-            reversed(calls), reversed(costs), (f"{c['latency_ms']:,g} ms" for c in recorded)
-        )
-    ]
-    # the totals, from the gatekeeper's exact store: the key's row, its budget, and each model's row
-    total = sum(round(c * 10**15) for c in costs) / 10**15  # in exact units, as the gatekeeper adds
-    assert total == 0.01535
-    assert page.locator("#total-spend").text_content() == usd(total) == "$0.01535"
-    cards = ("#total-requests", "#total-errors", "#total-input", "#total-output")
-    assert [page.locator(c).text_content() for c in cards] == ["3", "0", "4,200", "1,000"]
-    admin = page.locator("#usage-table tbody", has=page.get_by_role("rowheader", name="admin"))
-    assert admin.locator("tr").evaluate_all("rows => rows.map(r => [...r.cells].map(c => c.textContent))") == [
-        ["admin", usd(total), f"{usd(total)} of $5.00 a day", "3", "0", "4,200", "1,000"],
-        *(
-            [model, usd(cost), "", "1", "0", f"{tokens_in:,}", f"{tokens_out:,}"]
-            for (model, tokens_in, tokens_out, _), cost in sorted(zip(calls, costs))
-        ),
-    ]
-    assert admin.locator("progress").evaluate("p => [p.value, p.max]") == [total, 5]
-    # the chart: one coloured series per key and model, its legend with the exact spend of each
-    legend = page.locator("#legend li").evaluate_all("items => items.map(i => i.textContent)")
-    assert legend == sorted(f"admin · {model}{usd(cost)}" for (model, *_), cost in zip(calls, costs))
-    assert page.locator("#chart svg rect").count() == 3
+        for model, tokens_in, tokens_out, stream in calls:
+            fake_server.set_reply(Reply(input_tokens=tokens_in, output_tokens=tokens_out))
+            if stream:
+                chunks = client.chat.completions.create(
+                    model=model,
+                    messages=[{"role": "user", "content": "hi"}],
+                    stream=True,
+                    stream_options={"include_usage": True},
+                )
+                assert [c.usage.completion_tokens for c in chunks if c.usage] == [tokens_out]
+            else:
+                answer = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+                assert answer.usage is not None and answer.usage.completion_tokens == tokens_out
+        costs = [gateway.api.cost(model, tokens_in, tokens_out) for model, tokens_in, tokens_out, _ in calls]
+        assert all(c is not None and c > 0 for c in costs)
 
-    page.screenshot(path=tmp_path / "gateway-page.png", full_page=True)
-    assert (tmp_path / "gateway-page.png").stat().st_size > 10_000
+        page.get_by_role("button", name="Refresh").click()
+        rows = page.locator("#calls-table tbody tr")
+        sync_api.expect(rows).to_have_count(3)
+        shown = rows.evaluate_all("rows => rows.map(r => [...r.cells].slice(1).map(c => c.textContent))")
+        recorded = gateway.state.history.recent(3)
+        assert shown == [
+            [
+                "admin",
+                model + (" (stream)" if stream else ""),
+                "ok",
+                f"{tokens_in:,}",
+                f"{tokens_out:,}",
+                usd(cost),
+                latency,
+            ]
+            for (model, tokens_in, tokens_out, stream), cost, latency in zip(
+                reversed(calls), reversed(costs), (f"{c['latency_ms']:,g} ms" for c in recorded)
+            )
+        ]
+        # the totals, from the gatekeeper's exact store: the key's row, its budget, and each model's row
+        total = sum(round(c * 10**15) for c in costs) / 10**15  # in exact units, as the gatekeeper adds
+        assert total == 0.01535
+        assert page.locator("#total-spend").text_content() == usd(total) == "$0.01535"
+        cards = ("#total-requests", "#total-errors", "#total-input", "#total-output")
+        assert [page.locator(c).text_content() for c in cards] == ["3", "0", "4,200", "1,000"]
+        admin = page.locator("#usage-table tbody", has=page.get_by_role("rowheader", name="admin"))
+        assert admin.locator("tr").evaluate_all("rows => rows.map(r => [...r.cells].map(c => c.textContent))") == [
+            ["admin", usd(total), f"{usd(total)} of $5.00 a day", "3", "0", "4,200", "1,000"],
+            *(
+                [model, usd(cost), "", "1", "0", f"{tokens_in:,}", f"{tokens_out:,}"]
+                for (model, tokens_in, tokens_out, _), cost in sorted(zip(calls, costs))
+            ),
+        ]
+        assert admin.locator("progress").evaluate("p => [p.value, p.max]") == [total, 5]
+        # the chart: one coloured series per key and model, its legend with the exact spend of each
+        legend = page.locator("#legend li").evaluate_all("items => items.map(i => i.textContent)")
+        assert legend == sorted(f"admin · {model}{usd(cost)}" for (model, *_), cost in zip(calls, costs))
+        assert page.locator("#chart svg rect").count() == 3
+
+        page.screenshot(path=tmp_path / "gateway-page.png", full_page=True)
+        assert (tmp_path / "gateway-page.png").stat().st_size > 10_000
 
 
 def test_keyboard_sorting_and_the_key_kept_out_of_the_page(page: Page, gateway: GatewayServer) -> None:
