@@ -295,6 +295,9 @@ def test_models_list(gateway: GatewayServer) -> None:
         "pricing": {"input": 2.5, "output": 10.0, "cached_input": 1.25},
         "status": gateway.api.info(GPT).status,
     }
+    small = next(m.model_dump() for m in listed.data if m.id == "openai/text-embedding-3-small")
+    # an embedding model writes no tokens: no output limit or output price, rather than a misleading 0
+    assert (small["max_output"], small["pricing"]) == (None, {"input": 0.02, "output": None, "cached_input": 0.02})
 
 
 def test_models_retrieve(gateway: GatewayServer) -> None:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._catalog.info import Capability
 from .gate import GatewayError
 
 if TYPE_CHECKING:
@@ -363,6 +364,7 @@ def model_object(info: ModelInfo, created: int) -> dict[str, Any]:
     """A catalog row as OpenAI's `model` object (`shutdown_date` is the catalog's sunset), with what the
     page shows: limits, capabilities, prices (USD per 1M tokens) and status."""
     price = info.price
+    text = Capability.TEXT_OUTPUT in info.capabilities  # an embedding model writes no tokens: no output limit or price
     return {
         "id": info.id,
         "object": "model",
@@ -370,10 +372,14 @@ def model_object(info: ModelInfo, created: int) -> dict[str, Any]:
         "owned_by": info.provider,
         "shutdown_date": info.sunset,
         "context_window": info.context_window,
-        "max_output": info.max_output,
+        "max_output": info.max_output if text else None,
         "capabilities": sorted(str(c) for c in info.capabilities),
         "pricing": None
         if price is None
-        else {"input": float(price.input), "output": float(price.output), "cached_input": float(price.cached_input)},
+        else {
+            "input": float(price.input),
+            "output": float(price.output) if text else None,
+            "cached_input": float(price.cached_input),
+        },
         "status": info.status,
     }
