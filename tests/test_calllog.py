@@ -360,3 +360,50 @@ def test_default_log_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert default_log_path() == tmp_path / ".local" / "share" / "models" / "log.db"
     monkeypatch.setattr("sys.platform", "darwin")
     assert default_log_path() == tmp_path / "Library" / "Application Support" / "models" / "log.db"
+
+
+def test_content_json_cannot_show_is_left_out_and_the_row_kept(path: Path) -> None:
+    from models import Completion, Provider
+    from models.providers import Request
+
+    class Odd(Provider):
+        def complete(self, request: Request) -> Completion:
+            return Completion("odd", input_tokens=3, output_tokens=1, tool_calls=[object()])
+
+    api = ModelsAPI(registry=CollectorRegistry())
+    api.register_provider("odd", Odd)
+    api.register_model("odd/one", price={"input": 1.0, "output": 2.0})
+    api.log_to(path)
+    api("odd/one", "hello")
+    api(MOCK, "still logged")
+    flush(path)
+    got = [(r["model"], r["input_tokens"], r["prompt"] is None, r["answer"], r["tool_calls"]) for r in rows(path)]
+    assert got == [("odd/one", 3, True, None, None), (MOCK, 2, False, "still logged", None)]
+
+
+def test_read_usage_of_a_file_that_is_not_a_call_log(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(ConfigurationError, match=r"other\.db is not a call log \(no such table: calls\)\.$"):
+        read_usage(other)
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database at all, but long enough to have a header of a hundred bytes or so " * 2)
+    with pytest.raises(ConfigurationError, match=r"notes\.txt is not a call log \(file is not a database\)\.$"):
+        read_usage(text)
+
+
+def test_read_usage_sums_beyond_the_exact_range_as_floats(mocked: ModelsAPI, path: Path) -> None:
+    mocked(MOCK, "one two")  # makes the file: $0.000008
+    flush(path)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE calls SET cost = 6000.0")
+    conn.execute(
+        "INSERT INTO calls (time, model, provider, operation, stream, status, input_tokens, output_tokens,"
+        " cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, latency, pid)"
+        " SELECT time, model, provider, operation, stream, status, input_tokens, output_tokens,"
+        " cached_input_tokens, cache_write_tokens, reasoning_tokens, 5000.0, latency, pid FROM calls"
+    )
+    conn.commit()
+    conn.close()
+    [row] = read_usage(path)  # 1.1e19 cost units: past SQLite's 64-bit integers
+    assert (row["requests"], row["cost"]) == (2, 11000.0)

@@ -223,9 +223,9 @@ class _Writer:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except Exception as exc:  # a full disk, a lock held past BUSY_MS: this batch is lost, the writer goes on
             self.dropped += len(items)
-            _log.warning("models: %d calls were not written to the call log %s: %s", len(items), self.path, exc)
+            _log.warning("models: %d calls were not written to the call log %s: %r", len(items), self.path, exc)
 
 
 _STOP = object()
@@ -237,8 +237,8 @@ def _row(item: tuple[Any, ...], pid: int) -> tuple[Any, ...]:
     (call, None, error, latency, content, kind) for a failure."""
     call: Observed = item[0]
     info = call.info
-    prompt = _prompt(call) if item[4] else None
     c: Completion | None = item[1]
+    prompt, answer, tools = _content(call, c) if item[4] else _NO_CONTENT
     if c is None:
         error: BaseException = item[2]
         return (
@@ -267,11 +267,6 @@ def _row(item: tuple[Any, ...], pid: int) -> tuple[Any, ...]:
             pid,
         )
     usage: Usage = item[2]
-    answer = tools = None
-    if item[4]:
-        answer = c.text if call.operation == "chat" else None
-        if c.tool_calls:
-            tools = _json([{"id": t.id, "name": t.name, "arguments": t.arguments} for t in c.tool_calls])
     return (
         call.time,
         info.id,
@@ -299,17 +294,25 @@ def _row(item: tuple[Any, ...], pid: int) -> tuple[Any, ...]:
     )
 
 
-def _prompt(call: Observed) -> str | None:
-    """The prompt as JSON: {"system", "messages"} for a chat, {"input": texts} for embeddings;
-    attachments as their short description, never their bytes."""
-    if call.operation == "embeddings":
-        body: dict[str, Any] = {"input": call.messages}
-    else:
-        body = {"system": call.system, "messages": call.messages}
+_NO_CONTENT = (None, None, None)
+
+
+def _content(call: Observed, c: Completion | None) -> tuple[str | None, str | None, str | None]:
+    """(prompt, answer, tool calls) as stored: the prompt as JSON, {"system", "messages"} for a chat
+    and {"input": texts} for embeddings, attachments as their short description, never their bytes;
+    the answer's text; its tool calls as JSON. Content JSON cannot show (a message that contains
+    itself, a custom provider's odd tool call) is left out and the row kept."""
     try:
-        return _json(body)
-    except (ValueError, RecursionError):  # a message that contains itself
-        return None
+        if call.operation == "embeddings":
+            return _json({"input": call.messages}), None, None
+        prompt = _json({"system": call.system, "messages": call.messages})
+        if c is None:
+            return prompt, None, None
+        calls = c.tool_calls
+        tools = _json([{"id": t.id, "name": t.name, "arguments": t.arguments} for t in calls]) if calls else None
+        return prompt, c.text, tools
+    except Exception:
+        return _NO_CONTENT
 
 
 def _describe(value: object) -> str:

@@ -152,6 +152,8 @@ def read_usage(path: str | os.PathLike[str], since: float | None = None, by: str
             if "overflow" not in str(exc):
                 raise
             rows = _totals(conn, key, f"SUM(cost) * {COST_SCALE}", by, since)  # over $9,223 in one row
+    except sqlite3.DatabaseError as exc:  # not SQLite, or no calls table
+        raise ConfigurationError(f"{file} is not a call log ({exc}).") from exc
     finally:
         conn.close()
     names = (by, "requests", "errors", "cancelled", *COLUMNS[6:11], "cost", "unpriced")
