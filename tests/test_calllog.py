@@ -191,7 +191,7 @@ def test_two_instances_on_one_file_share_one_writer(path: Path) -> None:
     a, b = first.log_to(path), second.log_to(str(path.parent / ".." / "logs" / path.name))
     assert a is b and a is open_log(path)
     assert open_log(path, content=False) is not a  # content is each log's own: the writer is shared
-    assert open_log(path, content=False)._writer is a._writer  # type: ignore[union-attr]
+    assert open_log(path, content=False)._writer is a._writer
     first(MOCK, "one")
     second(MOCK, "two")
     first.log_to(None)  # stops logging this instance only
@@ -368,7 +368,7 @@ def test_content_json_cannot_show_is_left_out_and_the_row_kept(path: Path) -> No
 
     class Odd(Provider):
         def complete(self, request: Request) -> Completion:
-            return Completion("odd", input_tokens=3, output_tokens=1, tool_calls=[object()])
+            return Completion("odd", input_tokens=3, output_tokens=1, tool_calls=[object()])  # type: ignore[list-item]
 
     api = ModelsAPI(registry=CollectorRegistry())
     api.register_provider("odd", Odd)
