@@ -341,7 +341,8 @@ def test_a_closed_log_stops_and_a_new_one_for_the_file_writes_again(path: Path) 
     assert first is not None
     first.close()  # flushes first
     assert [r["answer"] for r in rows(path)] == ["one"]
-    api(MOCK, "after close")  # still observed by the closed log: not written
+    api(MOCK, "after close")  # still observed by the closed log: neither written nor kept
+    assert len(first._writer.queue) == 0
     second = api.log_to(path)
     assert second is not first
     api(MOCK, "two")

@@ -19,6 +19,7 @@ import os
 import sqlite3
 import sys
 import threading
+import weakref
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class CallLog:
         self.content = content
         self._writer = _writer_for(self.path)
         self._put = self._writer.queue.append  # the call path's only work; a fork child empties the same deque
+        self._writer.logs.add(self)
 
     def __repr__(self) -> str:
         return f"CallLog({self.path!r}, content={self.content})"
@@ -84,8 +86,11 @@ class CallLog:
 
     def close(self) -> None:
         """Flush, stop the file's writer and close the file; later calls of the services still
-        observing a log of this file are not recorded."""
+        observing a log of this file are not recorded (nor kept)."""
         self._writer.close()
+
+    def _discard(self, item: object) -> None:
+        return None
 
     @property
     def dropped(self) -> int:
@@ -134,6 +139,7 @@ class _Writer:
     def __init__(self, path: str) -> None:
         self.path = path
         self.queue: deque[Any] = deque()
+        self.logs: weakref.WeakSet[CallLog] = weakref.WeakSet()  # the logs that queue here
         self.closed = False
         self.dropped = 0
         self._conn: sqlite3.Connection | None = None
@@ -158,14 +164,18 @@ class _Writer:
             if self.closed:
                 return
             self.closed = True
+        for log in list(self.logs):
+            log._put = log._discard
         self.queue.append(_STOP)
         self._wake.set()
         self._thread.join(10)
+        self.queue.clear()  # what came after the stop
 
     def after_fork(self) -> None:
         """In a forked child: the parent's unwritten rows are its own, its connection stays open
         (closing a copy would disturb the parent's locks) and a new thread writes the child's."""
         self.queue.clear()
+        self.dropped = 0
         if self._conn is not None:
             _ABANDONED.append(self._conn)
             self._conn = None
