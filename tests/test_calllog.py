@@ -20,7 +20,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from models import Attachment, AuthenticationError, ConfigurationError, ModelsAPI
-from models._observe.calllog import BATCH, CallLog, default_log_path, open_log, read_usage
+from models._observe.calllog import BACKLOG, BATCH, CallLog, default_log_path, open_log, read_usage
 from models._observe.calllog_schema import VERSION
 
 from . import media
@@ -408,3 +408,29 @@ def test_read_usage_sums_beyond_the_exact_range_as_floats(mocked: ModelsAPI, pat
     conn.close()
     [row] = read_usage(path)  # 1.1e19 cost units: past SQLite's 64-bit integers
     assert (row["requests"], row["cost"]) == (2, 11000.0)
+
+
+def test_a_writer_held_up_keeps_at_most_the_backlog_and_counts_what_it_drops(
+    mocked: ModelsAPI, path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bound = mocked.bind(MOCK)
+    bound("first")
+    flush(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process's long transaction: the writer waits for it
+    made = BACKLOG + BATCH + 300  # more than the queue and a batch the writer took: 300 at least are dropped
+    with caplog.at_level(logging.WARNING, logger="models"):
+        for i in range(made):
+            bound(f"call {i}")
+        log = open_log(path)
+        assert len(log._writer.queue) <= BACKLOG
+        other.execute("COMMIT")
+        log.flush(30.0)
+    other.close()
+    written = len(rows(path)) - 1
+    assert written + log.dropped == made
+    assert BACKLOG <= written <= BACKLOG + BATCH  # and the batch the writer held, waiting
+    assert log.dropped >= 300
+    assert [r.getMessage() for r in caplog.records] == [
+        f"models: the call log {path} is {BACKLOG} calls behind; calls are dropped until it catches up"
+    ]

@@ -7,7 +7,9 @@ transactions of up to `BATCH` rows. The file (WAL mode, so several processes wri
 created and migrated by the writer on its first batch; a file that cannot be opened is reported
 once on the "models" logger and the calls go on. So a crash loses what was queued since the last
 commit: at most the last `WAIT` seconds of calls (plus any backlog when calls come faster than
-the writer writes, thousands a second); a normal exit flushes (`atexit`).
+the writer writes, thousands a second); a normal exit flushes (`atexit`). Past `BACKLOG` queued
+calls (the file locked by another process for long) calls are dropped and counted, never kept
+without bound.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ BATCH = 500
 """Rows per transaction at most."""
 WAIT = 0.2
 """Seconds the writer sleeps between batches when nothing asks it to flush."""
+BACKLOG = 50_000
+"""Calls queued at most: past it (the file locked by another process for long, or calls coming
+faster than the writer writes) a call is dropped and counted, so memory stays bounded."""
 _OFF = ("0", "false", "no", "off")
 
 
@@ -65,7 +70,8 @@ class CallLog:
         self.path = _resolve(path)
         self.content = content
         self._writer = _writer_for(self.path)
-        self._put = self._writer.queue.append  # the call path's only work; a fork child empties the same deque
+        self._queue = self._writer.queue  # a fork child empties this same deque
+        self._put = self._queue.append  # the call path's only work
         self._writer.logs.add(self)
 
     def __repr__(self) -> str:
@@ -75,10 +81,16 @@ class CallLog:
         return None
 
     def ok(self, call: Observed, state: Any, c: Completion, usage: Usage, latency: float) -> None:
-        self._put((call, c, usage, latency, self.content))
+        if len(self._queue) < BACKLOG:
+            self._put((call, c, usage, latency, self.content))
+        else:
+            self._writer.overflow()
 
     def error(self, call: Observed, state: Any, error: BaseException, kind: str, latency: float) -> None:
-        self._put((call, None, error, latency, self.content, kind))
+        if len(self._queue) < BACKLOG:
+            self._put((call, None, error, latency, self.content, kind))
+        else:
+            self._writer.overflow()
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait (at most `timeout` seconds) until every call queued so far is in the file."""
@@ -94,7 +106,8 @@ class CallLog:
 
     @property
     def dropped(self) -> int:
-        """Calls that could not be written (the file would not open, or a batch failed)."""
+        """Calls that could not be written: the file would not open, a batch failed, or the queue
+        was full (`BACKLOG`)."""
         return self._writer.dropped
 
 
@@ -144,6 +157,8 @@ class _Writer:
         self.dropped = 0
         self._conn: sqlite3.Connection | None = None
         self._failed = False  # the file would not open: reported once, later rows dropped
+        self._behind = False  # the backlog was full: reported once
+        self._lock = fork_safe_lock()  # for `dropped` from callers' threads
         self._start()
 
     def _start(self) -> None:
@@ -158,6 +173,21 @@ class _Writer:
         self.queue.append(done)
         self._wake.set()
         done.wait(timeout)
+
+    def overflow(self) -> None:
+        """A call found the queue full: count it, and say so once."""
+        with self._lock:
+            self.dropped += 1
+            if self._behind:
+                return
+            self._behind = True
+        _log.warning(
+            "models: the call log %s is %d calls behind; calls are dropped until it catches up", self.path, BACKLOG
+        )
+
+    def _drop(self, count: int) -> None:
+        with self._lock:
+            self.dropped += count
 
     def close(self) -> None:
         with _LOCK:
@@ -216,13 +246,13 @@ class _Writer:
         conn = self._conn
         if conn is None:
             if self._failed:
-                self.dropped += len(items)
+                self._drop(len(items))
                 return
             try:
                 conn = self._conn = connect(self.path)
             except (sqlite3.Error, OSError) as exc:
                 self._failed = True
-                self.dropped += len(items)
+                self._drop(len(items))
                 _log.warning("models: the call log %s cannot be opened (%s); calls are not logged", self.path, exc)
                 return
         try:
@@ -234,7 +264,7 @@ class _Writer:
                 conn.execute("ROLLBACK")
                 raise
         except Exception as exc:  # a full disk, a lock held past BUSY_MS: this batch is lost, the writer goes on
-            self.dropped += len(items)
+            self._drop(len(items))
             _log.warning("models: %d calls were not written to the call log %s: %r", len(items), self.path, exc)
 
 
