@@ -71,7 +71,10 @@ class _StreamState:
         return self._target.info.id
 
     def _first_piece(self, piece: str | None) -> None:
-        self._target.metrics.first_token(time.perf_counter() - self._start)
+        elapsed = time.perf_counter() - self._start
+        self._target.metrics.first_token(elapsed)
+        if self._observed is not None:
+            self._observed.first_piece = elapsed
         if piece is not None:
             self._parts.append(piece)
 

@@ -40,7 +40,8 @@ class Observed:
     `operation` is "chat" or "embeddings"; `messages` the normalised turns (OpenAI's chat shape,
     the caller's own dicts: not copied) or, for embeddings, the texts; `options` the keyword
     arguments as the provider's SDK gets them (translated); `current` says the call begins and
-    ends in the same context (`call`, `acall`), so tracing may make its span the current one.
+    ends in the same context (`call`, `acall`), so tracing may make its span the current one;
+    `first_piece` is a stream's time to its first piece in seconds (retries included), once it came.
     """
 
     __slots__ = (
@@ -48,6 +49,7 @@ class Observed:
         "_observers",
         "_states",
         "current",
+        "first_piece",
         "info",
         "messages",
         "operation",
@@ -77,6 +79,7 @@ class Observed:
         self.stream = stream
         self.current = current
         self.time = time.time()
+        self.first_piece: float | None = None
         self._observers = observers
         self._done = False
         states = []
