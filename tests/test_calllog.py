@@ -434,3 +434,18 @@ def test_a_writer_held_up_keeps_at_most_the_backlog_and_counts_what_it_drops(
     assert [r.getMessage() for r in caplog.records] == [
         f"models: the call log {path} is {BACKLOG} calls behind; calls are dropped until it catches up"
     ]
+
+
+def test_the_default_path_is_known_without_loading_the_call_log() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from models._observe.calllog_path import default_log_path; default_log_path(); "
+        "print(sorted(m for m in ('sqlite3', 'json', 'threading', 'models._observe.calllog') if m in sys.modules))"
+    )
+    root = str(Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": root}
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")  # what `models --help` needs of it

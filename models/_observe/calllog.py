@@ -23,11 +23,11 @@ import sys
 import threading
 import weakref
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 from .._fork import fork_safe_lock
 from .._types import Completion, Usage
+from .calllog_path import default_log_path
 from .calllog_schema import INSERT, connect, read_usage
 from .observed import Observed
 
@@ -41,20 +41,6 @@ BACKLOG = 50_000
 """Calls queued at most: past it (the file locked by another process for long, or calls coming
 faster than the writer writes) a call is dropped and counted, so memory stays bounded."""
 _OFF = ("0", "false", "no", "off")
-
-
-def default_log_path() -> Path:
-    """Where the `models` command logs by default: `$XDG_DATA_HOME/models/log.db`, else
-    `~/.local/share/models/log.db`; on macOS `~/Library/Application Support/models/log.db`, on
-    Windows `%LOCALAPPDATA%\\models\\log.db`."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = str(Path.home() / "Library" / "Application Support")
-    else:
-        xdg = os.environ.get("XDG_DATA_HOME", "")
-        base = xdg if os.path.isabs(xdg) else str(Path.home() / ".local" / "share")  # the XDG spec: relative is ignored
-    return Path(base) / "models" / "log.db"
 
 
 class CallLog:
