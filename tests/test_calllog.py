@@ -449,3 +449,21 @@ def test_the_default_path_is_known_without_loading_the_call_log() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": root}
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")  # what `models --help` needs of it
+
+
+def test_the_log_and_tracing_each_see_every_call(mocked: ModelsAPI, path: Path) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    mocked.instrument(tracer_provider=provider)
+    mocked(MOCK, "one")
+    "".join(mocked.stream(MOCK, "two words"))
+    flush(path)
+    spans = [(s.name, (s.attributes or {})["gen_ai.usage.input_tokens"]) for s in exporter.get_finished_spans()]
+    assert spans == [("chat echo", 1), ("chat echo", 2)]
+    assert [(r["operation"], r["stream"], r["input_tokens"]) for r in rows(path)] == [("chat", 0, 1), ("chat", 1, 2)]
