@@ -31,7 +31,7 @@ from .calllog_path import default_log_path
 from .calllog_schema import INSERT, connect, read_usage
 from .observed import Observed
 
-__all__ = ["BATCH", "WAIT", "CallLog", "default_log_path", "open_log", "read_usage"]
+__all__ = ["BACKLOG", "BATCH", "WAIT", "CallLog", "default_log_path", "open_log", "read_usage"]
 
 BATCH = 500
 """Rows per transaction at most."""
@@ -192,6 +192,7 @@ class _Writer:
         (closing a copy would disturb the parent's locks) and a new thread writes the child's."""
         self.queue.clear()
         self.dropped = 0
+        self._behind = False
         if self._conn is not None:
             _ABANDONED.append(self._conn)
             self._conn = None
