@@ -13,6 +13,8 @@ beforehand into a fresh file, prompts and answers off vs on.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import statistics
 import tempfile
 import time
@@ -82,7 +84,10 @@ def logged(setup: Logged, plan: Plan) -> Measured:
 
 
 def _log_path() -> str:
-    return tempfile.mkdtemp(prefix="bench-calllog-") + "/calls.db"
+    """A file in a new directory, removed when this client process exits (after the log's flush)."""
+    folder = tempfile.mkdtemp(prefix="bench-calllog-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder + "/calls.db"
 
 
 def _wire(fakes: Fakes) -> Logged:
