@@ -222,3 +222,17 @@ def test_quick_run_of_the_embedding_rows(tmp_path: Path) -> None:
         sides[name, label] = float(found.group(1)), float(found.group(2))
     # each side ends holding 1,000 vectors of 1,536 Python floats: 46.9 MB (the report rounds to 0.1)
     assert min(sides["1k texts", "traced"]) >= 46.9
+
+
+def test_call_log_rows_switch_the_log_per_block_and_time_the_writer() -> None:
+    out = _measure(
+        "import sqlite3, bench_calllog as b\n"
+        "plan = harness.Plan(flip=False, quick=True)\n"
+        "setup = b._instant(None)\n"
+        "timed = b.logged(setup, plan)\n"
+        "[(rows,)] = sqlite3.connect(setup.path).execute('SELECT COUNT(*) FROM calls').fetchall()\n"
+        "print(json.dumps({**timed, **b.written(b._calls(None), plan), 'rows': [rows, rows]}))"
+    )
+    assert list(out) == ["call path", "with writing", "client CPU", "content on", "rows"]
+    assert out["rows"] == [50 + 2 * 500] * 2  # the warm-up's and the two "on" blocks' calls: none of "off"
+    assert all(value > 0 for label in ("call path", "with writing", "client CPU", "content on") for value in out[label])
