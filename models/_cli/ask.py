@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from typing import Any
 
 from .. import models as api
@@ -21,8 +22,8 @@ __all__ = ["as_json", "run"]
 
 def run(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args.parser
-    prompt = _prompt(args.prompt, parser)
     params = _params(args, parser)
+    prompt = _prompt(args.prompt, parser)
     model = args.model or os.environ.get("MODELS_DEFAULT_MODEL", "").strip() or DEFAULT_MODEL
     log = api.log_to(None if args.no_log else log_path())  # also drops a MODELS_LOG log: --no-log wins
     try:
@@ -43,10 +44,16 @@ def _answer(model: str, prompt: str, system: str | None, params: dict[str, Any],
     """The answer on stdout, piece by piece as it arrives when streaming, ending in a newline."""
     out = sys.stdout
     if stream:
-        with api.stream(model, prompt, system=system, **params) as pieces:  # closed (and settled) on any exit
+        pieces = api.stream(model, prompt, system=system, **params)
+        try:
             for piece in pieces:
                 out.write(piece)
                 out.flush()
+        except (BrokenPipeError, KeyboardInterrupt):
+            with warnings.catch_warnings():  # the reader left or the user stopped it: no "closed early" notice
+                warnings.simplefilter("ignore")
+                pieces.close()  # settles the call: logged, its tokens so far counted
+            raise
         response = pieces.response
     else:
         response = api(model, prompt, system=system, **params)

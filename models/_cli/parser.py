@@ -192,7 +192,7 @@ def build() -> argparse.ArgumentParser:
     usage = command(
         "usage",
         "totals from the call log",
-        "Requests, errors, tokens and cost from the call log, per model, day (UTC) or provider, with a\n"
+        "Requests, errors, tokens and cost from the call log, per model, day (local time) or provider, with a\n"
         "total row. The log is {log}.",
         "usage",
     )
@@ -200,7 +200,7 @@ def build() -> argparse.ArgumentParser:
         "--since",
         metavar="WHEN",
         help="only calls since WHEN: 30m, 12h, 1d, 2w ago (units s, m, "
-        "h, d, w), or an ISO date or time, UTC unless it says otherwise (2026-12-01)",
+        "h, d, w), or an ISO date or time, local unless it gives an offset (2026-12-01)",
     )
     usage.add_argument(
         "--by", choices=("model", "day", "provider"), default="model", help="group rows by (default: model)"
