@@ -21,6 +21,7 @@ from .._content.messages import normalize
 from .._content.output import OutputFormat, parse_output
 from .._costs import COST_SCALE
 from .._fork import fork_safe_lock
+from .._observe import LOG_OFF
 from .._observe.health import Health
 from .._observe.hooks import CallEvent, Hooks
 from .._observe.metrics import Metrics, metrics_for
@@ -64,7 +65,6 @@ __all__ = [
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_FALLBACK_ON = frozenset({"rate_limit", "timeout", "connection", "server"})
 """The error kinds that move a call to its next model, until `configure_resilience(fallback_on=)`."""
-LOG_OFF = frozenset({"0", "off", "false", "no"})  # MODELS_LOG values that turn the log off (not a file named "0")
 # Failures that say a model is unwell (they count towards its circuit breaker); others, like
 # a caller's invalid request, say nothing about it.
 _UNHEALTHY = frozenset({"rate_limit", "timeout", "connection", "server"})
@@ -138,7 +138,7 @@ class ModelService:
         """`MODELS_LOG=path` (content unless `MODELS_LOG_CONTENT=0`) and `MODELS_OTEL=1`, read when
         the service is built (the first call), never at import."""
         path = os.environ.get("MODELS_LOG", "").strip()
-        if path and path.lower() not in LOG_OFF:
+        if path and path.lower() not in LOG_OFF:  # MODELS_LOG=0/off: no log, not a file named "0"
             from .._observe.calllog import open_log
 
             self.add_observer(open_log(path))

@@ -42,7 +42,7 @@ def _jsonable(value: Any) -> Any:
 def log_path() -> Path | None:
     """Where the command logs and `models usage` reads: `MODELS_LOG`'s path, None when it turns the
     log off (0, off, false, no), else the default in the user's data directory."""
-    from .._call.service import LOG_OFF
+    from .._observe import LOG_OFF
 
     value = os.environ.get("MODELS_LOG", "").strip()
     if value.lower() in LOG_OFF:
