@@ -222,3 +222,19 @@ def test_quick_run_of_the_embedding_rows(tmp_path: Path) -> None:
         sides[name, label] = float(found.group(1)), float(found.group(2))
     # each side ends holding 1,000 vectors of 1,536 Python floats: 46.9 MB (the report rounds to 0.1)
     assert min(sides["1k texts", "traced"]) >= 46.9
+
+
+def test_quick_run_of_the_command_rows(tmp_path: Path) -> None:
+    """`models --help` and `models ask --help` (the installed script) against `python -c pass`."""
+    out = tmp_path / "report.md"
+    argv = [sys.executable, str(RUN_ALL), "--quick", "--only", "cli", "--rounds", "1"]
+    done = subprocess.run([*argv, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = out.read_text()
+    assert re.findall(r"^## (\S+)", report, re.M) == ["cli:", "Targets"]
+    assert "| row | bare ms | command ms | command - bare ms |" in report
+    stats = r"\*\*[+-][\d.]+\*\* \| \[[+-][\d.]+, [+-][\d.]+\] \| \[[+-][\d.]+, [+-][\d.]+\]"  # median, spread, CI
+    assert re.search(
+        rf"^\| models --help \| [\d.]+ \| [\d.]+ \| {stats} \| ≤ 100 ms \| (holds|not shown|not met) \|$", report, re.M
+    )
+    assert re.search(rf"^\| models ask --help \| [\d.]+ \| [\d.]+ \| {stats} \| — \| — \|$", report, re.M)

@@ -169,6 +169,19 @@ def test_ask_attachment_streams_with_mock(env: dict[str, str], tmp_path: Path) -
     assert re.fullmatch(rf"mock/echo · 1 in / 4 out tokens · \$0\.000009 · {LATENCY}\n", done.stderr)
 
 
+def test_default_model_from_the_environment_and_warnings_as_one_line(env: dict[str, str]) -> None:
+    done = run("ask", "hello there", "--no-log", env={**env, "MODELS_DEFAULT_MODEL": "mock/x"})
+    assert (done.returncode, done.stdout) == (0, "hello there\n")
+    warning, cost = done.stderr.splitlines()
+    assert warning == (
+        "models: warning: mock/x has no price, so usage.cost is None. Set MODELS_COST_MOCK_X_INPUT and "
+        "MODELS_COST_MOCK_X_OUTPUT (USD per 1M tokens) to price it, or register it with its price "
+        "(models.register_model('mock/x', price={'input': ..., 'output': ...})) or with base= the catalog model it "
+        "is (an Azure deployment's model)."
+    )
+    assert re.fullmatch(rf"mock/x · 2 in / 2 out tokens · unknown · {LATENCY}", cost)
+
+
 def test_a_model_error_is_one_line_and_exit_1(env: dict[str, str], fake: FakeLLM) -> None:
     typo = run("ask", "-m", "gpt4o", "hi", env=env)
     assert (typo.returncode, typo.stdout) == (1, "")
@@ -349,6 +362,32 @@ def test_bad_usage_exits_2_with_the_reason(argv: list[str], message: str, capsys
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert message in captured.err and captured.out == ""
+
+
+class _Terminal:
+    """stdin as a terminal: nothing piped."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def read(self) -> str:
+        raise AssertionError("a terminal's stdin is not read without -")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["ask"], "models ask: error: no prompt: give one (models ask 'Why is the sky blue?') or pipe it on stdin"),
+        (["ask", " \n"], "models ask: error: the prompt is empty"),
+    ],
+)
+def test_no_prompt_is_bad_usage(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err.splitlines()[-1]) == ("", message)
 
 
 def test_serve_without_the_gateway_extra_names_the_install() -> None:
