@@ -1,5 +1,10 @@
 """The gateway's public entry points (`pip install 'models[gateway]'`): `create_app` for your own
-ASGI server, `serve` for what `models serve` runs.
+ASGI server, `serve` for what `models serve` runs (SPEC §14)."""
 
-STUB: the gateway-core helper fills it (contract in /work/contract18.md).
-"""
+from __future__ import annotations
+
+from ._gateway.app import create_app
+from ._gateway.server import serve
+from ._gateway.settings import GatewaySettings
+
+__all__ = ["GatewaySettings", "create_app", "serve"]

@@ -27,6 +27,7 @@ class GatewayError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: dict[str, str] | None = None,
+        key: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -35,6 +36,7 @@ class GatewayError(Exception):
         self.code = code
         self.param = param
         self.headers = headers or {}
+        self.key = key  # the refused key's name when known (403, 429), for metrics; never its secret
 
 
 class Admission:
@@ -68,6 +70,11 @@ class Gatekeeper:
         """The request's admission, or `GatewayError` (401 no/bad key, 403 model not allowed, 429 over
         budget or rate limit) before anything is sent."""
         return Admission("anonymous", model)
+
+    async def authenticate(self, authorization: str | None, *, admin: bool = False) -> str:
+        """The name of the key in `authorization` ("Bearer <secret>"), or `GatewayError` (401 no/bad key,
+        403 `admin` asked of a key that is not): for `/v1/models` and the admin's `/api/usage`."""
+        return "anonymous"
 
     async def settle(self, admission: Admission, usage: Usage | None) -> None:
         """Charge what the call cost (`usage` None: it failed, release what was reserved)."""
