@@ -390,8 +390,10 @@ def test_no_prompt_is_bad_usage(
     assert (captured.out, captured.err.splitlines()[-1]) == ("", message)
 
 
-def test_serve_without_the_gateway_extra_names_the_install() -> None:
-    block = "import sys; sys.modules['starlette'] = sys.modules['uvicorn'] = None; from models._cli import main; "
+@pytest.mark.parametrize("blocked", ["starlette", "uvicorn"])
+def test_serve_without_the_gateway_extra_names_the_install(blocked: str) -> None:
+    """The package missing, wherever the gateway imports it (uvicorn only when it starts serving)."""
+    block = f"import sys; sys.modules[{blocked!r}] = None; from models._cli import main; "
     done = subprocess.run(
         [sys.executable, "-c", block + "sys.exit(main(['serve', '--port', '8181']))"],
         env={"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", "")},
@@ -401,24 +403,3 @@ def test_serve_without_the_gateway_extra_names_the_install() -> None:
     )
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == "models: models serve needs starlette and uvicorn: pip install 'models[gateway]'\n"
-
-
-def test_models_log_off_turns_the_librarys_log_off_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """`MODELS_LOG=0` (or off, false, no) means no log, for the library as for the command: not a file named "0"."""
-    from prometheus_client import CollectorRegistry
-
-    from models._observe.calllog import CallLog
-
-    monkeypatch.chdir(tmp_path)
-    for value in ("0", "off", "OFF", "false", "no"):
-        monkeypatch.setenv("MODELS_LOG", value)
-        api = ModelsAPI(registry=CollectorRegistry())
-        assert api("mock/echo", "hi").text == "hi"
-        assert api._service.observers == ()
-    monkeypatch.setenv("MODELS_LOG", "calls.db")
-    api = ModelsAPI(registry=CollectorRegistry())
-    api("mock/echo", "hi")
-    [log] = api._service.observers
-    assert isinstance(log, CallLog)
-    log.flush()
-    assert (tmp_path / "calls.db").is_file() and not any(tmp_path.glob("[0ofn]*"))

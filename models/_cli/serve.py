@@ -11,7 +11,13 @@ MISSING = "models: models serve needs starlette and uvicorn: pip install 'models
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted; without the extra, one line naming the install and exit 1."""
     try:
+        # Imported here, though the gateway imports them itself, so that a missing one is found before
+        # anything starts (the gateway imports Starlette only in the app, after saying where it listens).
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+
         from .._gateway.server import serve
     except ImportError:
         print(MISSING, file=sys.stderr)
