@@ -35,16 +35,31 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """`python -m models ARGV` with exactly `env` (plus PYTHONPATH and PATH), stdin from `stdin` or
     /dev/null (never a terminal, never this process's)."""
-    full = {"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", ""), **env}
     return subprocess.run(
         [sys.executable, "-m", "models", *argv],
-        env=full,
+        env=_child_env(env),
         input=stdin,
         stdin=None if stdin is not None else subprocess.DEVNULL,
         capture_output=True,
         text=True,
         cwd=cwd or ROOT,
         timeout=60,
+    )
+
+
+def _child_env(env: dict[str, str]) -> dict[str, str]:
+    return {"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", ""), **env}
+
+
+def spawn(*argv: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`python -m models ARGV` started, for a test that acts on it while it runs."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "models", *argv],
+        env=_child_env(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -204,10 +219,7 @@ def test_ctrl_c_exits_130_without_a_traceback_and_logs_the_call_as_cancelled(
     env: dict[str, str], fake: FakeLLM, tmp_path: Path
 ) -> None:
     fake.set_reply(Reply(text="late", first_chunk_delay=30))
-    child_env = {"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", ""), **env}
-    argv = [sys.executable, "-m", "models", "ask", "-m", "gpt-5.6-sol", "hi"]
-    child = subprocess.Popen(argv, env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    child = spawn("ask", "-m", "gpt-5.6-sol", "hi", env=env)
     deadline = time.monotonic() + 30
     while not fake.requests and time.monotonic() < deadline:  # the request is on the wire: mid-call
         time.sleep(0.01)
@@ -224,10 +236,7 @@ def test_ctrl_c_exits_130_without_a_traceback_and_logs_the_call_as_cancelled(
 def test_a_closed_stdout_is_quiet(env: dict[str, str], fake: FakeLLM) -> None:
     """`models ask ... | head -c 1`: the reader goes away; no traceback, exit 141 as for SIGPIPE."""
     fake.set_reply(Reply(text="a long answer " * 50, first_chunk_delay=0.2))
-    child_env = {"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", ""), **env}
-    argv = [sys.executable, "-m", "models", "ask", "-m", "gpt-5.6-sol", "hi", "--no-log"]
-    child = subprocess.Popen(argv, env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    child = spawn("ask", "-m", "gpt-5.6-sol", "hi", "--no-log", env=env)
     assert child.stdout is not None
     child.stdout.close()  # no reader left: the first write fails with EPIPE
     err = child.stderr.read() if child.stderr else ""
@@ -317,7 +326,7 @@ def test_models_script_is_installed_and_runs(env: dict[str, str]) -> None:
     assert script.is_file()
     done = subprocess.run(
         [str(script), "--help"],
-        env={"PYTHONPATH": str(ROOT), **env},
+        env=_child_env(env),
         capture_output=True,
         text=True,
         timeout=60,
@@ -396,7 +405,7 @@ def test_serve_without_the_gateway_extra_names_the_install(blocked: str) -> None
     block = f"import sys; sys.modules[{blocked!r}] = None; from models._cli import main; "
     done = subprocess.run(
         [sys.executable, "-c", block + "sys.exit(main(['serve', '--port', '8181']))"],
-        env={"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", "")},
+        env=_child_env({}),
         capture_output=True,
         text=True,
         timeout=60,

@@ -18,10 +18,10 @@ __all__ = ["info_json", "run"]
 
 
 def run(args: argparse.Namespace) -> int:
-    action: str = args.action
-    if action == "list":
+    command: str = args.command
+    if command == "list":
         return _list(args)
-    if action == "info":
+    if command == "info":
         return _info(args)
     return _cost(args)
 

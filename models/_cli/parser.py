@@ -156,7 +156,6 @@ def build() -> argparse.ArgumentParser:
         "List the catalog's active models, cheapest input first. Prices are USD per 1M tokens.",
         "catalog",
     )
-    listing.set_defaults(action="list")
     listing.add_argument("--provider", metavar="P", help="only this provider's models (openai, anthropic, google, ...)")
     listing.add_argument(
         "--capability",
@@ -176,7 +175,6 @@ def build() -> argparse.ArgumentParser:
         "Show a model's limits, capabilities, lifecycle and today's price (USD per 1M tokens).",
         "catalog",
     )
-    info.set_defaults(action="info")
     info.add_argument("model", help="model id, e.g. gpt-5.6-sol or anthropic/claude-sonnet-4-6")
 
     cost = command(
@@ -186,7 +184,6 @@ def build() -> argparse.ArgumentParser:
         "today's price, by the rules of a real call (cached input billed at its own rate).",
         "catalog",
     )
-    cost.set_defaults(action="cost")
     cost.add_argument("model", help="model id")
     cost.add_argument("--input", type=_count, required=True, metavar="N", help="input tokens (cached included)")
     cost.add_argument("--output", type=_count, required=True, metavar="N", help="output tokens (reasoning included)")
