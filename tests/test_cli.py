@@ -412,3 +412,18 @@ def test_serve_without_the_gateway_extra_names_the_install(blocked: str) -> None
     )
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == "models: models serve needs starlette and uvicorn: pip install 'models[gateway]'\n"
+
+
+def test_dollars_show_what_a_cheap_call_costs_and_never_a_silent_zero() -> None:
+    from models._cli.output import dollars
+
+    costs = (None, 0.0, 1e-9, 4.5e-6, 0.005211, 1.2, 123.456789123)
+    assert [dollars(c) for c in costs] == [
+        "unknown",
+        "$0.00",
+        "< $0.00000001",
+        "$0.0000045",
+        "$0.005211",
+        "$1.20",
+        "$123.45678912",
+    ]

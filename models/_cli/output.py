@@ -16,6 +16,8 @@ def dollars(cost: float | None) -> str:
     "$0.005211", "$1.20"; "unknown" when the model has no price (never a silent $0)."""
     if cost is None:
         return "unknown"
+    if 0 < cost < 5e-9:  # would round to $0.00
+        return "< $0.00000001"
     digits = f"{cost:.8f}".rstrip("0")
     whole, _, part = digits.partition(".")
     return f"${whole}.{part.ljust(2, '0')}"

@@ -11,7 +11,7 @@ import argparse
 
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~2 ms of every `models --help`
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
 
 __all__ = ["DEFAULT_MODEL", "build"]
 
@@ -61,18 +61,13 @@ def _positive(text: str) -> int:
     return value
 
 
-class _LogPath(argparse.HelpFormatter):
-    """Help text with `{log}` replaced by where the call log goes, computed only when help is shown."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written, with `{log}` replaced by where the call log goes: computed only when
+    that help is shown (it imports the call-log module)."""
 
     def format_help(self) -> str:
         text = super().format_help()
-        if "{log}" in text:
-            text = text.replace("{log}", log_path_help())
-        return text
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter, _LogPath):
-    pass
+        return text.replace("{log}", log_path_help()) if "{log}" in text else text
 
 
 def log_path_help() -> str:
@@ -83,7 +78,7 @@ def log_path_help() -> str:
     return "nowhere (MODELS_LOG turns it off)" if path is None else str(path)
 
 
-def _run(module: str) -> Any:
+def _run(module: str) -> Callable[[argparse.Namespace], int]:
     """The handler of a subcommand: its module's `run`, imported only when the subcommand runs."""
 
     def run(args: argparse.Namespace) -> int:
@@ -123,7 +118,7 @@ def build() -> argparse.ArgumentParser:
         "leaves prompts and answers out. `models usage` reads it.",
         "ask",
     )
-    ask.add_argument("prompt", nargs="?", help="the prompt; - or absent: read it from stdin")
+    ask.add_argument("prompt", nargs="?", metavar="PROMPT", help="the prompt; - or absent: read it from stdin")
     ask.add_argument(
         "-m", "--model", help=f"model id, e.g. claude-sonnet-4-6 (default: $MODELS_DEFAULT_MODEL, else {DEFAULT_MODEL})"
     )
