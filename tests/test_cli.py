@@ -247,7 +247,7 @@ def test_a_closed_stdout_is_quiet(env: dict[str, str], fake: FakeLLM) -> None:
 
 
 def test_usage_totals_equal_models_usage_for_the_same_calls(
-    env: dict[str, str], fake: FakeLLM, wired: ModelsAPI, tmp_path: Path
+    env: dict[str, str], fake: FakeLLM, wired: ModelsAPI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     replies = [Reply(text="one", input_tokens=1200, output_tokens=30, cached_input_tokens=800), Reply(text="two")]
     env = {**env, "MODELS_LOG": str(tmp_path / "calls.db")}
@@ -275,9 +275,9 @@ def test_usage_totals_equal_models_usage_for_the_same_calls(
         assert (row["cost"], row["unpriced"]) == (totals.cost, totals.unpriced_requests)
     assert rows["openai/gpt-5.6-sol"]["errors"] == 1
 
-    table = run("usage", "--by", "provider", "--since", "1h", env=env)
-    assert table.returncode == 0, table.stderr
-    assert table.stdout.splitlines()[1:] == [
+    assert main(["usage", "--by", "provider", "--since", "1h", "--log", env["MODELS_LOG"]]) == 0  # in this process
+    assert capsys.readouterr().out.splitlines() == [
+        f"Usage by provider in {env['MODELS_LOG']}",
         "  provider   requests  errors  input  cached input  output       cost",
         "  openai            1       1  1,200           800      30   $0.00252",  # 400 x $4 + 800 x $0.40 + 30 x $20
         "  anthropic         1       0     10             0       5  $0.000105",  # 10 x $3 + 5 x $15 per 1M tokens

@@ -9,6 +9,7 @@ subcommand's module is imported when it runs. Exit codes: 0 success, 1 a model e
 from __future__ import annotations
 
 import sys
+import warnings
 
 __all__ = ["main"]
 
@@ -23,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build()
     try:
         args = parser.parse_args(argv)
-        _one_line_warnings()
-        return int(args.run(args))
+        with warnings.catch_warnings():  # restored after, for a caller that runs main() in its own process
+            warnings.showwarning = _show_warning
+            return int(args.run(args))
     except SystemExit as done:  # argparse: --help (0) and bad usage (2)
         return done.code if isinstance(done.code, int) else 2 if done.code else 0
     except KeyboardInterrupt:
@@ -69,12 +71,6 @@ def _show_warning(
     file: object = None,
     line: str | None = None,
 ) -> None:
-    """`warnings.showwarning` for the command: one `models: warning: ...` line, no source line."""
+    """`warnings.showwarning` for the command: the library's warnings (a deprecated model, an unpriced
+    one, a dropped parameter) as one `models: warning: ...` line each, no source line."""
     print(f"models: warning: {message}", file=sys.stderr)
-
-
-def _one_line_warnings() -> None:
-    """Show the library's warnings (a deprecated model, an unpriced one) as one line each."""
-    import warnings
-
-    warnings.showwarning = _show_warning
