@@ -241,6 +241,10 @@ def test_a_closed_stdout_is_quiet(env: dict[str, str], fake: FakeLLM) -> None:
     child.stdout.close()  # no reader left: the first write fails with EPIPE
     err = child.stderr.read() if child.stderr else ""
     assert (child.wait(timeout=30), err) == (141, "")
+    helped = spawn("--help", env=env)  # a short text, written when stdout is flushed
+    assert helped.stdout is not None and helped.stderr is not None
+    helped.stdout.close()
+    assert (helped.wait(timeout=30), helped.stderr.read()) == (141, "")
 
 
 # -- usage ---------------------------------------------------------------------------------------

@@ -23,12 +23,15 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build()
     try:
-        args = parser.parse_args(argv)
-        with warnings.catch_warnings():  # restored after, for a caller that runs main() in its own process
-            warnings.showwarning = _show_warning
-            return int(args.run(args))
-    except SystemExit as done:  # argparse: --help (0) and bad usage (2)
-        return done.code if isinstance(done.code, int) else 2 if done.code else 0
+        try:
+            args = parser.parse_args(argv)
+            with warnings.catch_warnings():  # restored after, for a caller that runs main() in its own process
+                warnings.showwarning = _show_warning
+                code = int(args.run(args))
+        except SystemExit as done:  # argparse: --help (0) and bad usage (2), also from a subcommand
+            code = done.code if isinstance(done.code, int) else 2 if done.code else 0
+        sys.stdout.flush()  # here, where a reader that went away (`| head`) is caught, not at exit
+        return code
     except KeyboardInterrupt:
         return INTERRUPTED
     except BrokenPipeError:
