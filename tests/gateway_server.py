@@ -105,14 +105,16 @@ class _Endpoint:
 class GatewayServer(_Endpoint):
     """`create_app(api=, settings=)` served by uvicorn in a thread, on a free 127.0.0.1 port.
 
-    `api` defaults to `wired_api(fake)`; `settings` to `GatewaySettings()` (no keys: the gatekeeper
-    decides what that means)."""
+    `api` defaults to `wired_api(fake)`; `settings` to `GatewaySettings(no_auth=True)` (no keys: every
+    request is the key "anonymous")."""
 
     def __init__(self, fake: FakeLLM, settings: GatewaySettings | None = None, *, api: ModelsAPI | None = None) -> None:
         from models.gateway import create_app
 
         self.api = api if api is not None else wired_api(fake)
-        self.app = create_app(api=self.api, settings=settings if settings is not None else GatewaySettings())
+        self.app = create_app(
+            api=self.api, settings=settings if settings is not None else GatewaySettings(no_auth=True)
+        )
         self.state: GatewayState = self.app.state.gateway
         self._server: Any = None
         self._thread: threading.Thread | None = None

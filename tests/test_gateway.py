@@ -45,7 +45,7 @@ WEATHER = {
 
 @pytest.fixture(scope="module")
 def gateway(fake_server: FakeLLM) -> Iterator[GatewayServer]:
-    with GatewayServer(fake_server, GatewaySettings()) as server:
+    with GatewayServer(fake_server, GatewaySettings(no_auth=True)) as server:
         yield server
 
 

@@ -44,10 +44,13 @@ class RecordingGate(Gatekeeper):
         prompt: Sequence[Any] | None = None,
         inputs: Sequence[str] | None = None,
         max_tokens: int | None = None,
+        options: Any = None,  # the request's other fields (tools...), which the real gate counts
     ) -> Admission:
         self.admitted.append((authorization, model, prompt, inputs, max_tokens))
         if model == "refused":
-            raise GatewayError(403, "Key 'team-a' may not call 'refused'.", code="model_not_allowed", key="team-a")
+            raise GatewayError(
+                403, "Key 'team-a' may not call 'refused'.", code="model_not_allowed", key="team-a", model="refused"
+            )
         return Admission("team-a", "openai/gpt-4o" if model == "gpt-4o" else model, reserved=42)
 
     async def settle(self, admission: Admission, usage: Usage | None) -> None:
@@ -68,7 +71,7 @@ class RecordingHistory(History):
 
 @pytest.fixture(scope="module")
 def gateway(fake_server: FakeLLM) -> Iterator[GatewayServer]:
-    with GatewayServer(fake_server, GatewaySettings()) as server:
+    with GatewayServer(fake_server, GatewaySettings(no_auth=True)) as server:
         yield server
 
 

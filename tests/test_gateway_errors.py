@@ -39,7 +39,7 @@ class Broken(Provider):
 
 @pytest.fixture(scope="module")
 def gateway(fake_server: FakeLLM) -> Iterator[GatewayServer]:
-    with GatewayServer(fake_server, GatewaySettings(max_body=MAX_BODY)) as server:
+    with GatewayServer(fake_server, GatewaySettings(max_body=MAX_BODY, no_auth=True)) as server:
         server.api.register_provider("broken", Broken)
         yield server
 
@@ -353,6 +353,7 @@ def test_wrong_types(gateway: GatewayServer, path: str, field: str, value: Any, 
         ("/chat/completions", {"messages": CHAT}, "model"),
         ("/chat/completions", {"model": "gpt-4o"}, "messages"),
         ("/chat/completions", {"model": None, "messages": CHAT}, "model"),
+        ("/chat/completions", {"model": " ", "messages": CHAT}, "model"),
         ("/embeddings", {"input": "x"}, "model"),
         ("/embeddings", {"model": "text-embedding-3-small"}, "input"),
     ],
@@ -424,3 +425,30 @@ def test_unknown_route_and_method(gateway: GatewayServer) -> None:
     assert (answer.status_code, answer.json()["error"]["message"]) == (404, "Invalid URL (POST /v1/completions)")
     answer = httpx.get(gateway.base_url + "/chat/completions")
     assert (answer.status_code, answer.json()["error"]["type"]) == (405, "invalid_request_error")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "start"),
+    [
+        ({"max_tokens": -1}, 400, "max_tokens must be at least 1, not -1 (openai/gpt-4o)"),
+        ({"temperature": 9}, 400, "temperature must be between 0 and 2, not 9 (openai/gpt-4o)"),
+        ({"messages": ["hi"]}, 400, "prompt[0] must be a dict with 'role' and 'content', got 'hi'"),
+        ({"messages": [{"role": "user", "content": 5}]}, 400, "prompt[0]['content'] must be a str or a list of parts"),
+        ({"messages": [{"role": "system", "content": "s"}]}, 400, "The prompt has no user or assistant message."),
+        ({"tools": [1]}, 400, "tools= takes functions, pydantic model classes, OpenAI-format dicts or models.Tool"),
+        ({"tool_choice": "required"}, 400, "tool_choice='required' needs tools: pass tools=[...]."),
+        ({"response_format": {}}, 400, "response_format={} is not a JSON Schema"),
+        ({"response_format": {"type": "json_schema"}}, 400, "response_format is not a valid JSON Schema"),
+        ({"model": "text-embedding-3-small"}, 400, "openai/text-embedding-3-small does not support text_output"),
+        ({"stream": True, "max_tokens": 0}, 400, "max_tokens must be at least 1, not 0 (openai/gpt-4o)"),
+    ],
+)
+def test_bad_input_the_library_refuses(
+    gateway: GatewayServer, fake: FakeLLM, body: dict[str, Any], status: int, start: str
+) -> None:
+    """What the gateway passes on unchecked (contents, ranges, tools, schemas) the library refuses before
+    sending: still OpenAI's 400, streams included, never a 500."""
+    got, error, _ = chat(gateway, **body)
+    assert (got, error["type"]) == (status, "invalid_request_error")
+    assert error["message"].startswith(start)
+    assert fake.requests == []

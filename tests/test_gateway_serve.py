@@ -47,7 +47,9 @@ def test_settings_bad_number(value: str) -> None:
 @pytest.fixture(scope="module")
 def served(fake_server: FakeLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
     log = tmp_path_factory.mktemp("serve") / "gateway.log"
-    with GatewayProcess(fake_server, workers=2, env={"MODELS_GATEWAY_MAX_BODY": "2000"}, log=log) as gateway:
+    with GatewayProcess(
+        fake_server, workers=2, env={"MODELS_GATEWAY_MAX_BODY": "2000", "MODELS_GATEWAY_NO_AUTH": "1"}, log=log
+    ) as gateway:
         yield gateway
 
 

@@ -65,7 +65,9 @@ def create_app(*, api: ModelsAPI | None = None, settings: GatewaySettings | None
     if settings is None:
         settings = GatewaySettings.from_env()
     gate = Gatekeeper(api, settings)
-    state = GatewayState(api, gate, GatewayMetrics(gate.key_names), History(settings.recent_calls), settings)
+    state = GatewayState(
+        api, gate, GatewayMetrics(gate.key_names, api.registry), History(settings.recent_calls), settings
+    )
     handlers = _Handlers(state)
 
     @asynccontextmanager
@@ -163,10 +165,10 @@ class _Handlers:
             admission, model, "ok" if error is None else error.type, usage, time.perf_counter() - started, stream
         )
 
-    def _refused(self, error: GatewayError, model: str, started: float) -> Response:
+    def _refused(self, error: GatewayError, started: float) -> Response:
         """The gatekeeper's refusal, counted under the key it names ("unauthenticated" when none)."""
-        refused = Admission(error.key or "unauthenticated", model)
-        self.state.record(refused, model, error.type, None, time.perf_counter() - started, False)
+        refused = Admission(error.key, error.model)
+        self.state.record(refused, error.model, error.type, None, time.perf_counter() - started, False)
         return error_response(error)
 
     async def chat(self, request: Request) -> Response:
@@ -177,10 +179,16 @@ class _Handlers:
             return error_response(error_for(exc))
         try:
             admission = await self.state.gate.admit(
-                request.headers.get("authorization"), call.model, prompt=call.messages, max_tokens=call.max_tokens
+                request.headers.get("authorization"),
+                call.model,
+                prompt=call.messages,
+                max_tokens=call.max_tokens,
+                options=call.params,
             )
         except GatewayError as refusal:
-            return self._refused(refusal, call.model, started)
+            return self._refused(refusal, started)
+        except Exception as exc:  # the model names none (404)
+            return error_response(error_for(exc))
         if call.stream:
             return await self._stream(admission, call, started)
         try:
@@ -263,7 +271,9 @@ class _Handlers:
             authorization = request.headers.get("authorization")
             admission = await self.state.gate.admit(authorization, call.model, inputs=call.inputs)
         except GatewayError as refusal:
-            return self._refused(refusal, call.model, started)
+            return self._refused(refusal, started)
+        except Exception as exc:  # the model names none (404)
+            return error_response(error_for(exc))
         try:
             result = await self.api.aembed(admission.model, call.inputs, **call.params)
         except Exception as exc:

@@ -24,6 +24,7 @@ def serve(
     keys_file: str | None = None,
     redis_url: str | None = None,
     max_body: int | None = None,
+    no_auth: bool = False,
 ) -> None:
     """Serve the gateway until interrupted. The options win over the environment (`GatewaySettings.from_env`)
     and reach the workers as environment variables. With several workers, prometheus-client's multiprocess
@@ -41,6 +42,7 @@ def serve(
         keys_file=keys_file or settings.keys_file,
         redis_url=redis_url or settings.redis_url,
         max_body=max_body or settings.max_body,
+        no_auth=no_auth or settings.no_auth,
     )
     os.environ.update(settings.to_env())
     names = Gatekeeper(ModelsAPI(), settings).key_names

@@ -22,6 +22,7 @@ class GatewaySettings:
     redis_url: str | None = None  # MODELS_REDIS_URL, --redis
     max_body: int = DEFAULT_MAX_BODY  # MODELS_GATEWAY_MAX_BODY, --max-body
     recent_calls: int = 200  # kept in memory for the page and /api/calls; MODELS_GATEWAY_RECENT_CALLS
+    no_auth: bool = False  # MODELS_GATEWAY_NO_AUTH=1, --no-auth: serve without keys (every client trusted)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -34,6 +35,7 @@ class GatewaySettings:
             redis_url=env.get("MODELS_REDIS_URL") or None,
             max_body=_positive(env, "MODELS_GATEWAY_MAX_BODY", DEFAULT_MAX_BODY),
             recent_calls=_positive(env, "MODELS_GATEWAY_RECENT_CALLS", 200),
+            no_auth=env.get("MODELS_GATEWAY_NO_AUTH", "").strip() == "1",
         )
 
     def to_env(self) -> dict[str, str]:
@@ -46,6 +48,8 @@ class GatewaySettings:
         ):
             if value is not None:
                 env[name] = value
+        if self.no_auth:
+            env["MODELS_GATEWAY_NO_AUTH"] = "1"
         return env
 
 

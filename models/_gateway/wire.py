@@ -170,7 +170,8 @@ def _json_type(value: object) -> str:
 def _check(
     body: dict[str, Any], fields: Mapping[str, _Check], required: tuple[str, str], refused: frozenset[str] = frozenset()
 ) -> None:
-    """OpenAI's 400 for the first unknown, refused or mistyped field; nulls count as absent."""
+    """OpenAI's 400 for the first unknown, refused or mistyped field, or a missing `required` one; nulls
+    count as absent."""
     for name, value in body.items():
         spec = fields.get(name)
         if spec is None:
@@ -180,7 +181,8 @@ def _check(
         if value is not None and not spec[0](value):
             raise _invalid_type(name, spec[1], value)
     for name in required:
-        if body.get(name) is None:
+        value = body.get(name)
+        if value is None or (name == "model" and not value.strip()):  # an empty model: not given
             raise GatewayError(
                 400, f"Missing required parameter: '{name}'.", code="missing_required_parameter", param=name
             )
