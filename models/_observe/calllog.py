@@ -178,20 +178,20 @@ class _Writer:
             wake.wait(WAIT)
             wake.clear()
             while queue:
-                rows: list[tuple[Any, ...]] = []
+                items: list[tuple[Any, ...]] = []
                 done: list[threading.Event] = []
                 stop = False
-                while queue and len(rows) < BATCH:
+                while queue and len(items) < BATCH:
                     item = queue.popleft()
                     if item.__class__ is tuple:
-                        rows.append(_row(item, pid))
+                        items.append(item)
                     elif item is _STOP:
                         stop = True
                         break
                     else:
                         done.append(item)
-                if rows:
-                    self._write(rows)
+                if items:
+                    self._write(items, pid)
                 for event in done:
                     event.set()
                 if stop:
@@ -200,30 +200,32 @@ class _Writer:
                         self._conn = None
                     return
 
-    def _write(self, rows: list[tuple[Any, ...]]) -> None:
+    def _write(self, items: list[tuple[Any, ...]], pid: int) -> None:
+        """One transaction. The rows are made as SQLite takes them, so the GIL, released for each
+        insert, goes back to the callers every few microseconds rather than after the whole batch."""
         conn = self._conn
         if conn is None:
             if self._failed:
-                self.dropped += len(rows)
+                self.dropped += len(items)
                 return
             try:
                 conn = self._conn = connect(self.path)
             except (sqlite3.Error, OSError) as exc:
                 self._failed = True
-                self.dropped += len(rows)
+                self.dropped += len(items)
                 _log.warning("models: the call log %s cannot be opened (%s); calls are not logged", self.path, exc)
                 return
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(INSERT, rows)
+                conn.executemany(INSERT, (_row(item, pid) for item in items))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            self.dropped += len(rows)
-            _log.warning("models: %d calls were not written to the call log %s: %s", len(rows), self.path, exc)
+            self.dropped += len(items)
+            _log.warning("models: %d calls were not written to the call log %s: %s", len(items), self.path, exc)
 
 
 _STOP = object()
@@ -269,11 +271,7 @@ def _row(item: tuple[Any, ...], pid: int) -> tuple[Any, ...]:
     if item[4]:
         answer = c.text if call.operation == "chat" else None
         if c.tool_calls:
-            tools = json.dumps(
-                [{"id": t.id, "name": t.name, "arguments": t.arguments} for t in c.tool_calls],
-                ensure_ascii=False,
-                default=_describe,
-            )
+            tools = _json([{"id": t.id, "name": t.name, "arguments": t.arguments} for t in c.tool_calls])
     return (
         call.time,
         info.id,
@@ -309,8 +307,8 @@ def _prompt(call: Observed) -> str | None:
     else:
         body = {"system": call.system, "messages": call.messages}
     try:
-        return json.dumps(body, ensure_ascii=False, default=_describe)
-    except (ValueError, TypeError, RecursionError):  # a message that contains itself
+        return _json(body)
+    except (ValueError, RecursionError):  # a message that contains itself
         return None
 
 
@@ -320,6 +318,10 @@ def _describe(value: object) -> str:
         return f"<{len(value)} bytes>"
     text = repr(value)
     return text if len(text) <= 200 else text[:199] + "…"
+
+
+# made once: json.dumps with options makes an encoder a call
+_json = json.JSONEncoder(ensure_ascii=False, default=_describe).encode
 
 
 def _flush_all() -> None:
