@@ -218,4 +218,7 @@ def build() -> argparse.ArgumentParser:
         "--redis", metavar="URL", help="Redis for limits and budgets shared by workers (default: $MODELS_REDIS_URL)"
     )
     serve.add_argument("--max-body", type=_positive, metavar="BYTES", help="largest request body accepted")
+    serve.add_argument(
+        "--no-auth", action="store_true", help="serve without gateway keys: every client is trusted (a local test)"
+    )
     return parser

@@ -29,5 +29,6 @@ def run(args: argparse.Namespace) -> int:
         keys_file=args.keys,
         redis_url=args.redis,
         max_body=args.max_body,
+        no_auth=args.no_auth,
     )
     return 0
