@@ -213,11 +213,20 @@ def build() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="port (default: 8080)")
     serve.add_argument("--workers", type=_positive, default=1, metavar="N", help="worker processes (default: 1)")
-    serve.add_argument("--keys", metavar="FILE", help="gateway keys file (default: $MODELS_GATEWAY_KEYS)")
+    serve.add_argument(
+        "--keys",
+        metavar="FILE",
+        help="gateway keys file (default: $MODELS_GATEWAY_KEYS_FILE, or the keys in $MODELS_GATEWAY_KEYS)",
+    )
     serve.add_argument(
         "--redis", metavar="URL", help="Redis for limits and budgets shared by workers (default: $MODELS_REDIS_URL)"
     )
-    serve.add_argument("--max-body", type=_positive, metavar="BYTES", help="largest request body accepted")
+    serve.add_argument(
+        "--max-body",
+        type=_positive,
+        metavar="BYTES",
+        help="largest request body accepted (default: $MODELS_GATEWAY_MAX_BODY, else the gateway's default)",
+    )
     serve.add_argument(
         "--no-auth", action="store_true", help="serve without gateway keys: every client is trusted (a local test)"
     )
