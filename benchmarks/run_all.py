@@ -7,7 +7,8 @@
 
 Progress goes to stderr, the report to stdout (or --out). harness.py says how it measures and how
 to add a row; bench_startup.py, bench_overhead.py, bench_tools.py, bench_attachments.py,
-bench_providers.py, bench_bedrock.py, bench_embeddings.py and bench_cli.py hold the rows.
+bench_providers.py, bench_bedrock.py, bench_embeddings.py, bench_tracing.py and bench_cli.py hold the
+rows.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import bench_overhead  # noqa: F401  (registers its rows)
 import bench_providers  # noqa: F401  (registers its rows)
 import bench_startup  # noqa: F401  (registers its rows)
 import bench_tools  # noqa: F401  (registers its rows)
+import bench_tracing  # noqa: F401  (registers its rows)
 import harness
 
 ROUNDS, QUICK_ROUNDS = 15, 2

@@ -22,7 +22,21 @@ KEYS = {
 # One current model per SDK provider, as the tests that run every provider call them.
 MODELS = {"openai": "openai/gpt-4o", "anthropic": "anthropic/claude-sonnet-4-6", "google": "google/gemini-2.5-flash"}
 PROVIDERS = sorted(MODELS)
-_ENV_PREFIXES = ("MODELS_COST", "MODELS_CATALOG", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "AWS_", "BEDROCK_")
+_ENV_PREFIXES = (
+    "MODELS_COST",
+    "MODELS_CATALOG",
+    "MODELS_LOG",
+    "MODELS_OTEL",
+    "MODELS_GATEWAY",
+    "MODELS_REDIS",
+    "OTEL_",
+    "OPENAI_",
+    "ANTHROPIC_",
+    "GEMINI_",
+    "GOOGLE_",
+    "AWS_",
+    "BEDROCK_",
+)
 # Dummy AWS credentials for Bedrock against the fake: a session token too, which goes on the wire.
 AWS = {
     "AWS_ACCESS_KEY_ID": "AKIDTESTBEDROCK0001",
