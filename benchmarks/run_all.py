@@ -7,8 +7,8 @@
 
 Progress goes to stderr, the report to stdout (or --out). harness.py says how it measures and how
 to add a row; bench_startup.py, bench_overhead.py, bench_tools.py, bench_attachments.py,
-bench_providers.py, bench_bedrock.py, bench_embeddings.py, bench_tracing.py and bench_calllog.py hold
-the rows.
+bench_providers.py, bench_bedrock.py, bench_embeddings.py, bench_tracing.py, bench_calllog.py and
+bench_cli.py hold the rows.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 import bench_attachments  # noqa: F401  (registers its rows)
 import bench_bedrock  # noqa: F401  (registers its rows)
 import bench_calllog  # noqa: F401  (registers its rows)
+import bench_cli  # noqa: F401  (registers its rows)
 import bench_embeddings  # noqa: F401  (registers its rows)
 import bench_overhead  # noqa: F401  (registers its rows)
 import bench_providers  # noqa: F401  (registers its rows)

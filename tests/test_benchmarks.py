@@ -236,3 +236,19 @@ def test_call_log_rows_switch_the_log_per_block_and_time_the_writer() -> None:
     assert list(out) == ["call path", "with writing", "client CPU", "content on", "rows"]
     assert out["rows"] == [50 + 2 * 500] * 2  # the warm-up's and the two "on" blocks' calls: none of "off"
     assert all(value > 0 for label in ("call path", "with writing", "client CPU", "content on") for value in out[label])
+
+
+def test_quick_run_of_the_command_rows(tmp_path: Path) -> None:
+    """`models --help` and `models ask --help` (the installed script) against `python -c pass`."""
+    out = tmp_path / "report.md"
+    argv = [sys.executable, str(RUN_ALL), "--quick", "--only", "cli", "--rounds", "1"]
+    done = subprocess.run([*argv, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = out.read_text()
+    assert re.findall(r"^## (\S+)", report, re.M) == ["cli:", "Targets"]
+    assert "| row | bare ms | command ms | command - bare ms |" in report
+    stats = r"\*\*[+-][\d.]+\*\* \| \[[+-][\d.]+, [+-][\d.]+\] \| \[[+-][\d.]+, [+-][\d.]+\]"  # median, spread, CI
+    assert re.search(
+        rf"^\| models --help \| [\d.]+ \| [\d.]+ \| {stats} \| ≤ 100 ms \| (holds|not shown|not met) \|$", report, re.M
+    )
+    assert re.search(rf"^\| models ask --help \| [\d.]+ \| [\d.]+ \| {stats} \| — \| — \|$", report, re.M)

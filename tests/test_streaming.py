@@ -352,3 +352,49 @@ def test_bad_prompt_fails_when_the_stream_is_made(api: ModelsAPI, capfd: pytest.
         api.astream("mock/echo", [{"role": "robot", "content": "x"}])
     gc.collect()
     assert "Exception ignored" not in capfd.readouterr().err
+
+
+def test_a_stream_stopped_before_its_first_piece_is_settled(api: ModelsAPI) -> None:
+    """Ctrl-C (sync) or task cancellation (async) while waiting for the first piece: in-flight back to
+    0 and the observers told "cancelled", as `call`/`acall` do (the call log's row of `models ask`)."""
+    from models.providers import Provider, Request
+
+    class Halting(Provider):
+        def complete(self, request: Request) -> Completion:
+            raise AssertionError("only streams here")
+
+        def stream(self, request: Request, result: Completion) -> Any:
+            raise KeyboardInterrupt
+            yield ""
+
+        async def astream(self, request: Request, result: Completion) -> Any:
+            raise asyncio.CancelledError
+            yield ""
+
+    class Seen:
+        def __init__(self) -> None:
+            self.kinds: list[str] = []
+
+        def begin(self, call: Any) -> None:
+            return None
+
+        def ok(self, call: Any, state: Any, c: Any, usage: Any, latency: float) -> None:
+            self.kinds.append("ok")
+
+        def error(self, call: Any, state: Any, error: BaseException, kind: str, latency: float) -> None:
+            self.kinds.append(kind)
+
+    api.register_provider("halting", Halting)
+    seen = Seen()
+    api._service.add_observer(seen)
+    with pytest.raises(KeyboardInterrupt):
+        list(api.stream("halting/x", "hi"))
+
+    async def read() -> None:
+        async for _ in api.astream("halting/x", "hi"):
+            pass
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(read())
+    assert sample(api, "models_in_flight_requests", model="halting/x", provider="halting") == 0
+    assert seen.kinds == ["cancelled", "cancelled"]

@@ -21,6 +21,7 @@ from .._content.messages import normalize
 from .._content.output import OutputFormat, parse_output
 from .._costs import COST_SCALE
 from .._fork import fork_safe_lock
+from .._observe import LOG_OFF
 from .._observe.health import Health
 from .._observe.hooks import CallEvent, Hooks
 from .._observe.metrics import Metrics, metrics_for
@@ -137,7 +138,7 @@ class ModelService:
         """`MODELS_LOG=path` (content unless `MODELS_LOG_CONTENT=0`) and `MODELS_OTEL=1`, read when
         the service is built (the first call), never at import."""
         path = os.environ.get("MODELS_LOG", "").strip()
-        if path:
+        if path and path.lower() not in LOG_OFF:  # MODELS_LOG=0/off: no log, not a file named "0"
             from .._observe.calllog import open_log
 
             self.add_observer(open_log(path))

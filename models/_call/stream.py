@@ -98,6 +98,15 @@ class _StreamState:
         self._request = self._service.request(target, self._prompt, self._system, prepared, stream=True)
         self._target, self._prepared = target, prepared
 
+    def _abandoned(self, exc: BaseException) -> None:
+        """Stopped (Ctrl-C, task cancellation) before the first piece: in-flight down, the budget
+        back, the observers told ("cancelled"), as `ModelService.call` does."""
+        self._target.metrics.end()
+        if self._hold is not None:
+            self._hold.release()
+        if self._observed is not None:
+            self._observed.abandoned(exc, self._start)
+
     def _failed(self, exc: Exception) -> NoReturn:
         """A failure after the first piece: count it once and raise it normalised. Text was
         generated, so the budget keeps the call's reserved estimate (its usage is unknown)."""
@@ -194,6 +203,9 @@ class Stream(_StreamState):
                     raise
                 time.sleep(delay)
                 attempt += 1
+            except BaseException as exc:  # Ctrl-C before the first piece: settled as `call` settles it
+                self._abandoned(exc)
+                raise
         self._result, self._pieces = result, pieces
         self._first_piece(first)
         return first
@@ -312,6 +324,9 @@ class AsyncStream(_StreamState):
 
                 await asyncio.sleep(delay)
                 attempt += 1
+            except BaseException as exc:  # cancelled before the first piece: settled as `acall` settles it
+                self._abandoned(exc)
+                raise
         self._result, self._pieces = result, pieces
         self._first_piece(first)
         return first
