@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-gateway-key-0123456789"
 BODY = {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 16}
 
-UPSTREAM = r'''
+UPSTREAM = r"""
 import json
 answer = json.dumps({
     "id": "chatcmpl-bench", "object": "chat.completion", "created": 1, "model": "gpt-4o",
@@ -56,7 +56,7 @@ async def app(scope, receive, send):
         more = (await receive()).get("more_body", False)
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": answer})
-'''
+"""
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -90,7 +90,7 @@ def _wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, 
     request would make the gateway look faster than it is)."""
     threads = min(2, connections)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{round(seconds)}s", "--latency", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
@@ -107,15 +107,15 @@ def _measure(url: str, script: Path, seconds: float) -> dict[str, float]:
     """64 clients at once (throughput), then one at a time (latency without queueing)."""
     loaded = _wrk(url, script, 64, seconds)
     single = _wrk(url, script, 1, seconds)
-    return {"rps": loaded["rps"], "p50": loaded["p50"], "p99": loaded["p99"], "one_p50": single["p50"], "one_p99": single["p99"]}
+    return {**loaded, "one_p50": single["p50"], "one_p99": single["p99"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 s per measurement (a smoke run)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="seconds per measurement (default 10)")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds per measurement (default 10)")
     args = parser.parse_args()
-    seconds = 2.0 if args.quick else args.seconds
+    seconds = 2 if args.quick else args.seconds
     if shutil.which("wrk") is None:
         sys.exit("bench_gateway needs wrk: apt-get install wrk")
     python = sys.executable
@@ -129,21 +129,46 @@ def main() -> None:
         upstream = _port()
         processes.append(
             subprocess.Popen(
-                [python, "-m", "uvicorn", "--app-dir", str(work), "upstream:app", "--port", str(upstream),
-                 "--log-level", "warning", "--no-access-log"],
+                [
+                    python,
+                    "-m",
+                    "uvicorn",
+                    "--app-dir",
+                    str(work),
+                    "upstream:app",
+                    "--port",
+                    str(upstream),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
                 stdout=subprocess.DEVNULL,
             )
         )
         base = f"http://127.0.0.1:{upstream}"
         _wait(base + "/")
         rows = {"direct (the fake)": _measure(base + "/v1/chat/completions", script, seconds)}
-        env = {**os.environ, "OPENAI_API_KEY": "sk-upstream-secret", "OPENAI_BASE_URL": base + "/v1",
-               "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "OPENAI_API_KEY": "sk-upstream-secret",
+            "OPENAI_BASE_URL": base + "/v1",
+            "PYTHONPATH": str(ROOT),
+        }
         for workers in (1, 2):
             port = _port()
             gateway = subprocess.Popen(
-                [python, "-m", "models", "serve", "--port", str(port), "--workers", str(workers),
-                 "--keys", str(work / "keys.json")],
+                [
+                    python,
+                    "-m",
+                    "models",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(workers),
+                    "--keys",
+                    str(work / "keys.json"),
+                ],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -165,14 +190,22 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     direct = rows["direct (the fake)"]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"64 clients for {seconds:g} s, then 1 client; {os.cpu_count()} cores shared by wrk, the gateway and "
-          f"the fake; load average {load:.1f}\n")
-    print("| path | requests/s (64 clients) | p50 / p99 ms (64) | p50 / p99 ms (1 client) | added p50 / p99 ms (1 client) |")
+    print(
+        f"64 clients for {seconds:g} s, then 1 client; {os.cpu_count()} cores shared by wrk, the gateway and "
+        f"the fake; load average {load:.1f}\n"
+    )
+    print("| path | requests/s (64 clients) | p50 / p99 ms (64) | p50 / p99 ms (1 client) | added p50 / p99 ms |")
     print("|---|---|---|---|---|")
     for name, row in rows.items():
-        added = "–" if row is direct else f"{row['one_p50'] - direct['one_p50']:+.2f} / {row['one_p99'] - direct['one_p99']:+.2f}"
-        print(f"| {name} | {row['rps']:.0f} | {row['p50']:.1f} / {row['p99']:.1f} | "
-              f"{row['one_p50']:.2f} / {row['one_p99']:.2f} | {added} |")
+        added = (
+            ""
+            if row is direct
+            else f"{row['one_p50'] - direct['one_p50']:+.2f} / {row['one_p99'] - direct['one_p99']:+.2f}"
+        )
+        print(
+            f"| {name} | {row['rps']:.0f} | {row['p50']:.1f} / {row['p99']:.1f} | "
+            f"{row['one_p50']:.2f} / {row['one_p99']:.2f} | {added} |"
+        )
 
 
 if __name__ == "__main__":
