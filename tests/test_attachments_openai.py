@@ -469,7 +469,7 @@ def test_turns_without_files_are_sent_as_they_are(wired: ModelsAPI) -> None:
         [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yes"}, {"role": "user", "content": "so"}],
     ):
         request = service.request(target, prompt, None, service.prepare(target, {}))
-        assert _kwargs(request)["messages"] is request.messages  # not copied, not rebuilt
+        assert _kwargs(request)["extra_body"]["messages"] is request.messages  # not copied, not rebuilt
 
 
 def test_an_image_parts_detail_is_kept(wired: ModelsAPI, fake: FakeLLM) -> None:
