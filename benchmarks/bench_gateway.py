@@ -2,7 +2,7 @@
 against `models serve` (1 and 2 workers) in front of the same fake, in one run.
 
     .venv/bin/python benchmarks/bench_gateway.py                 # 64 clients, 10 s per measurement
-    .venv/bin/python benchmarks/bench_gateway.py --quick         # 2 s each (the smoke run of the tests)
+    .venv/bin/python benchmarks/bench_gateway.py --quick         # 1 s each (the smoke run of the tests)
 
 Why it is built this way:
 - the load comes from `wrk` (C, Debian's package): a Python client would spend more CPU than the
@@ -112,10 +112,10 @@ def _measure(url: str, script: Path, seconds: float) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="2 s per measurement (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="1 s per measurement (a smoke run)")
     parser.add_argument("--seconds", type=int, default=10, help="seconds per measurement (default 10)")
     args = parser.parse_args()
-    seconds = 2 if args.quick else args.seconds
+    seconds = 1 if args.quick else args.seconds
     if shutil.which("wrk") is None:
         sys.exit("bench_gateway needs wrk: apt-get install wrk")
     python = sys.executable

@@ -7,10 +7,13 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ALL = ROOT / "benchmarks" / "run_all.py"
@@ -252,3 +255,24 @@ def test_quick_run_of_the_command_rows(tmp_path: Path) -> None:
         rf"^\| models --help \| [\d.]+ \| [\d.]+ \| {stats} \| ≤ 100 ms \| (holds|not shown|not met) \|$", report, re.M
     )
     assert re.search(rf"^\| models ask --help \| [\d.]+ \| [\d.]+ \| {stats} \| — \| — \|$", report, re.M)
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="benchmarks/bench_gateway.py needs wrk (apt-get install wrk)")
+def test_quick_run_of_the_gateway_benchmark() -> None:
+    """`wrk` against the fake directly and through `models serve` with 1 and 2 workers: every request
+    answered (a refused or failed one fails the run), one row per path with its numbers."""
+    bench = ROOT / "benchmarks" / "bench_gateway.py"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    number = r"[\d.]+"
+    rows = re.findall(
+        rf"^\| (direct \(the fake\)|gateway, 1 worker|gateway, 2 workers) \| (\d+) \| {number} / {number} \| "
+        rf"{number} / {number} \| (\S*)",
+        done.stdout,
+        re.M,
+    )
+    assert [name for name, _, _ in rows] == ["direct (the fake)", "gateway, 1 worker", "gateway, 2 workers"]
+    assert all(int(rps) > 0 for _, rps, _ in rows)
+    assert [bool(added) for _, _, added in rows] == [False, True, True]  # added latency on the gateway rows only
