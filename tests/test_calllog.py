@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from models import Attachment, AuthenticationError, ConfigurationError, ModelsAPI
+from models import Attachment, AuthenticationError, ConfigurationError, InvalidRequestError, ModelsAPI
 from models._observe.calllog import BACKLOG, BATCH, CallLog, default_log_path, open_log, read_usage
 from models._observe.calllog_schema import VERSION
 
@@ -241,6 +241,8 @@ def test_read_usage_totals_equal_models_usage(wired: ModelsAPI, fake: FakeLLM, p
     fake.enqueue(Fault.auth())
     with pytest.raises(AuthenticationError):
         wired("gpt-4o", "refused")
+    with pytest.raises(InvalidRequestError):  # refused before sending: an error in usage(), so in the log too
+        wired("gpt-4o", "   ")
     flush(path)
     usage = wired.usage()
     logged = {row["model"]: row for row in read_usage(path)}
@@ -255,11 +257,11 @@ def test_read_usage_totals_equal_models_usage(wired: ModelsAPI, fake: FakeLLM, p
         ), model
         for kind in ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens"):
             assert row[kind] == getattr(totals, kind), (model, kind)
-    assert logged["openai/gpt-4o"]["requests"] == 3 and logged["openai/gpt-4o"]["errors"] == 1
+    assert logged["openai/gpt-4o"]["requests"] == 3 and logged["openai/gpt-4o"]["errors"] == 2
     by_provider = {row["provider"]: row["requests"] for row in read_usage(path, by="provider")}
     assert by_provider == {"openai": 4, "anthropic": 1, "google": 1, "mock": 1}
     [day] = read_usage(path, by="day")
-    assert (day["requests"], day["errors"]) == (7, 1)
+    assert (day["requests"], day["errors"]) == (7, 2)
     assert read_usage(path, since=time.time() + 60) == []
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from models import ModelsAPI, RateLimitError
+from models import InvalidRequestError, ModelsAPI, RateLimitError
 from models._observe.observed import Observed
 from models._types import Completion, Usage
 
@@ -126,10 +126,22 @@ def test_embeddings_are_observed_as_one_call(wired: ModelsAPI, fake: FakeLLM, re
     assert recorder.last[0].messages == ["a b", "c"]
 
 
-def test_bad_input_is_refused_before_any_observer_hears_of_it(wired: ModelsAPI, recorder: Recorder) -> None:
-    with pytest.raises(Exception, match="empty"):
+def test_bad_input_is_refused_before_sending_and_observed_as_such(
+    wired: ModelsAPI, fake: FakeLLM, recorder: Recorder
+) -> None:
+    # the call log and `models usage` count it, as `usage()` does; its messages are not passed on
+    with pytest.raises(InvalidRequestError, match="empty"):
         wired("openai/gpt-4o", "")
-    assert recorder.events == []
+    with pytest.raises(InvalidRequestError, match="empty"):
+        wired.embed("openai/text-embedding-3-small", [])
+    assert fake.requests == []
+    assert recorder.events == [
+        ("begin", "chat", "openai/gpt-4o", False, False),
+        ("error", 1, "InvalidRequestError", "invalid_request"),
+        ("begin", "embeddings", "openai/text-embedding-3-small", False, False),
+        ("error", 3, "InvalidRequestError", "invalid_request"),
+    ]
+    assert wired.usage()["openai/gpt-4o"].errors == 1
 
 
 def test_an_observer_that_raises_breaks_neither_the_call_nor_the_others(

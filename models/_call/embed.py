@@ -115,7 +115,7 @@ class _Plan:
             self.texts = _texts(inputs, info.id)
             self.options = _options(target, params)
         except (InvalidRequestError, TypeError) as error:
-            service._refused(target, error)
+            service._refused(target, error, "embeddings")
             raise
         timeout, retries = params.get("timeout"), params.get("max_retries")
         self.prepared = Prepared(

@@ -337,10 +337,20 @@ class ModelService:
             raise
         return Request(target.info, messages, system, prepared.options, prepared.timeout)
 
-    def _refused(self, target: Target, error: Exception) -> None:
+    def _refused(self, target: Target, error: Exception, operation: str = "chat") -> None:
         """Bad input refused before sending: counted once as `invalid_request` (the kind the provider's
         400 would have had), and nothing against the model's health."""
-        self._record_error(target, error, time.perf_counter(), counts_for_health=False, kind="invalid_request")
+        observed = self._unsent(target, operation)
+        self._record_error(
+            target, error, time.perf_counter(), counts_for_health=False, kind="invalid_request", observed=observed
+        )
+
+    def _unsent(self, target: Target, operation: str) -> Observed | None:
+        """A call refused before it was sent, as the observers see it (the call log and `models usage`
+        count it as `usage()` does): without its messages, which may be what was refused."""
+        if not self.observers:
+            return None
+        return Observed(self.observers, operation, target.info, (), None, {})
 
     def hold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
         """Reserve the most the call can cost in every budget in force (or raise `BudgetExceededError`)
@@ -411,7 +421,8 @@ class ModelService:
         (`LimitStoreError`, `other`); counted once, not against the model's health, budget given back."""
         hold.release()
         if isinstance(error, ModelsError):  # not a cancellation or a bug
-            self._record_error(target, error, time.perf_counter(), counts_for_health=False)
+            observed = self._unsent(target, "embeddings" if target.embeds else "chat")
+            self._record_error(target, error, time.perf_counter(), counts_for_health=False, observed=observed)
         raise error
 
     def limit(self, key: str, rpm: int | None, tpm: int | None, block: bool, store: str | None) -> Limit | None:
