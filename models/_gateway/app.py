@@ -25,7 +25,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from . import page
-from .failures import error_for, spent
+from .failures import error_for, error_response, spent
 from .gate import Admission, Gatekeeper, GatewayError
 from .history import History
 from .metrics import GatewayMetrics
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from .._facade.api import ModelsAPI
     from .._types import Usage
 
-__all__ = ["create_app", "create_app_from_env", "error_response", "read_body"]
+__all__ = ["create_app", "create_app_from_env", "read_body"]
 
 _JSON = "application/json"
 _DONE = b"data: [DONE]\n\n"
@@ -101,12 +101,6 @@ def create_app(*, api: ModelsAPI | None = None, settings: GatewaySettings | None
 def create_app_from_env() -> Starlette:
     """`create_app()` with everything from the environment: what each uvicorn worker runs (`serve`)."""
     return create_app()
-
-
-def error_response(error: GatewayError) -> Response:
-    """OpenAI's error answer: `{"error": {"message", "type", "param", "code"}}` with the status."""
-    body = {"error": {"message": error.message, "type": error.type, "param": error.param, "code": error.code}}
-    return Response(dumps(body), error.status, error.headers, _JSON)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

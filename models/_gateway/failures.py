@@ -27,11 +27,14 @@ from __future__ import annotations
 import logging
 import math
 
+from starlette.responses import Response as HTTPResponse
+
 from .. import errors
 from .._types import Response, Usage
 from .gate import GatewayError
+from .wire import dumps
 
-__all__ = ["error_for", "spent"]
+__all__ = ["error_for", "error_response", "spent"]
 
 log = logging.getLogger("models.gateway")
 
@@ -96,3 +99,9 @@ def spent(exc: BaseException) -> Usage | None:
     spent and are charged); any other failure charged nothing beyond what the library counted."""
     response = exc.response if isinstance(exc, errors.StructuredOutputError) else None
     return response.usage if isinstance(response, Response) else None
+
+
+def error_response(error: GatewayError) -> HTTPResponse:
+    """OpenAI's error answer: `{"error": {"message", "type", "param", "code"}}` with the status."""
+    body = {"error": {"message": error.message, "type": error.type, "param": error.param, "code": error.code}}
+    return HTTPResponse(dumps(body), error.status, error.headers, "application/json")

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .failures import error_response
 from .gate import GatewayError
 
 if TYPE_CHECKING:
@@ -53,14 +54,14 @@ def routes(state: GatewayState) -> list[Any]:
             await gate.authenticate(request.headers.get("authorization"), admin=True)
             limit = _limit(request.query_params.get("limit"), history.size)
         except GatewayError as error:
-            return _refused(error)
+            return error_response(error)
         return JSONResponse({"object": "list", "data": history.recent(limit)}, headers=_NO_STORE)
 
     async def spend(request: Request) -> Response:
         try:
             await gate.authenticate(request.headers.get("authorization"), admin=True)
         except GatewayError as error:
-            return _refused(error)
+            return error_response(error)
         return JSONResponse(history.spend(), headers=_NO_STORE)
 
     return [
@@ -69,13 +70,6 @@ def routes(state: GatewayState) -> list[Any]:
         Route("/api/spend", spend, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-
-
-def _refused(error: GatewayError) -> Response:
-    """OpenAI's error answer, as `app.error_response` gives it (which this module cannot import: the app
-    imports it, and the layers forbid the cycle)."""
-    body = {"error": {"message": error.message, "type": error.type, "param": error.param, "code": error.code}}
-    return JSONResponse(body, error.status, error.headers)
 
 
 def _limit(text: str | None, size: int) -> int:
