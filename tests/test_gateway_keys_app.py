@@ -104,6 +104,25 @@ def test_403_for_a_model_outside_the_keys_list(gw: GatewayServer) -> None:
     assert body(missing.value)["error"]["code"] == "model_not_found"
 
 
+def test_models_lists_only_what_the_key_may_call(gw: GatewayServer) -> None:
+    every = [info.id for info in gw.api.list(status=None)]
+    assert [m.id for m in gw.client(ADMIN).models.list()] == every  # a key without a list sees the catalog
+    mine = [m.id for m in gw.client(BOB).models.list()]
+    assert mine == [i for i in every if i.startswith("anthropic/") or i == "openai/gpt-4o-mini"]
+    assert "openai/gpt-4o-mini" in mine and "openai/gpt-4o" not in mine and len(mine) > 2
+    assert gw.client(BOB).models.retrieve("gpt-4o-mini").id == "openai/gpt-4o-mini"
+    with pytest.raises(openai.NotFoundError) as hidden:  # as OpenAI answers for a model one has no access to
+        gw.client(BOB).models.retrieve("gpt-4o")
+    assert body(hidden.value)["error"] == {
+        "message": "The model 'openai/gpt-4o' does not exist or your key may not call it.",
+        "type": "invalid_request_error",
+        "param": "model",
+        "code": "model_not_found",
+    }
+    with pytest.raises(openai.AuthenticationError):
+        gw.client("not-a-key-0123456789").models.list()
+
+
 def test_429_at_the_rate_limit_with_retry_after(gw: GatewayServer) -> None:
     client = gw.client(CAROL)
     for _ in range(2):

@@ -283,21 +283,26 @@ class _Handlers:
         return Response(dumps(embedding_list(result, call.base64)), media_type=_JSON)
 
     async def models(self, request: Request) -> Response:
+        """The catalog as the key sees it: only the models it may call."""
         try:
-            await self.state.gate.authenticate(request.headers.get("authorization"))
+            allows = await self.state.gate.permits(request.headers.get("authorization"))
         except GatewayError as error:
             return error_response(error)
-        data = [model_object(info, _created(info.release_date)) for info in self.api.list(status=None)]
+        listed = (info for info in self.api.list(status=None) if allows(info.id, info.provider))
+        data = [model_object(info, _created(info.release_date)) for info in listed]
         return Response(dumps({"object": "list", "data": data}), media_type=_JSON)
 
     async def model(self, request: Request) -> Response:
         """One catalog row. An id only its provider prefix resolves (`openai/gpt-4x`) may still be called,
         but is not in the catalog: 404, as `/v1/models` does not list it either."""
         try:
-            await self.state.gate.authenticate(request.headers.get("authorization"))
+            allows = await self.state.gate.permits(request.headers.get("authorization"))
             info = self.api.info(request.path_params["model"])
         except Exception as exc:
             return error_response(error_for(exc))
+        if info.known and not allows(info.id, info.provider):  # as OpenAI answers for a model you have no access to
+            message = f"The model {info.id!r} does not exist or your key may not call it."
+            return error_response(GatewayError(404, message, code="model_not_found", param="model"))
         if not info.known:
             message = f"The model {info.id!r} is not in this gateway's catalog (GET /v1/models lists it)."
             return error_response(GatewayError(404, message, code="model_not_found", param="model"))

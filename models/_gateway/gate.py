@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import hmac
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._call.budget import estimate_tokens, input_bound, output_bound
@@ -165,6 +165,11 @@ class Gatekeeper:
                 key=key.name,
             )
         return key.name
+
+    async def permits(self, authorization: str | None) -> Callable[[str, str], bool]:
+        """What the key in `authorization` may call, as `allows(model_id, provider)` (`/v1/models` lists
+        only those), or `GatewayError` 401 for no or a bad key."""
+        return self._key(authorization).allows
 
     # -- before a request ------------------------------------------------------------------
     async def admit(
