@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from .._catalog.capabilities import check_messages, check_options, check_streaming
 from .._catalog.info import ModelInfo
@@ -26,26 +25,22 @@ from .._observe.health import Health
 from .._observe.hooks import CallEvent, Hooks
 from .._observe.metrics import Metrics, metrics_for
 from .._observe.observed import Observed, Observer
-from .._observe.usage import UsageLedger, record_tracked, record_tracked_error
+from .._observe.usage import UsageLedger, record_tracked
 from .._pricing.book import PriceBook
-from .._pricing.overrides import env_name
 from .._registry import SimpleModelRegistry
 from .._types import Completion, Response, Usage
 from ..errors import (
     ERROR_KINDS,
     InvalidRequestError,
-    ModelsError,
-    ProviderError,
-    ProviderNotFoundError,
     UnsupportedCapabilityError,
 )
-from ..providers._base import DEFAULT_TIMEOUT, Provider, Request
-from ..providers._common import error_for_status
+from ..providers._base import DEFAULT_TIMEOUT, Request
 from ..providers._deadline import abounded, bounded
-from .budget import Budget, Hold, active_budgets, estimate_tokens, hold_budgets, scoped_budgets
-from .limits import Limit, Limits, aacquire_all, acquire_all
+from .budget import Budget, Hold, scoped_budgets
+from .holds import Holds
+from .limits import Limits
+from .outcomes import ModelsWarning
 from .params import FEATURES, check_keywords, check_params, features
-from .retry import delay_before_retry
 from .target import Prepared, Target
 
 if TYPE_CHECKING:
@@ -65,24 +60,8 @@ __all__ = [
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_FALLBACK_ON = frozenset({"rate_limit", "timeout", "connection", "server"})
 """The error kinds that move a call to its next model, until `configure_resilience(fallback_on=)`."""
-# Failures that say a model is unwell (they count towards its circuit breaker); others, like
-# a caller's invalid request, say nothing about it.
-_UNHEALTHY = frozenset({"rate_limit", "timeout", "connection", "server"})
 # Ids a caller makes up (one per fine-tune, per user, ...) must not grow memory without bound.
 _TARGET_CACHE_SIZE = 1024  # cached targets; past it the oldest is dropped (and rebuilt when used again)
-_MAX_WARNED = 1024  # (model, topic) warnings remembered; past it, one more per topic, then none
-
-
-def _unmapped(provider: Provider, exc: Exception, bug: Exception) -> ProviderError:
-    """The error for `exc` when `provider.map_error` itself raised: the class its HTTP status
-    gives (a 429 is still a retryable `RateLimitError`), and the bug logged with its traceback."""
-    import logging  # here: only a failing mapping gets here
-
-    logging.getLogger("models").error("models: %r.map_error failed on %s", provider, type(exc).__name__, exc_info=bug)
-    status = getattr(exc, "status_code", None)
-    status = status if isinstance(status, int) else None
-    message = f"{provider.name} raised {type(exc).__name__}, and mapping it failed ({type(bug).__name__}; logged)."
-    return error_for_status(status)(message, provider=provider.name, status_code=status)
 
 
 def _join(options: dict[str, Any], extra: Mapping[str, Any]) -> None:
@@ -98,11 +77,7 @@ def _join(options: dict[str, Any], extra: Mapping[str, Any]) -> None:
         options[name] = value
 
 
-class ModelsWarning(UserWarning):
-    """Something was dropped or is unknown, and the call went ahead anyway."""
-
-
-class ModelService:
+class ModelService(Holds):
     """Runs calls for one `ModelsAPI`: owns the model registry, prices, metrics and usage."""
 
     def __init__(
@@ -291,26 +266,6 @@ class ModelService:
             _join(translated, provider.output_options(info, output))
         return Prepared(translated, timeout, max_retries, tools, output, run, rounds, attachments)
 
-    def _warn_once(self, model: str, topic: str, message: str, stacklevel: int) -> None:
-        """Warn about (model, topic) once per service; `stacklevel` points at the caller's line.
-
-        Past `_MAX_WARNED` remembered warnings, one last one per topic says so and later ones
-        are not shown: each distinct text would also stay in the caller's `__warningregistry__`.
-        """
-        key = (model, topic)
-        if key in self._warned:
-            return
-        with self._lock:
-            if key in self._warned:
-                return
-            if len(self._warned) >= _MAX_WARNED:
-                key = ("", topic)
-                if key in self._warned:
-                    return
-                message += f" (Over {_MAX_WARNED} models were warned about: later warnings like this are not shown.)"
-            self._warned.add(key)
-        warnings.warn(message, ModelsWarning, stacklevel=stacklevel + 1)
-
     # -- the call ------------------------------------------------------------------------
     def request(
         self, target: Target, prompt: object, system: str | None, prepared: Prepared, stream: bool = False
@@ -336,102 +291,6 @@ class ModelService:
             self._refused(target, error)
             raise
         return Request(target.info, messages, system, prepared.options, prepared.timeout)
-
-    def _refused(self, target: Target, error: Exception, operation: str = "chat") -> None:
-        """Bad input refused before sending: counted once as `invalid_request` (the kind the provider's
-        400 would have had), and nothing against the model's health."""
-        observed = self._unsent(target, operation)
-        self._record_error(
-            target, error, time.perf_counter(), counts_for_health=False, kind="invalid_request", observed=observed
-        )
-
-    def _unsent(self, target: Target, operation: str) -> Observed | None:
-        """A call refused before it was sent, as the observers see it (the call log and `models usage`
-        count it as `usage()` does): without its messages, which may be what was refused."""
-        if not self.observers:
-            return None
-        return Observed(self.observers, operation, target.info, (), None, {})
-
-    def hold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
-        """Reserve the most the call can cost in every budget in force (or raise `BudgetExceededError`)
-        and take its place in the client-side rate limits (waiting up to its timeout)."""
-        hold, limits = self._budget_hold(target, request)
-        if limits:
-            return self.take_limits(target, hold, limits, estimate_tokens(request), prepared.timeout)
-        return hold
-
-    async def ahold(self, target: Target, request: Request, prepared: Prepared) -> Hold | None:
-        """`hold`, waiting for rate-limit capacity without blocking the event loop."""
-        hold, limits = self._budget_hold(target, request)
-        if limits:
-            return await self.atake_limits(target, hold, limits, estimate_tokens(request), prepared.timeout)
-        return hold
-
-    def take_limits(
-        self,
-        target: Target,
-        hold: Hold | None,
-        limits: tuple[Limit, ...],
-        tokens: int,
-        timeout: float,
-        requests: int = 1,
-    ) -> Hold:
-        """`hold` (or a new one) with the call's place in its rate limits: `requests` and `tokens`,
-        waiting up to `timeout`, or the `RateLimitError` counted and raised, the budget given back."""
-        hold = hold or Hold((), 0)
-        info = target.info
-        try:
-            hold.reservation = acquire_all(
-                limits, tokens, timeout=timeout, model=info.id, provider=info.provider, requests=requests
-            )
-        except BaseException as error:
-            self._limited(target, hold, error)
-        hold.metrics = target.metrics
-        return hold
-
-    async def atake_limits(
-        self,
-        target: Target,
-        hold: Hold | None,
-        limits: tuple[Limit, ...],
-        tokens: int,
-        timeout: float,
-        requests: int = 1,
-    ) -> Hold:
-        """`take_limits` without blocking the event loop."""
-        hold = hold or Hold((), 0)
-        info = target.info
-        try:
-            hold.reservation = await aacquire_all(
-                limits, tokens, timeout=timeout, model=info.id, provider=info.provider, requests=requests
-            )
-        except BaseException as error:
-            self._limited(target, hold, error)
-        hold.metrics = target.metrics
-        return hold
-
-    def _budget_hold(self, target: Target, request: Request) -> tuple[Hold | None, tuple[Limit, ...]]:
-        """The budget reservation, if any budget is in force, and the rate limits that apply."""
-        budgets = active_budgets(self.budget)
-        hold = hold_budgets(budgets, target.price, request) if budgets else None
-        return hold, self.limits.for_model(target.info.id, target.info.provider)
-
-    def _limited(self, target: Target, hold: Hold, error: BaseException) -> NoReturn:
-        """The call was not sent: a client-side limit refused it (`rate_limit`), or its store failed
-        (`LimitStoreError`, `other`); counted once, not against the model's health, budget given back."""
-        hold.release()
-        if isinstance(error, ModelsError):  # not a cancellation or a bug
-            observed = self._unsent(target, "embeddings" if target.embeds else "chat")
-            self._record_error(target, error, time.perf_counter(), counts_for_health=False, observed=observed)
-        raise error
-
-    def limit(self, key: str, rpm: int | None, tpm: int | None, block: bool, store: str | None) -> Limit | None:
-        """Set (or, with neither rate, remove) the limit of a model or provider id."""
-        try:  # a provider ("openai"), else a model ("gpt-5", "openai/gpt-5") by its canonical id
-            key = self.models.provider_name(key)
-        except ProviderNotFoundError:
-            key = self.models.resolve(key).id
-        return self.limits.set(key, rpm, tpm, block=block, store=store)
 
     def start(self, target: Target) -> float:
         """Begin a call: refresh the price if `reload_costs()` or a scheduled price change replaced it,
@@ -497,92 +356,6 @@ class ModelService:
                 observed.abandoned(exc, start)
             raise
         return self.finish(target, completion, time.perf_counter() - start, hold, False, prepared.output, observed)
-
-    def retry_delay(
-        self,
-        target: Target,
-        exc: Exception,
-        attempt: int,
-        prepared: Prepared,
-        start: float,
-        observed: Observed | None = None,
-    ) -> float:
-        """Seconds to wait before attempt `attempt + 1`; or, when `exc` is final, count it once and
-        raise it normalised (the SDK's exception as `__cause__`)."""
-        error = self._normalize_error(target.provider, exc, target.info)
-        if error is not None and error.retryable and attempt < prepared.max_retries:
-            delay = delay_before_retry(error, attempt, self.retry_initial_delay, self.retry_max_delay)
-            if delay is not None:
-                target.metrics.retry(error.kind)
-                return delay
-        self.fail(target, exc, start, error, observed)
-
-    def fail(
-        self,
-        target: Target,
-        exc: Exception,
-        start: float,
-        error: ProviderError | None = None,
-        observed: Observed | None = None,
-    ) -> NoReturn:
-        """Count a final failure under its kind and raise it normalised."""
-        if error is None:
-            error = self._normalize_error(target.provider, exc, target.info)
-        self._record_error(target, error if error is not None else exc, start, observed=observed)
-        if error is None or error is exc:
-            raise exc
-        raise error from exc
-
-    def _normalize_error(self, provider: Provider, exc: Exception, info: ModelInfo) -> ProviderError | None:
-        provider.scrub_error(exc)  # raised as is, kept as the cause or logged: it must not print the key
-        try:
-            error = provider.map_error(exc, info)
-        except Exception as bug:  # a mapping that fails must not turn a provider's error into a raw one
-            error = _unmapped(provider, exc, bug)
-        if error is not None:
-            if error.provider is None:
-                error.provider = info.provider
-            if error.model is None:
-                error.model = info.id
-            if error.status_code == 404 and not info.known:  # most likely a typo in a model name
-                close = self.models.catalog.suggest(info.name)
-                if close:
-                    error.message += f" Did you mean {', '.join(map(repr, close))}?"
-        return error
-
-    def _warn_lifecycle(self, info: ModelInfo) -> None:
-        when = f" on {info.sunset}" if info.sunset else ""
-        state = f"stops answering{when}" if info.status == "deprecated" else f"was retired{when}"
-        instead = f"; use {info.replacement} instead" if info.replacement else ""
-        self._warn_once(info.id, "lifecycle", f"{info.id} {state}{instead}.", 5)
-
-    def _record_error(
-        self,
-        target: Target,
-        error: BaseException,
-        start: float,
-        *,
-        counts_for_health: bool = True,
-        kind: str | None = None,
-        observed: Observed | None = None,
-    ) -> None:
-        if kind is None:
-            kind = error.kind if isinstance(error, ProviderError) else "other"
-        latency = time.perf_counter() - start
-        if observed is not None:
-            observed.error(error, kind, latency)
-        target.metrics.error(kind, latency)
-        health = self._health
-        if health is not None:
-            if counts_for_health and kind in _UNHEALTHY:
-                health.record(target.info.id, False)
-            else:
-                health.release(target.info.id)
-        target.totals.add_error()
-        record_tracked_error()
-        if self.hooks.error:
-            info = target.info
-            self.hooks.emit(self.hooks.error, CallEvent(info.id, info.provider, None, None, latency, kind, error))
 
     def finish(
         self,
@@ -660,32 +433,3 @@ class ModelService:
             info = target.info
             self.hooks.emit(self.hooks.response, CallEvent(info.id, info.provider, usage, cost, latency, None, None))
         return usage
-
-    def _warn_unpriced(self, target: Target, no_price: bool, closed_early: bool) -> None:
-        """Say once per model and reason why a call's cost is None."""
-        topic = "price" if no_price else "usage-closed" if closed_early else "usage-missing"
-        if topic in target.warned:  # every call of an unpriced model gets here: one set lookup, no message built
-            return
-        target.warned.add(topic)  # also past the cap of the service's warned set
-        model = target.info.id
-        if no_price:
-            name = env_name(model)
-            message = (
-                f"{model} has no price, so usage.cost is None. Set MODELS_COST_{name}_INPUT and "
-                f"MODELS_COST_{name}_OUTPUT (USD per 1M tokens) to price it, or register it with its price "
-                f"(models.register_model({model!r}, price={{'input': ..., 'output': ...}})) or with base= the "
-                "catalog model it is (an Azure deployment's model)."
-            )
-        elif closed_early:
-            message = (
-                f"A stream of {model} was closed before the provider reported its usage, so usage.cost is None "
-                "(its tokens are those reported until then) and the call counts as unpriced. Read a stream to "
-                "its end to get its cost."
-            )
-        else:
-            message = (
-                f"{model} answered without reporting its usage, so usage.cost is None and the call counts as unpriced."
-            )
-            if not target.embeds:  # a chat answer's usage, which a stream has only when asked for
-                message += " An OpenAI-compatible server may need to support stream_options.include_usage."
-        self._warn_once(model, topic, message, 6)
