@@ -6,7 +6,8 @@ from __future__ import annotations
 import warnings
 
 from models import ModelsAPI
-from models._call.service import _MAX_WARNED, _TARGET_CACHE_SIZE, ModelsWarning
+from models._call.outcomes import _MAX_WARNED, ModelsWarning
+from models._call.service import _TARGET_CACHE_SIZE
 from models._observe.health import MAX_MODELS
 from models._observe.usage import MAX_OTHER_IDS, OTHER
 from models._pricing.book import _CACHE_SIZE
