@@ -115,8 +115,9 @@ def _threads(count: int, fakes: Fakes) -> tuple[int, measure.Sides]:
     return count, {"raw": raw_call(raw_client(fakes.url, "openai"), "openai"), "ours": partial(bound, "hello")}
 
 
-def _bookkeeping(fakes: Fakes) -> measure.Sides:
-    """A provider that returns a ready, priced answer at once: what remains is our own work."""
+def instant_api() -> Any:
+    """A `ModelsAPI` with `instant/echo`, a provider that returns a ready, priced answer at once: what
+    a call through it costs is our own work (bench_tracing.py uses it too)."""
     from prometheus_client import CollectorRegistry
 
     from models import Completion, ModelsAPI, Provider
@@ -132,6 +133,14 @@ def _bookkeeping(fakes: Fakes) -> measure.Sides:
     os.environ["MODELS_COST_INSTANT_ECHO_OUTPUT"] = "2"
     api = ModelsAPI(registry=CollectorRegistry())
     api.register_provider("instant", Instant)
+    return api
+
+
+def _bookkeeping(fakes: Fakes) -> measure.Sides:
+    """A provider that returns a ready, priced answer at once: what remains is our own work."""
+    from models.providers import Request
+
+    api = instant_api()
     bound = api.bind("instant/echo")
     request = Request(bound._target.info, [{"role": "user", "content": "hello"}], None, {}, 600.0)
     return {

@@ -7,32 +7,18 @@ and on. Each side is its own `ModelsAPI`, so only the tracing differs.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 import measure
+from bench_overhead import instant_api
 from harness import Fakes, row, section
 
 
-def _instant_api(tracer_provider: Any = None, traced: bool = False, content: bool = False) -> Any:
+def _instant_call(tracer_provider: Any = None, traced: bool = False, content: bool = False) -> Any:
     """A bound call of `instant/echo`, a provider that returns a ready, priced answer at once."""
-    from prometheus_client import CollectorRegistry
-
-    from models import Completion, ModelsAPI, Provider
-    from models.providers import Request
-
-    answer = Completion("hi", input_tokens=10, output_tokens=5)
-
-    class Instant(Provider):
-        def complete(self, request: Request) -> Completion:
-            return answer
-
-    os.environ["MODELS_COST_INSTANT_ECHO_INPUT"] = "1"
-    os.environ["MODELS_COST_INSTANT_ECHO_OUTPUT"] = "2"
-    api = ModelsAPI(registry=CollectorRegistry())
-    api.register_provider("instant", Instant)
+    api = instant_api()
     if traced:
         api.instrument(tracer_provider, content=content)
     return partial(api.bind("instant/echo", temperature=0.5, max_tokens=100), "hello")
@@ -57,10 +43,10 @@ def _tracing(fakes: Fakes) -> measure.Sides:
 
     sdk = _sdk()
     return {
-        "raw": _instant_api(),
-        "no-op": _instant_api(NoOpTracerProvider(), traced=True),
-        "sdk": _instant_api(sdk, traced=True),
-        "sdk+content": _instant_api(sdk, traced=True, content=True),
+        "raw": _instant_call(),
+        "no-op": _instant_call(NoOpTracerProvider(), traced=True),
+        "sdk": _instant_call(sdk, traced=True),
+        "sdk+content": _instant_call(sdk, traced=True, content=True),
     }
 
 
