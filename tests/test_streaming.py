@@ -398,3 +398,24 @@ def test_a_stream_stopped_before_its_first_piece_is_settled(api: ModelsAPI) -> N
         asyncio.run(read())
     assert sample(api, "models_in_flight_requests", model="halting/x", provider="halting") == 0
     assert seen.kinds == ["cancelled", "cancelled"]
+
+
+def test_a_stream_cancelled_while_waiting_to_retry_is_settled(wired: ModelsAPI, fake: FakeLLM) -> None:
+    """A 429 before the first piece, then the task cancelled (or Ctrl-C) during the back-off: in-flight
+    back to 0 and nothing retried, as `acall` settles it."""
+    fake.enqueue(Fault.rate_limit(retry_after="30"))
+
+    async def main() -> None:
+        stream = wired.astream(MODELS["openai"], "hi")
+        task = asyncio.ensure_future(stream.__anext__())
+        while not fake.requests:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # the 429 answered: the stream waits to retry
+        assert sample(wired, "models_in_flight_requests", **_labels("openai")) == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert sample(wired, "models_in_flight_requests", **_labels("openai")) == 0
+    assert len(fake.requests) == 1

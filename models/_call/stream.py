@@ -99,8 +99,9 @@ class _StreamState:
         self._target, self._prepared = target, prepared
 
     def _abandoned(self, exc: BaseException) -> None:
-        """Stopped (Ctrl-C, task cancellation) before the first piece: in-flight down, the budget
-        back, the observers told ("cancelled"), as `ModelService.call` does."""
+        """Ended before the first piece (a final failure `fail` counted, or Ctrl-C / task cancellation,
+        while waiting to retry too): in-flight down, the budget back, the observers told ("cancelled",
+        unless `fail` told them already), as `ModelService.call` does."""
         self._target.metrics.end()
         if self._hold is not None:
             self._hold.release()
@@ -195,13 +196,10 @@ class Stream(_StreamState):
                 raise
             except Exception as exc:
                 try:
-                    delay = service.retry_delay(target, exc, attempt, prepared, self._start, self._observed)
-                except BaseException:
-                    target.metrics.end()
-                    if self._hold is not None:
-                        self._hold.release()
+                    time.sleep(service.retry_delay(target, exc, attempt, prepared, self._start, self._observed))
+                except BaseException as final:  # counted by `fail`, or Ctrl-C while waiting to retry
+                    self._abandoned(final)
                     raise
-                time.sleep(delay)
                 attempt += 1
             except BaseException as exc:  # Ctrl-C before the first piece: settled as `call` settles it
                 self._abandoned(exc)
@@ -313,16 +311,14 @@ class AsyncStream(_StreamState):
                 self._settle()
                 raise
             except Exception as exc:
-                try:
-                    delay = service.retry_delay(target, exc, attempt, prepared, self._start, self._observed)
-                except BaseException:
-                    target.metrics.end()
-                    if self._hold is not None:
-                        self._hold.release()
-                    raise
                 import asyncio  # here, not at the top: only async code gets here, and `import models` stays light
 
-                await asyncio.sleep(delay)
+                try:
+                    delay = service.retry_delay(target, exc, attempt, prepared, self._start, self._observed)
+                    await asyncio.sleep(delay)
+                except BaseException as final:  # counted by `fail`, or cancelled while waiting to retry
+                    self._abandoned(final)
+                    raise
                 attempt += 1
             except BaseException as exc:  # cancelled before the first piece: settled as `acall` settles it
                 self._abandoned(exc)
